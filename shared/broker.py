@@ -1,0 +1,82 @@
+"""A Dramatiq broker built from a URL, and the consumer side of the topology."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq import Message
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+from shared.logs import correlation_id
+from shared.settings import Settings
+from shared.topology import actor_of, queue_of
+
+log = logging.getLogger("atende.broker")
+
+
+class Correlation(Middleware):
+    """Carries the correlation id from the message into the worker's logs and events."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Message) -> None:
+        correlation_id.set(message.options.get("correlation_id") or message.message_id)
+
+    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+                              *, result: Any = None, exception: BaseException | None = None
+                              ) -> None:
+        correlation_id.set(None)
+        if exception is not None:
+            log.warning("message failed", extra={"fields": {
+                "actor": message.actor_name, "message_id": message.message_id,
+                "retries": message.options.get("retries", 0), "error": type(exception).__name__}})
+
+
+def is_durable(url: str) -> bool:
+    return not url.startswith("memory://")
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    url = settings.broker_url
+    broker: dramatiq.Broker
+    if url.startswith("memory://"):
+        broker = StubBroker()
+    elif url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    elif url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+    elif url.startswith("sqs://"):
+        from dramatiq_sqs import SQSBroker
+
+        broker = SQSBroker(
+            namespace=f"{settings.table_prefix}-{settings.environment}",
+            dead_letter=True,
+            max_receives=settings.max_retries + 1,
+            endpoint_url=settings.aws_endpoint_url,
+        )
+    else:
+        raise ValueError(f"unsupported broker URL scheme: {url.split('://')[0]}")
+    broker.add_middleware(Correlation())
+    return broker
+
+
+def declare_consumer(
+    broker: dramatiq.Broker, service: str, fn: Callable[[dict[str, Any]], None],
+    settings: Settings,
+) -> dramatiq.Actor:
+    """Bind a service's event handler to its queue under the topology's actor name."""
+    return dramatiq.actor(
+        fn,
+        broker=broker,
+        actor_name=actor_of(service),
+        queue_name=queue_of(service),
+        max_retries=settings.max_retries,
+        min_backoff=settings.min_backoff_ms,
+        max_backoff=settings.max_backoff_ms,
+    )

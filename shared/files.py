@@ -1,0 +1,87 @@
+"""Uploaded files: told by their content, capped in size, named safely."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from shared.errors import PayloadTooLarge, UnsupportedMediaType
+
+PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
+DOCUMENT_TYPES = frozenset({PDF, PNG, JPEG})
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type the bytes really are, among those we accept."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    return None
+
+
+def is_real_pdf(data: bytes) -> bool:
+    """A PDF that parses, with at least one page, and no JavaScript or auto-actions."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if len(reader.pages) < 1:
+            return False
+        root = reader.trailer["/Root"]
+        if "/OpenAction" in root or "/AA" in root:
+            return False
+        names = root.get("/Names")
+        return not (names is not None and "/JavaScript" in names.get_object())
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError):
+        return False
+    except Exception:  # pypdf raises assorted errors on hostile input; none is ours
+        return False
+
+
+def safe_filename(name: str | None, fallback: str = "file") -> str:
+    """A display name only (never a path): no directories, controls or quotes."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r'[\x00-\x1f\x7f"<>|:*?;]', "", name).strip(" .")
+    return name[:200] or fallback
+
+
+def accept(
+    filename: str | None, data: bytes, *, allowed: frozenset[str], max_bytes: int
+) -> Upload:
+    """Judge an uploaded file by its bytes: 413 if too large, 415 if not an allowed type."""
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"file larger than {max_bytes} bytes")
+    kind = sniff(data)
+    if kind not in allowed:
+        raise UnsupportedMediaType(
+            "file must be one of: " + ", ".join(sorted(t.split("/")[1].upper() for t in allowed))
+        )
+    if kind == PDF and not is_real_pdf(data):
+        raise UnsupportedMediaType("file is not a valid PDF")
+    return Upload(safe_filename(filename), kind, data)

@@ -1,0 +1,149 @@
+"""The table port: a small, DynamoDB-shaped key-value store.
+
+Items are dicts with a partition key ``pk`` and a sort key ``sk``. Secondary indexes are
+sparse: an item joins index ``gsiN`` by carrying ``gsiNpk`` and ``gsiNsk``. Writes happen in
+transactions of puts, deletes and checks, each optionally conditioned on the stored item's
+``version`` (optimistic concurrency) or on its absence.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Item = dict[str, Any]
+INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+Op = Literal["=", "!=", "in", "<", "<=", ">", ">=", "exists", "not_exists"]
+
+
+class TableError(Exception):
+    pass
+
+
+class ConditionFailed(TableError):
+    """A write's condition did not hold; nothing in the transaction was written."""
+
+    def __init__(self, index: int | None = None) -> None:
+        super().__init__(f"condition failed (operation {index})")
+        self.index = index
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Item
+    expect_version: int | None = None
+    must_not_exist: bool = False
+
+
+@dataclass(frozen=True)
+class Delete:
+    pk: str
+    sk: str
+    expect_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    pk: str
+    sk: str
+    expect_version: int | None = None
+    must_exist: bool = False
+    must_not_exist: bool = False
+
+
+Write = Put | Delete | Check
+
+
+@dataclass(frozen=True)
+class Where:
+    """A filter on a top-level attribute, applied before the page is cut."""
+
+    attr: str
+    op: Op
+    value: Any = None
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    prefix: str | None = None
+    start: str | None = None  # inclusive
+    end: str | None = None  # inclusive
+    extra: tuple[Where, ...] = field(default_factory=tuple)
+
+
+class Table(Protocol):
+    name: str
+
+    def get(self, pk: str, sk: str) -> Item | None: ...
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> Page: ...
+
+    def transact(self, writes: Sequence[Write]) -> None: ...
+
+
+def encode_cursor(key: Sequence[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        raise ValueError("invalid cursor")
+    return key
+
+
+def matches(item: Item, conditions: Sequence[Where]) -> bool:
+    """Reference semantics of ``Where`` for adapters that filter in Python."""
+    for c in conditions:
+        value = item.get(c.attr)
+        if c.op == "exists":
+            ok = value is not None
+        elif c.op == "not_exists":
+            ok = value is None
+        elif c.op == "=":
+            ok = value == c.value
+        elif c.op == "!=":
+            ok = value != c.value
+        elif c.op == "in":
+            ok = value in c.value
+        elif value is None:
+            ok = False
+        else:
+            ok = {
+                "<": value < c.value,
+                "<=": value <= c.value,
+                ">": value > c.value,
+                ">=": value >= c.value,
+            }[c.op]
+        if not ok:
+            return False
+    return True
+
+
+def put(table: Table, item: Item, **condition: Any) -> None:
+    table.transact([Put(item, **condition)])

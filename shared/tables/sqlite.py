@@ -1,0 +1,199 @@
+"""The table port on SQLite: one WAL file, one SQL table per logical table, an index per
+GSI so that every list query is a bounded index range scan."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.tables import (
+    INDEXES,
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    Page,
+    Put,
+    TableError,
+    Where,
+    Write,
+    decode_cursor,
+    encode_cursor,
+)
+
+_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class SQLiteDatabase:
+    """One database file shared by the tables of a process; a connection per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._created: set[str] = set()
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def table(self, name: str) -> SQLiteTable:
+        with self._lock:
+            if name not in self._created:
+                self._create(name)
+                self._created.add(name)
+        return SQLiteTable(self, name)
+
+    def _create(self, name: str) -> None:
+        cols = ", ".join(f"{i}pk TEXT, {i}sk TEXT" for i in INDEXES)
+        conn = self.connection()
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{name}" (pk TEXT NOT NULL, sk TEXT NOT NULL, '
+            f"version INTEGER, body TEXT NOT NULL, {cols}, PRIMARY KEY (pk, sk)) WITHOUT ROWID"
+        )
+        for i in INDEXES:
+            conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{name}_{i}" ON "{name}" ({i}pk, {i}sk, pk, sk) '
+                f"WHERE {i}pk IS NOT NULL"
+            )
+
+
+class SQLiteTable:
+    def __init__(self, db: SQLiteDatabase, name: str) -> None:
+        self.db = db
+        self.name = name
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        row = (
+            self.db.connection()
+            .execute(f'SELECT body FROM "{self.name}" WHERE pk = ? AND sk = ?', (pk, sk))
+            .fetchone()
+        )
+        return json.loads(row[0]) if row else None
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> Page:
+        if index is not None and index not in INDEXES:
+            raise TableError(f"unknown index {index}")
+        pcol, scol = (f"{index}pk", f"{index}sk") if index else ("pk", "sk")
+        order_cols = [scol, "pk", "sk"] if index else ["sk"]
+        sql = [f'SELECT body, {", ".join(order_cols)} FROM "{self.name}" WHERE {pcol} = ?']
+        args: list[Any] = [pk]
+        if prefix is not None:
+            # A range, not LIKE: it uses the index and treats % and _ literally.
+            sql.append(f"AND {scol} >= ? AND {scol} < ?")
+            args += [prefix, prefix + "\U0010ffff"]
+        if start is not None:
+            sql.append(f"AND {scol} >= ?")
+            args.append(start)
+        if end is not None:
+            sql.append(f"AND {scol} <= ?")
+            args.append(end)
+        if cursor:
+            key = decode_cursor(cursor)
+            if len(key) != len(order_cols):
+                raise ValueError("invalid cursor")
+            cmp = ">" if forward else "<"
+            sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join('?' * len(key))})")
+            args += key
+        for cond in where:
+            clause, params = _where_sql(cond)
+            sql.append("AND " + clause)
+            args += params
+        direction = "ASC" if forward else "DESC"
+        sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
+        sql.append("LIMIT ?")
+        args.append(limit + 1)
+        rows = self.db.connection().execute(" ".join(sql), args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][1:]) if more and rows else None
+        return Page([json.loads(r[0]) for r in rows], next_cursor)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        conn = self.db.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for n, w in enumerate(writes):
+                self._apply(conn, n, w)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _apply(self, conn: sqlite3.Connection, n: int, w: Write) -> None:
+        if isinstance(w, Put):
+            pk, sk = w.item["pk"], w.item["sk"]
+        else:
+            pk, sk = w.pk, w.sk
+        row = conn.execute(
+            f'SELECT version FROM "{self.name}" WHERE pk = ? AND sk = ?', (pk, sk)
+        ).fetchone()
+        exists, version = row is not None, (row[0] if row else None)
+        must_not_exist = getattr(w, "must_not_exist", False)
+        if (
+            (must_not_exist and exists)
+            or (getattr(w, "must_exist", False) and not exists)
+            or (w.expect_version is not None and (not exists or version != w.expect_version))
+        ):
+            raise ConditionFailed(n)
+        if isinstance(w, Put):
+            item = w.item
+            cols = ["pk", "sk", "version", "body"]
+            vals: list[Any] = [pk, sk, item.get("version"), json.dumps(item, separators=(",", ":"))]
+            for i in INDEXES:
+                cols += [f"{i}pk", f"{i}sk"]
+                vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+            conn.execute(
+                f'INSERT OR REPLACE INTO "{self.name}" ({", ".join(cols)}) '
+                f"VALUES ({', '.join('?' * len(cols))})",
+                vals,
+            )
+        elif isinstance(w, Delete):
+            conn.execute(f'DELETE FROM "{self.name}" WHERE pk = ? AND sk = ?', (pk, sk))
+        elif not isinstance(w, Check):
+            raise TableError(f"unknown write {w!r}")
+
+
+def _where_sql(cond: Where) -> tuple[str, list[Any]]:
+    if not cond.attr.replace("_", "").isalnum():
+        raise TableError(f"bad attribute name {cond.attr!r}")
+    expr = f"json_extract(body, '$.{cond.attr}')"
+    if cond.op == "exists":
+        return f"{expr} IS NOT NULL", []
+    if cond.op == "not_exists":
+        return f"{expr} IS NULL", []
+    if cond.op == "in":
+        values = [_sql_value(v) for v in cond.value]
+        if not values:
+            return "0", []
+        return f"{expr} IN ({', '.join('?' * len(values))})", values
+    if cond.op == "!=":
+        return f"({expr} IS NULL OR {expr} != ?)", [_sql_value(cond.value)]
+    return f"{expr} {_OPS[cond.op]} ?", [_sql_value(cond.value)]
+
+
+def _sql_value(value: Any) -> Any:
+    # json_extract gives JSON true/false back as 1/0.
+    return int(value) if isinstance(value, bool) else value
