@@ -129,9 +129,8 @@ class MeetingCanceled(MeetingEvent):
 
 
 class GuestInvited(MeetingEvent):
+    # Never the invite token: the meetings service mails that to the guest itself.
     guest: Party
-    # The raw invite token travels only to the notifier that mails it to the guest.
-    join_hint: str | None = None
 
 
 class MeetingJoined(MeetingEvent):

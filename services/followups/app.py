@@ -1,0 +1,15 @@
+"""The followups service (being built)."""
+
+from __future__ import annotations
+
+import falcon
+
+from shared.http import ServiceContext, create_app
+from shared.service import ServiceDef
+
+
+def build_app(ctx: ServiceContext) -> falcon.App:
+    return create_app(ctx, {}, [], title="Atende followups")
+
+
+SERVICE = ServiceDef(name="followups", operations=[], create_app=build_app)

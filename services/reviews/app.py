@@ -1,0 +1,15 @@
+"""The reviews service (being built)."""
+
+from __future__ import annotations
+
+import falcon
+
+from shared.http import ServiceContext, create_app
+from shared.service import ServiceDef
+
+
+def build_app(ctx: ServiceContext) -> falcon.App:
+    return create_app(ctx, {}, [], title="Atende reviews")
+
+
+SERVICE = ServiceDef(name="reviews", operations=[], create_app=build_app)
