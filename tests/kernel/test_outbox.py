@@ -1,0 +1,181 @@
+"""Outbox, relay and idempotent consumers, on the in-process broker and a failing one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from shared.broker import declare_consumer
+from shared.clock import FrozenClock
+from shared.consumer import apply_once
+from shared.messages import Event, FollowupPosted, Party
+from shared.outbox import OUTBOX_PK, DeliveryAcks, Relay, UnitOfWork
+from shared.settings import Settings
+from shared.tables.sqlite import SQLiteDatabase
+
+
+def posted(request_id: str = "r1") -> FollowupPosted:
+    return FollowupPosted(request_id=request_id, followup_id="f1",
+                          author=Party(sub="c1", name="Ana"), author_role="citizen")
+
+
+class Rig:
+    """A producer table, two consumer tables, a broker and worker: the outbox end to end."""
+
+    def __init__(self, tmp: Path, *, durable: bool, fail_broker: bool = False) -> None:
+        self.settings = Settings(data_dir=tmp, max_retries=1, min_backoff_ms=1, max_backoff_ms=5)
+        self.clock = FrozenClock()
+        db = SQLiteDatabase(tmp / "t.db")
+        self.producer = db.table("producer")
+        self.consumer_tables = {"requests": db.table("c_requests"),
+                                "followups": db.table("c_followups")}
+        self.broker = StubBroker()
+        self.relay = Relay(self.broker, self.clock, durable=durable, redeliver_after=30)
+        self.relay.watch(self.producer)
+        if not durable:
+            self.broker.add_middleware(DeliveryAcks(self.relay))
+        self.applied: Counter[tuple[str, str]] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.poison: set[str] = set()
+        for service in ("requests", "followups"):
+            declare_consumer(self.broker, service, self._handler(service), self.settings)
+        if fail_broker:
+            self._real_enqueue = self.broker.enqueue
+            self.broker.enqueue = self._down  # type: ignore[method-assign]
+        self.worker = dramatiq.Worker(self.broker, worker_threads=2, worker_timeout=20)
+
+    def _down(self, *a: Any, **k: Any) -> Any:
+        raise ConnectionError("broker down")
+
+    def broker_up(self) -> None:
+        self.broker.enqueue = self._real_enqueue  # type: ignore[method-assign]
+
+    def _handler(self, service: str) -> Any:
+        table = self.consumer_tables[service]
+
+        def effect(uow: UnitOfWork, event: Event) -> None:
+            uow.put({"pk": "EFFECT", "sk": event.id, "version": 1})
+            self.applied[(service, event.id)] += 1
+
+        def handle(doc: dict[str, Any]) -> None:
+            self.calls[service] += 1
+            if doc["request_id"] in self.poison:
+                raise RuntimeError("poison")
+            apply_once(lambda: UnitOfWork(table, None, self.clock), service,
+                       Event.parse(doc), effect)
+
+        return handle
+
+    def publish(self, event: Event) -> None:
+        with UnitOfWork(self.producer, self.relay, self.clock) as uow:
+            uow.put({"pk": "STATE", "sk": event.id, "version": 1})
+            uow.publish(event)
+            uow.commit()
+
+    def run(self) -> None:
+        self.worker.start()
+        for q in self.broker.get_declared_queues():
+            self.broker.join(q, fail_fast=False)
+        self.worker.join()
+        self.worker.stop()
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return self.producer.query(OUTBOX_PK).items
+
+    def effects(self, service: str) -> int:
+        return len(self.consumer_tables[service].query("EFFECT").items)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_commit_dispatches_to_every_consumer_and_empties_the_outbox(tmp_path: Path,
+                                                                    durable: bool) -> None:
+    rig = Rig(tmp_path, durable=durable)
+    event = posted()
+    rig.publish(event)
+    # One delivery per consuming service: a durable broker holds them once it has them;
+    # with the in-process broker they stay in the store until applied.
+    assert len(rig.outbox()) == (0 if durable else 2)
+    assert rig.broker.queues["requests-events"].qsize() == 1
+    rig.run()
+    assert rig.effects("requests") == 1 and rig.effects("followups") == 1
+    assert rig.outbox() == []
+
+
+def test_nothing_is_written_unless_committed(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True)
+    with UnitOfWork(rig.producer, rig.relay, rig.clock) as uow:
+        uow.put({"pk": "STATE", "sk": "x", "version": 1})
+        uow.publish(posted())
+    assert rig.producer.get("STATE", "x") is None and rig.outbox() == []
+
+
+def test_broker_outage_keeps_events_until_the_sweep_delivers(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True, fail_broker=True)
+    rig.publish(posted())
+    assert len(rig.outbox()) == 2  # accepted and committed while the broker is down
+    assert rig.relay.sweep() == 0
+    rig.broker_up()
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 2
+    rig.run()
+    assert rig.effects("requests") == 1 and rig.outbox() == []
+
+
+def test_in_process_broker_loses_nothing_across_a_crash(tmp_path: Path) -> None:
+    """Handed to the in-process broker but never applied (the process died): the entry
+    stays, and recovery on the next start re-sends it."""
+    rig = Rig(tmp_path, durable=False)
+    rig.publish(posted())
+    assert all(e["dispatched_at"] for e in rig.outbox())
+    # A new process: a fresh broker knows nothing; the store still does.
+    again = Rig(tmp_path, durable=False)
+    assert again.relay.recover() == 2
+    again.run()
+    assert again.effects("requests") == 1 and again.effects("followups") == 1
+    assert again.outbox() == []
+
+
+def test_unacknowledged_in_process_delivery_is_resent_after_the_lease(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=False)
+    rig.publish(posted())
+    rig.clock.advance(seconds=10)
+    assert rig.relay.sweep() == 0  # lease not over: still in flight
+    rig.clock.advance(seconds=30)
+    assert rig.relay.sweep() == 2
+    rig.run()  # both deliveries of each arrive; applied once
+    assert rig.effects("requests") == 1 and rig.effects("followups") == 1
+    assert rig.outbox() == []
+
+
+def test_duplicate_delivery_is_applied_once(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True)
+    event = posted()
+    for _ in range(3):
+        rig.publish(event)  # same event id, three times
+    rig.run()
+    assert rig.calls["requests"] == 3
+    assert rig.applied[("requests", event.id)] == 1 and rig.effects("requests") == 1
+
+
+def test_poison_message_retries_then_dead_letters_and_is_marked(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=False)
+    rig.poison.add("bad")
+    rig.publish(posted("bad"))
+    rig.run()
+    assert rig.calls["requests"] == 2  # first try + max_retries=1
+    assert len(rig.broker.dead_letters) == 2
+    assert {e["status"] for e in rig.outbox()} == {"dead"}
+    rig.clock.advance(seconds=60)
+    assert rig.relay.sweep() == 0  # dead letters are not re-sent by the sweep
+
+
+def test_lag_reports_pending_and_dead(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True, fail_broker=True)
+    rig.publish(posted())
+    lag = rig.relay.lag()["producer"]
+    assert lag["pending"] == 2 and lag["dead"] == 0 and lag["oldest"]

@@ -1,0 +1,160 @@
+"""The table port's contract: every adapter must pass the same suite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.tables import Check, ConditionFailed, Delete, Put, Table, Where
+from tests.kernel.table_adapters import ADAPTERS
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
+def table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Table]:
+    with ADAPTERS[request.param](tmp_path) as t:
+        yield t
+
+
+def item(pk: str, sk: str, version: int = 1, **attrs: object) -> dict[str, object]:
+    return {"pk": pk, "sk": sk, "version": version, **attrs}
+
+
+def test_get_missing_is_none(table: Table) -> None:
+    assert table.get("nope", "nope") is None
+
+
+def test_put_then_get_round_trips_nested_values(table: Table) -> None:
+    doc = item("a", "1", name="Zé", tags=["x", "y"], nested={"n": 1.5, "b": True}, none=None)
+    table.transact([Put(doc)])
+    assert table.get("a", "1") == doc
+
+
+def test_must_not_exist_refuses_a_second_create(table: Table) -> None:
+    table.transact([Put(item("a", "1"), must_not_exist=True)])
+    with pytest.raises(ConditionFailed):
+        table.transact([Put(item("a", "1", x=2), must_not_exist=True)])
+    assert "x" not in table.get("a", "1")
+
+
+def test_version_condition_is_optimistic_concurrency(table: Table) -> None:
+    table.transact([Put(item("a", "1", 1, v="one"), must_not_exist=True)])
+    table.transact([Put(item("a", "1", 2, v="two"), expect_version=1)])
+    with pytest.raises(ConditionFailed):
+        table.transact([Put(item("a", "1", 2, v="stale"), expect_version=1)])
+    assert table.get("a", "1")["v"] == "two"
+    with pytest.raises(ConditionFailed):
+        table.transact([Put(item("b", "1", 2), expect_version=1)])  # missing item
+    assert table.get("b", "1") is None
+
+
+def test_transaction_is_all_or_nothing(table: Table) -> None:
+    table.transact([Put(item("a", "1"))])
+    with pytest.raises(ConditionFailed) as err:
+        table.transact([Put(item("a", "2")), Put(item("a", "1"), must_not_exist=True)])
+    assert err.value.index == 1
+    assert table.get("a", "2") is None
+
+
+def test_delete_and_check_conditions(table: Table) -> None:
+    table.transact([Put(item("a", "1", 3))])
+    with pytest.raises(ConditionFailed):
+        table.transact([Delete("a", "1", expect_version=2)])
+    with pytest.raises(ConditionFailed):
+        table.transact([Check("a", "2", must_exist=True), Put(item("a", "3"))])
+    assert table.get("a", "3") is None
+    table.transact([Check("a", "1", expect_version=3), Delete("a", "1", expect_version=3)])
+    assert table.get("a", "1") is None
+
+
+def _fill(table: Table, n: int = 25) -> None:
+    table.transact([Put(item("p", f"s#{i:03d}", n=i, odd=bool(i % 2),
+                            gsi1pk="G" if i % 5 else None, gsi1sk=f"k{i % 3}#{i:03d}"))
+                    for i in range(n)])
+    table.transact([Put(item("q", "s#000"))])
+
+
+def test_query_by_partition_in_sort_order_both_ways(table: Table) -> None:
+    _fill(table)
+    fwd = table.query("p", limit=100).items
+    assert [i["n"] for i in fwd] == list(range(25))
+    back = table.query("p", forward=False, limit=3).items
+    assert [i["n"] for i in back] == [24, 23, 22]
+
+
+def test_query_sort_key_ranges(table: Table) -> None:
+    _fill(table)
+    assert [i["n"] for i in table.query("p", start="s#010", end="s#012").items] == [10, 11, 12]
+    assert [i["n"] for i in table.query("p", prefix="s#02").items] == [20, 21, 22, 23, 24]
+    assert table.query("p", prefix="s#9").items == []
+
+
+def test_cursor_pages_cover_everything_once(table: Table) -> None:
+    _fill(table)
+    for forward in (True, False):
+        seen, cursor = [], None
+        while True:
+            page = table.query("p", limit=7, cursor=cursor, forward=forward)
+            seen += [i["n"] for i in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == sorted(range(25), reverse=not forward)
+
+
+def test_exact_page_has_no_dangling_cursor(table: Table) -> None:
+    _fill(table, 10)
+    page = table.query("p", limit=10)
+    assert len(page.items) == 10 and page.next_cursor is None
+
+
+def test_sparse_index_query_with_ties_and_cursor(table: Table) -> None:
+    _fill(table)
+    expected = sorted((i for i in range(25) if i % 5), key=lambda i: (f"k{i % 3}", i))
+    got, cursor = [], None
+    while True:
+        page = table.query("G", index="gsi1", limit=4, cursor=cursor)
+        got += [i["n"] for i in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert got == expected
+    assert [i["n"] for i in table.query("G", index="gsi1", prefix="k1#").items] == [
+        i for i in expected if i % 3 == 1]
+
+
+def test_where_filters_before_the_page_is_cut(table: Table) -> None:
+    _fill(table)
+    page = table.query("p", limit=5, where=[Where("odd", "=", True)])
+    assert [i["n"] for i in page.items] == [1, 3, 5, 7, 9]
+    nxt = table.query("p", limit=5, cursor=page.next_cursor, where=[Where("odd", "=", True)])
+    assert [i["n"] for i in nxt.items] == [11, 13, 15, 17, 19]
+    assert [i["n"] for i in table.query("p", where=[Where("n", "in", [2, 4, 99])]).items] == [2, 4]
+    assert [i["n"] for i in table.query("p", where=[Where("n", ">=", 23)]).items] == [23, 24]
+    assert len(table.query("p", where=[Where("gsi1pk", "not_exists")]).items) == 5
+
+
+def test_bad_cursor_is_rejected(table: Table) -> None:
+    with pytest.raises(ValueError):
+        table.query("p", cursor="not-a-cursor!!")
+
+
+def test_concurrent_conditional_writes_have_one_winner(table: Table) -> None:
+    table.transact([Put(item("race", "1", 1))])
+    wins, losses = [], []
+
+    def bump(n: int) -> None:
+        try:
+            table.transact([Put(item("race", "1", 2, by=n), expect_version=1)])
+            wins.append(n)
+        except ConditionFailed:
+            losses.append(n)
+
+    threads = [threading.Thread(target=bump, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(losses) == 7
+    assert table.get("race", "1")["by"] == wins[0]
