@@ -120,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--ttl", type=int, default=3600)
     tok.add_argument("--data-dir", type=Path)
 
+    from infra import ops
+
+    ops.add_parser(sub)
+
     args = parser.parse_args(argv)
+    if args.command == "ops":
+        return ops.run(args, _settings(args))
     if args.command == "token":
         return cmd_token(args)
     if args.command == "dev":

@@ -16,6 +16,9 @@ from shared.settings import Settings
 from shared.topology import actor_of, queue_of
 
 log = logging.getLogger("atende.broker")
+# Seconds an SQS message stays hidden while a worker runs it: six times the worker
+# Lambda's timeout (AWS's advice), and the queues' VisibilityTimeout in the template.
+SQS_VISIBILITY_TIMEOUT = 180
 
 
 class Correlation(Middleware):
@@ -54,10 +57,14 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     elif url.startswith("sqs://"):
         from dramatiq_sqs import SQSBroker
 
+        # Queues are "<prefix>-<env>_<queue>" and "..._dlq", as infra/template.yaml names
+        # them. dramatiq_sqs's default visibility timeout (12 h) would hide a crashed
+        # worker's message for hours; ours is a few times the longest actor run.
         broker = SQSBroker(
             namespace=f"{settings.table_prefix}-{settings.environment}",
             dead_letter=True,
-            max_receives=settings.max_retries + 1,
+            visibility_timeout=SQS_VISIBILITY_TIMEOUT,
+            region_name=settings.aws_region,
             endpoint_url=settings.aws_endpoint_url,
         )
     else:

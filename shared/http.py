@@ -148,10 +148,19 @@ class RequestContext:
 
 
 class OpenApiResource:
+    # Built on first request, not with the app: generating the schemas takes about a
+    # quarter of a second, which every Lambda cold start would otherwise pay.
     def __init__(self, title: str, operations: list[Operation]) -> None:
-        from shared.openapi import document
+        self.title, self.operations = title, operations
+        self._doc: dict[str, Any] | None = None
 
-        self.doc = document(title, operations)
+    @property
+    def doc(self) -> dict[str, Any]:
+        if self._doc is None:
+            from shared.openapi import document
+
+            self._doc = document(self.title, self.operations)
+        return self._doc
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.doc

@@ -16,7 +16,6 @@ from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
 
-
 _REGISTRY: dict[str, Any] = {}
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Message
+from dramatiq.errors import QueueNotFound
 from dramatiq.middleware import Middleware
 
 from shared.clock import Clock, iso
@@ -126,6 +127,12 @@ class Relay:
         for entry in entries:
             try:
                 self._send(table, entry)
+            except QueueNotFound:
+                # One consumer's queue is missing (its service not loaded in this process):
+                # that entry waits for the sweep, but must not hold up the others.
+                log.warning("outbox dispatch: no such queue",
+                            extra={"fields": {"table": table.name, "sk": entry["sk"]}})
+                continue
             except Exception:  # broker down: the sweep will try again
                 log.warning("outbox dispatch failed", exc_info=True,
                             extra={"fields": {"table": table.name, "sk": entry["sk"]}})

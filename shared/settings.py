@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     jitsi_app_id: str | None = None
     jitsi_app_secret: str | None = None
     reminder_minutes: int = 30
+    # HMAC key of guest invite tokens; None falls back to the dev secret. Set it (the same
+    # in every process) wherever the dev secret is not shared, e.g. on AWS.
+    invite_secret: str | None = None
     scheduler_tick_seconds: float = 15.0
 
     # AWS.

@@ -56,9 +56,9 @@ class Harness:
             for queue in list(broker.get_declared_queues()):
                 broker.join(queue, fail_fast=False, timeout=10_000)
             self.worker.join()
-            if all(broker.queues[q].qsize() == 0 for q in broker.get_declared_queues()):
-                if not any(broker.queues[q].unfinished_tasks for q in broker.queues):
-                    return
+            idle = all(broker.queues[q].qsize() == 0 for q in broker.get_declared_queues())
+            if idle and not any(broker.queues[q].unfinished_tasks for q in broker.queues):
+                return
 
     @property
     def dead_letters(self) -> list[Any]:

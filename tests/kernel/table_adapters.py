@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shared.tables import Table
 from shared.tables.sqlite import SQLiteDatabase
+from tests.aws.dynamo_adapter import dynamodb_table
 
 
 @contextmanager
@@ -15,4 +16,5 @@ def sqlite_table(tmp: Path) -> Iterator[Table]:
     yield SQLiteDatabase(tmp / "contract.db").table("contract")
 
 
-ADAPTERS: dict[str, Callable[[Path], object]] = {"sqlite": sqlite_table}
+ADAPTERS: dict[str, Callable[[Path], object]] = {"sqlite": sqlite_table,
+                                                  "dynamodb": dynamodb_table}

@@ -1,0 +1,91 @@
+"""Item shapes of the requests table: every list query is one index range.
+
+item       pk            sk                  indexes (sparse)
+service    SVC#<id>      SVC                 gsi1 CATALOG / <name>#<id>, only while active
+attendant  ROSTER#<org>  <sub>               gsi2 ROSTER#<org>#<unit> / <sub>
+request    REQ#<id>      REQ                 gsi1 CIT#<citizen>, gsi2 UNIT#<org>#<unit>,
+                                             gsi3 ORG#<org>, gsi4 ASG#<org>#<assignee>,
+                                             each sorted by <created_at>#<id>
+timeline   REQ#<id>      TL#<at>#<event id>
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.requests.model import Request
+from shared.ids import new_id
+from shared.outbox import UnitOfWork
+from shared.tables import Item, Put
+
+CATALOG = "CATALOG"
+_INDEX_KEYS = tuple(f"gsi{n}{k}" for n in range(1, 5) for k in ("pk", "sk"))
+
+
+def _strip(item: Item | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", *_INDEX_KEYS)}
+
+
+# --- catalog -------------------------------------------------------------------------
+
+
+def get_service(uow: UnitOfWork, service_id: str) -> dict[str, Any] | None:
+    return _strip(uow.get(f"SVC#{service_id}", "SVC"))
+
+
+def save_service(uow: UnitOfWork, service: dict[str, Any]) -> None:
+    item: Item = {**service, "pk": f"SVC#{service['id']}", "sk": "SVC"}
+    if service["active"]:
+        item |= {"gsi1pk": CATALOG, "gsi1sk": f"{service['name'].casefold()}#{service['id']}"}
+    uow.save(item)
+
+
+# --- roster --------------------------------------------------------------------------
+
+
+def roster_pk(org: str, unit: str | None = None) -> str:
+    return f"ROSTER#{org}" if unit is None else f"ROSTER#{org}#{unit}"
+
+
+def get_attendant(uow: UnitOfWork, org: str, sub: str) -> dict[str, Any] | None:
+    return _strip(uow.get(roster_pk(org), sub))
+
+
+def put_attendant(uow: UnitOfWork, attendant: dict[str, Any], previous_version: int) -> int:
+    version = previous_version + 1
+    item: Item = {**attendant, "version": version, "pk": roster_pk(attendant["org"]),
+                  "sk": attendant["sub"], "gsi2pk": roster_pk(attendant["org"],
+                                                              attendant["unit"]),
+                  "gsi2sk": attendant["sub"]}
+    uow.save(item)
+    return version
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
+    doc = _strip(uow.get(f"REQ#{request_id}", "REQ"))
+    return None if doc is None else Request.from_doc(doc)
+
+
+def save_request(uow: UnitOfWork, req: Request) -> None:
+    """The request, its new timeline entries and its events, in the command's unit."""
+    order = f"{req.created_at}#{req.id}"
+    item: Item = {**req.to_doc(), "pk": f"REQ#{req.id}", "sk": "REQ",
+                  "assignee_sub": req.assignee["sub"] if req.assignee else None,
+                  "gsi1pk": f"CIT#{req.citizen['sub']}", "gsi1sk": order,
+                  "gsi2pk": f"UNIT#{req.org}#{req.unit}", "gsi2sk": order,
+                  "gsi3pk": f"ORG#{req.org}", "gsi3sk": order}
+    if req.assignee:
+        item |= {"gsi4pk": f"ASG#{req.org}#{req.assignee['sub']}", "gsi4sk": order}
+    uow.save(item)
+    for entry in req.entries:
+        eid = entry.pop("event_id", None) or new_id()
+        uow.add(Put({"pk": f"REQ#{req.id}", "sk": f"TL#{entry['at']}#{eid}", **entry}))
+    for event in req.events:
+        uow.publish(event)
+    req.entries.clear()
+    req.events.clear()

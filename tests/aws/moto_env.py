@@ -1,0 +1,33 @@
+"""Moto for the AWS tests: fake credentials, and tables and queues made from the template's
+own definitions (infra/template.yaml), never from a second copy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from infra.aws import template
+
+REGION = "us-east-1"
+
+
+def fake_credentials() -> None:
+    # Moto needs some credentials; these keep boto3 from ever looking for real ones.
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        os.environ[key] = value
+
+
+@contextmanager
+def mocked() -> Iterator[None]:
+    from moto import mock_aws
+
+    fake_credentials()
+    with mock_aws():
+        yield
+
+
+def create_table(client: Any, service: str, name: str) -> None:
+    client.create_table(**template.table_spec(service, name))

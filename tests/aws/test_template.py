@@ -1,0 +1,84 @@
+"""infra/template.yaml: lint-clean, and consistent with the code that relies on it."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.aws import template
+from infra.gateway import service_for
+from shared.broker import SQS_VISIBILITY_TIMEOUT
+from shared.settings import Settings
+from shared.topology import SERVICES
+
+
+def test_cfn_lint_is_clean() -> None:
+    # The cfn-lint installed next to this interpreter (the project's dev dependency).
+    exe = Path(sys.executable).with_name("cfn-lint")
+    run = subprocess.run([str(exe), str(template.TEMPLATE)], capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _functions() -> dict[str, dict]:
+    return {k: r for k, r in template.load()["Resources"].items()
+            if r["Type"] == "AWS::Serverless::Function"}
+
+
+def test_every_handler_exists() -> None:
+    for name, fn in _functions().items():
+        module, attr = fn["Properties"]["Handler"].rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), attr)), name
+
+
+def _sample(path: str) -> str:
+    return re.sub(r"\{proxy\+\}", "x/y", re.sub(r"\{[a-z]+\}", "r1", path))
+
+
+def test_routes_go_where_the_local_gateway_sends_them() -> None:
+    routes = 0
+    for name, fn in _functions().items():
+        handler = fn["Properties"]["Handler"]
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            routes += 1
+            path = event["Properties"]["Path"]
+            expected = service_for(_sample(path))
+            if expected is None:
+                assert handler == "infra.aws.http_gateway.handler", path
+            else:
+                assert handler == f"infra.aws.http_{expected}.handler", (name, path)
+    assert routes >= 18
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_queues_and_tables_fit_the_code(service: str) -> None:
+    attrs, max_receives = template.queue_attributes(service)
+    assert int(attrs["VisibilityTimeout"]) == SQS_VISIBILITY_TIMEOUT
+    env = template.load()["Globals"]["Function"]["Environment"]["Variables"]
+    assert max_receives == int(env["ATENDE_MAX_RETRIES"]) + 1
+    worker = _functions()[f"{service.capitalize()}WorkerFunction"]["Properties"]
+    assert worker["Timeout"] * 6 <= SQS_VISIBILITY_TIMEOUT  # AWS's advice for SQS triggers
+    spec = template.table_spec(service, "t")
+    assert {i["IndexName"] for i in spec["GlobalSecondaryIndexes"]} == {
+        "gsi1", "gsi2", "gsi3", "gsi4"}
+    assert spec["StreamSpecification"]["StreamEnabled"]
+    assert Settings().max_retries + 1 == max_receives
+
+
+def test_handlers_build_nothing_at_import() -> None:
+    """Importing a handler module creates no client and loads no AWS SDK: the platform is
+    built on the first event."""
+    code = ("import sys, infra.aws.http_requests, infra.aws.worker, infra.aws.relay, "
+            "infra.aws.scheduler, infra.aws.http_gateway; "
+            "print(sorted(m for m in ('boto3', 'botocore', 'dramatiq_sqs', 'falcon') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
