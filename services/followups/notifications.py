@@ -61,6 +61,10 @@ def _review_assignee(e: m.ReviewSubmitted, view: RequestView | None) -> list[m.P
     return [e.assignee or (view.assignee if view else None)]
 
 
+def _review_author(e: m.ReviewModerated, view: RequestView | None) -> list[m.Party | None]:
+    return [e.citizen]
+
+
 RULES: tuple[Rule, ...] = (
     Rule(m.AnalysisStarted, _citizen, "analysis_started"),
     Rule(m.RequestRejected, _citizen, "request_rejected"),
@@ -73,6 +77,8 @@ RULES: tuple[Rule, ...] = (
     Rule(m.MeetingCanceled, _meeting_citizen, "meeting_canceled"),
     Rule(m.MeetingReminderDue, _participants, "meeting_reminder"),
     Rule(m.ReviewSubmitted, _review_assignee, "citizen_verdict"),
+    # Not in API.md's list, but the reviews issue asks that the citizen learn the outcome.
+    Rule(m.ReviewModerated, _review_author, "review_moderated"),
 )
 
 

@@ -87,7 +87,12 @@ CASES: dict[str, tuple[Callable[[str], m.Event], dict[str, str], dict[str, list[
                                             role="citizen"), {}, {}),
     "moderated": (lambda rid: m.ReviewModerated(request_id=rid, review_id="rv-1",
                                                 decision="reject", citizen=CITIZEN,
-                                                actor=ASSIGNEE), {}, {}),
+                                                actor=ASSIGNEE),
+                  {"carla": "review_moderated"}, {"carla": ["não foi publicada"]}),
+    "moderated_ok": (lambda rid: m.ReviewModerated(request_id=rid, review_id="rv-2",
+                                                   decision="approve", citizen=CITIZEN,
+                                                   actor=ASSIGNEE),
+                     {"carla": "review_moderated"}, {"carla": ["foi publicada"]}),
 }
 EVERYONE = (CITIZEN.sub, ASSIGNEE.sub, ANALYST.sub, GUEST.sub)
 
