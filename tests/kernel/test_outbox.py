@@ -60,14 +60,15 @@ class Rig:
 
         def effect(uow: UnitOfWork, event: Event) -> None:
             uow.put({"pk": "EFFECT", "sk": event.id, "version": 1})
-            self.applied[(service, event.id)] += 1
 
         def handle(doc: dict[str, Any]) -> None:
             self.calls[service] += 1
             if doc["request_id"] in self.poison:
                 raise RuntimeError("poison")
-            apply_once(lambda: UnitOfWork(table, None, self.clock), service,
-                       Event.parse(doc), effect)
+            event = Event.parse(doc)
+            # Two threads may run the effect for one event at once; only one commits.
+            if apply_once(lambda: UnitOfWork(table, None, self.clock), service, event, effect):
+                self.applied[(service, event.id)] += 1
 
         return handle
 
