@@ -136,7 +136,9 @@ class RequestContext:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         given = req.get_header("X-Correlation-ID") or ""
         cid = given if _CID.match(given) else new_id()
-        correlation_id.set(cid)
+        # Reset after the response: a server thread must not carry one request's id into
+        # the next request's (or its own shutdown) log lines.
+        req.context.cid_token = correlation_id.set(cid)
         req.context.started = time.perf_counter()
         resp.set_header("X-Correlation-ID", cid)
 
@@ -145,6 +147,9 @@ class RequestContext:
         ms = (time.perf_counter() - getattr(req.context, "started", time.perf_counter())) * 1000
         log.info("http", extra={"fields": {"method": req.method, "path": req.path,
                                            "status": resp.status, "ms": round(ms, 2)}})
+        token = getattr(req.context, "cid_token", None)
+        if token is not None:
+            correlation_id.reset(token)
 
 
 class OpenApiResource:
