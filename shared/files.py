@@ -8,9 +8,11 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from shared.errors import PayloadTooLarge, UnsupportedMediaType
 
@@ -56,11 +58,43 @@ def is_real_pdf(data: bytes) -> bool:
         if "/OpenAction" in root or "/AA" in root:
             return False
         names = root.get("/Names")
-        return not (names is not None and "/JavaScript" in names.get_object())
+        if names is not None and "/JavaScript" in names.get_object():
+            return False
+        return not _has_script(reader.trailer.raw_get("/Root"))
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError):
         return False
     except Exception:  # pypdf raises assorted errors on hostile input; none is ours
         return False
+
+
+_SCRIPTED = frozenset({"/JavaScript", "/Launch"})
+_WALK_BUDGET = 200_000
+
+
+def _has_script(root: Any) -> bool:
+    """JavaScript or a launch action anywhere reachable from the catalog: pages' actions,
+    annotations, form fields, outlines. Bounded: a document too large to walk is refused."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [root]
+    budget = _WALK_BUDGET
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return True
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            ref = (obj.idnum, obj.generation)
+            if ref in seen:
+                continue
+            seen.add(ref)
+            obj = obj.get_object()
+        if isinstance(obj, DictionaryObject):
+            if "/JS" in obj or "/JavaScript" in obj or obj.get("/S") in _SCRIPTED:
+                return True
+            stack.extend(obj.values())  # raw values: indirect references stay references
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+    return False
 
 
 def safe_filename(name: str | None, fallback: str = "file") -> str:
