@@ -82,3 +82,50 @@ def test_handlers_build_nothing_at_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_secrets_are_noecho_parameters_given_only_to_who_needs_them() -> None:
+    doc = template.load()
+    params = doc["Parameters"]
+    for name in ("InviteSecret", "JitsiAppSecret"):
+        assert params[name]["NoEcho"] is True, name
+    assert all("Description" in p for p in params.values())
+    globals_env = doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert not {"ATENDE_INVITE_SECRET", "ATENDE_JITSI_APP_SECRET"} & set(globals_env)
+    holders = {name: set(fn["Properties"].get("Environment", {}).get("Variables", {}))
+               for name, fn in _functions().items()}
+    with_invite = {n for n, env in holders.items() if "ATENDE_INVITE_SECRET" in env}
+    assert with_invite == {"MeetingsHttpFunction", "MeetingsWorkerFunction",
+                           "SchedulerFunction"}
+    with_jitsi = {n for n, env in holders.items() if "ATENDE_JITSI_APP_SECRET" in env}
+    assert with_jitsi == {"MeetingsHttpFunction"}
+    env = _functions()["MeetingsHttpFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["ATENDE_INVITE_SECRET"] == {"Ref": "InviteSecret"}
+    # Every setting the template passes is one Settings knows (a typo would be ignored).
+    known = {f"ATENDE_{k.upper()}" for k in Settings.model_fields} | {"ATENDE_SERVICE",
+                                                                     "ATENDE_LOG_LEVEL"}
+    for name, env in holders.items():
+        assert env | set(globals_env) <= known, name
+
+
+def test_mail_and_queues_are_granted_per_function() -> None:
+    """Least privilege: only the functions that send mail may use SES; each worker may
+    only change the visibility of its own queue; HTTP functions touch their own table."""
+    mailers = set()
+    for name, fn in _functions().items():
+        policies = fn["Properties"].get("Policies", [])
+        if {"Ref": "SendMailPolicy"} in policies:
+            mailers.add(name)
+        for p in policies:
+            if "DynamoDBCrudPolicy" in p and name.endswith(("HttpFunction", "WorkerFunction")):
+                service = name.removesuffix("HttpFunction").removesuffix("WorkerFunction")
+                assert p["DynamoDBCrudPolicy"]["TableName"] == {"Ref": f"{service}Table"}
+    # Mail goes out from outbox jobs, which workers run; HTTP functions never send it.
+    assert mailers == {"FollowupsWorkerFunction", "MeetingsWorkerFunction"}
+    ses = template.resource("SendMailPolicy")["Properties"]["PolicyDocument"]["Statement"][0]
+    assert ses["Condition"]["StringEquals"]["ses:FromAddress"] == {"Ref": "SesSender"}
+    relay = _functions()["OutboxRelayFunction"]["Properties"]
+    assert {e["Type"] for e in relay["Events"].values()} == {"DynamoDB"}
+    assert len(relay["Events"]) == len(SERVICES)
+    tick = _functions()["SchedulerFunction"]["Properties"]["Events"]["Tick"]
+    assert tick["Type"] == "Schedule"
