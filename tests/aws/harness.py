@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from infra.aws import relay, runtime, worker
 from infra.bootstrap import load_service
 from shared.aws import client
+from shared.clock import Clock
 from shared.identity import dev_secret, mint
 from shared.settings import Settings
 from shared.tables.dynamodb import table_name
@@ -70,8 +71,8 @@ _json = json
 
 
 class AwsHarness:
-    def __init__(self, settings: Settings) -> None:
-        runtime.configure(settings=settings)
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        runtime.configure(settings=settings, clock=clock)
         self.settings = settings
         self.client = LambdaClient()
         self.secret = dev_secret(settings)
