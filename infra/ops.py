@@ -1,5 +1,6 @@
 """``atende ops``: create an environment's tables and queues (from infra/template.yaml),
-list and replay dead letters on whichever broker is configured, show outbox lag.
+list and replay dead letters on whichever broker is configured, show outbox lag, re-run the
+request projections of the other services.
 
 Dead letters live where each broker keeps them: SQS in the DLQs; Redis in Dramatiq's
 ``dramatiq:<queue>.XQ`` sorted set and its ``.XQ.msgs`` hash; RabbitMQ in the ``<queue>.XQ``
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from base64 import b64decode
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -290,21 +291,139 @@ def lag(settings: Settings) -> dict[str, Any]:
     return relay.lag()
 
 
+# --- reproject ---------------------------------------------------------------------------
+#
+# The followups, meetings and reviews services each keep a projection of every request: the
+# newest RequestSnapshot its request events carried (one "view" item per request). Their
+# source of truth is the requests service's store, which keeps no separate event log (outbox
+# entries go once delivered): a request item IS the fold of all its events, and the snapshot
+# every request event carries is built from it. So re-running a projection means giving
+# each request's current snapshot to the service's projection, with the same rule its
+# consumer applies (newest version wins; a concurrent event delivery wins a write race),
+# plus one more: a view at the source's version but with other contents is rewritten, so a
+# fixed projection bug or a hand-damaged item heals. Only the views change: notifications,
+# mails or meeting cancellations that an event once caused are not caused again (replay
+# dead letters for those).
+
+PROJECTING = ("followups", "meetings", "reviews")
+
+
+@dataclass
+class Reprojection:
+    service: str
+    requests: int = 0  # requests read from the requests store
+    written: int = 0  # views created or rewritten (or, in a dry run, that would be)
+    unchanged: int = 0
+    skipped: int = 0  # the stored view was newer (an event arrived meanwhile)
+
+
+def _view_io(service: str) -> tuple[Any, Any, Any]:
+    """The service's own projection reader, writer and view type."""
+    import importlib
+
+    repo = importlib.import_module(f"services.{service}.repository")
+    view = importlib.import_module(f"services.{service}.model").RequestView
+    if service == "reviews":
+        return repo.get_request, repo.put_request, view
+    return repo.get_view, repo.put_view, view
+
+
+def _scan_requests(table: Any) -> Iterator[dict[str, Any]]:
+    """Every request item, read from the requests table directly (an offline job: a full
+    scan, which no HTTP path ever does)."""
+    from shared.tables.dynamodb import DynamoTable, from_item
+
+    if isinstance(table, DynamoTable):
+        pages = table.client.get_paginator("scan").paginate(
+            TableName=table.name, ConsistentRead=True,
+            FilterExpression="begins_with(pk, :p) AND sk = :s",
+            ExpressionAttributeValues={":p": {"S": "REQ#"}, ":s": {"S": "REQ"}})
+        for page in pages:
+            yield from (from_item(raw) for raw in page["Items"])
+        return
+    rows = table.db.connection().execute(
+        f'SELECT body FROM "{table.name}" WHERE pk >= ? AND pk < ? AND sk = ?',
+        ("REQ#", "REQ$", "REQ"))  # "$" follows "#": the primary key's range of requests
+    yield from (json.loads(body) for (body,) in rows)
+
+
+def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJECTING,
+              request_ids: list[str] | None = None, *, dry_run: bool = False
+              ) -> list[Reprojection]:
+    from services.requests.model import Request
+
+    unknown = set(services) - set(PROJECTING)
+    if unknown:
+        raise ValueError(f"no request projection in {sorted(unknown)}")
+    tables = _tables(settings)
+    source = tables["requests"]
+    if request_ids:
+        items: Iterable[dict[str, Any]] = (
+            i for i in (source.get(f"REQ#{r}", "REQ") for r in request_ids) if i)
+    else:
+        items = _scan_requests(source)
+    targets = [(tables[s], *_view_io(s), Reprojection(s)) for s in services]
+    for item in items:  # streamed: a million requests need not fit in memory
+        snap = Request.from_doc(item).snapshot()
+        for table, get, put, view_type, done in targets:
+            done.requests += 1
+            outcome = _project_one(table, get, put, view_type(item["id"], snap), dry_run)
+            setattr(done, outcome, getattr(done, outcome) + 1)
+    return [done for *_, done in targets]
+
+
+def _project_one(table: Any, get: Any, put: Any, view: Any, dry_run: bool) -> str:
+    from shared.clock import SystemClock
+    from shared.outbox import UnitOfWork
+    from shared.tables import ConditionFailed
+
+    def contents(v: Any) -> dict[str, Any]:
+        return v.snapshot.model_dump(mode="json", exclude={"version"})
+
+    for _ in range(5):
+        current = get(table, view.id)
+        if current is not None and current.version > view.version:
+            return "skipped"
+        # The source's version may be ahead with the same contents (the requests service
+        # counts other services' activity too): nothing for this projection to learn.
+        if current is not None and contents(current) == contents(view):
+            return "unchanged"
+        if dry_run:
+            return "written"
+        uow = UnitOfWork(table, None, SystemClock())
+        put(uow, view, current)
+        try:
+            uow.commit()
+        except ConditionFailed:
+            continue  # an event delivery wrote it meanwhile: look again
+        return "written"
+    return "skipped"
+
+
 # --- the command -------------------------------------------------------------------------
 
 
 def add_parser(sub: Any) -> None:
-    ops = sub.add_parser("ops", help="operations: create, dead letters, outbox lag")
+    ops = sub.add_parser("ops", help="operations: create, dead letters, outbox lag, "
+                                     "reproject")
     cmds = ops.add_subparsers(dest="ops_command", required=True)
     for name, text in (("create", "create the tables, queues and bucket (AWS)"),
                        ("dead-letters", "list dead letters"),
                        ("replay", "replay dead letters (all, or --id ...)"),
-                       ("lag", "outbox lag per table")):
+                       ("lag", "outbox lag per table"),
+                       ("reproject", "rebuild the request projections of followups, meetings "
+                                     "and reviews from the requests store")):
         p = cmds.add_parser(name, help=text)
         p.add_argument("--data-dir")
         p.add_argument("--environment", help="overrides ATENDE_ENVIRONMENT")
         if name == "replay":
             p.add_argument("--id", action="append", dest="ids")
+        if name == "reproject":
+            p.add_argument("service", choices=[*PROJECTING, "all"])
+            p.add_argument("--request", action="append", dest="requests",
+                           help="only this request (repeatable); default: every request")
+            p.add_argument("--dry-run", action="store_true",
+                           help="count what would be written, write nothing")
 
 
 def run(args: Any, settings: Settings) -> int:
@@ -320,5 +439,9 @@ def run(args: Any, settings: Settings) -> int:
         print(f"replayed {replay(settings, args.ids)}")
     elif args.ops_command == "lag":
         print(json.dumps(lag(settings), indent=2))
+    elif args.ops_command == "reproject":
+        services = PROJECTING if args.service == "all" else (args.service,)
+        for done in reproject(settings, services, args.requests, dry_run=args.dry_run):
+            print(json.dumps(asdict(done)))
     return 0
 

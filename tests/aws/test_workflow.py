@@ -222,3 +222,21 @@ def test_a_poison_message_fails_each_batch_then_lands_in_the_dlq(
     assert not [d for d in ops.dead_letters(aws) if d.queue == queue]
     url = h.sqs.get_queue_url(QueueName=name)["QueueUrl"]
     h.sqs.delete_message(QueueUrl=url, ReceiptHandle=back[0]["receiptHandle"])
+
+
+def test_reproject_on_dynamodb(h: AwsHarness, aws: Settings) -> None:
+    """`atende ops reproject` on the DynamoDB tables: a lost followups view comes back
+    from the requests table (a full scan), the others are left as they are."""
+    from shared.tables import Delete
+    from shared.tables.dynamodb import dynamodb_tables
+
+    tables = dynamodb_tables(aws, ["requests", "followups"])
+    rids = [i["id"] for i in ops._scan_requests(tables["requests"])]
+    assert rids, "runs after the workflow test"
+    before = tables["followups"].get(f"REQ#{rids[0]}", "VIEW")
+    tables["followups"].transact([Delete(f"REQ#{rids[0]}", "VIEW")])
+    [done] = ops.reproject(aws, ["followups"])
+    assert (done.requests, done.written, done.unchanged) == (len(rids), 1, len(rids) - 1)
+    after = tables["followups"].get(f"REQ#{rids[0]}", "VIEW")
+    assert after is not None and after["request"] | {"version": 0} == before["request"] | {
+        "version": 0}
