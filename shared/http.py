@@ -152,6 +152,23 @@ class RequestContext:
             correlation_id.reset(token)
 
 
+class QueryGuard:
+    """A query parameter the route does not declare is refused (422), not ignored: a typo'd
+    filter would otherwise return the unfiltered list as if it had worked."""
+
+    def __init__(self, operations: list[Operation]) -> None:
+        self.allowed = {(op.method, op.path): frozenset(op.query) for op in operations}
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response,
+                         resource: object, params: dict[str, Any]) -> None:
+        allowed = self.allowed.get((req.method, req.uri_template))
+        if allowed is None:  # /health, /openapi.json: nothing declared to judge by
+            return
+        unknown = sorted(set(req.params) - allowed)
+        if unknown:
+            raise ValidationFailed.field(unknown[0][:100], "unknown query parameter")
+
+
 class OpenApiResource:
     # Built on first request, not with the app: generating the schemas takes about a
     # quarter of a second, which every Lambda cold start would otherwise pay.
@@ -179,7 +196,7 @@ class HealthResource:
 def create_app(ctx: ServiceContext, routes: dict[str, object],
                operations: list[Operation] | None = None, title: str = "Atende") -> falcon.App:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
-    app = falcon.App(middleware=[RequestContext()])
+    app = falcon.App(middleware=[RequestContext(), QueryGuard(list(operations or []))])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.add_error_handler(Exception, _on_unexpected)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.files import DOCUMENT_TYPES
 from shared.http import Operation
 
 _PROBLEM = {
@@ -71,8 +72,9 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
             entry["requestBody"] = {"required": True, "content": content}
         ok: dict[str, Any] = {"description": "OK"}
         if op.binary:
-            ok["content"] = {"application/octet-stream": {"schema": {"type": "string",
-                                                                     "format": "binary"}}}
+            # Files are served with the type their content was judged to be.
+            ok["content"] = {t: {"schema": {"type": "string", "format": "binary"}}
+                             for t in sorted(DOCUMENT_TYPES)}
         elif op.response is not None:
             ok["content"] = {"application/json": {
                 "schema": _schema(op.response, components, "serialization")}}
