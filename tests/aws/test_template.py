@@ -129,3 +129,21 @@ def test_mail_and_queues_are_granted_per_function() -> None:
     assert len(relay["Events"]) == len(SERVICES)
     tick = _functions()["SchedulerFunction"]["Properties"]["Events"]["Tick"]
     assert tick["Type"] == "Schedule"
+
+
+def test_the_layer_carries_every_runtime_dependency() -> None:
+    """sam build installs the functions' packages from the layer's requirements: each of
+    the project's runtime dependencies must be there (but the local WSGI server)."""
+    import tomllib
+
+    def name(req: str) -> str:
+        return re.split(r"[\[<>=~ ]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+    root = template.TEMPLATE.parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    layer = template.resource("DependenciesLayer")["Properties"]["ContentUri"]
+    lines = (template.TEMPLATE.parent / layer / "requirements.txt").read_text().splitlines()
+    have = {name(x) for x in lines if x.strip() and not x.startswith("#")}
+    want = {name(d) for d in project["dependencies"]} - {"waitress"} | {"dramatiq-sqs"}
+    assert want == have
+    assert template.load()["Globals"]["Function"]["Layers"] == [{"Ref": "DependenciesLayer"}]
