@@ -49,6 +49,7 @@ def test_schemathesis_standard_checks(make_harness: Any) -> None:
     h.drain()
     data_dir = h.platform.settings.data_dir
     config = schemathesis.Config.from_dict({
+        "cache": {"enabled": False},  # nothing written into the working tree
         "checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}},
     })
     env = env_for(data_dir, "memory://")
