@@ -12,6 +12,10 @@ from typing import Any
 
 from shared.settings import Settings
 
+# The production WSGI server's settings, shared with the benchmark's bare baseline.
+WAITRESS_OPTIONS: dict[str, Any] = {"threads": 8, "ident": "atende",
+                                    "clear_untrusted_proxy_headers": True}
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
@@ -44,8 +48,7 @@ def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
 
     from infra.gateway import gateway_for
 
-    server = create_server(gateway_for(platform), host=host, port=port, threads=8,
-                           ident="atende", clear_untrusted_proxy_headers=True)
+    server = create_server(gateway_for(platform), host=host, port=port, **WAITRESS_OPTIONS)
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
     print(f"Atende listening on http://{host}:{server.effective_port}", flush=True)
@@ -120,13 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--ttl", type=int, default=3600)
     tok.add_argument("--data-dir", type=Path)
 
-    from infra import ops
+    from infra import bench, ops
 
     ops.add_parser(sub)
+    bench.add_arguments(sub.add_parser("bench", help="measure this machine (infra/bench)"))
 
     args = parser.parse_args(argv)
     if args.command == "ops":
         return ops.run(args, _settings(args))
+    if args.command == "bench":
+        return bench.main(args)
     if args.command == "token":
         return cmd_token(args)
     if args.command == "dev":

@@ -1,0 +1,112 @@
+"""Suite 2: command to effect. Follow-ups are posted at a steady rate; the time from each
+post's 2xx to its entry on the request's timeline (read from the store, polled every
+half millisecond) is the latency a citizen would see on the next refresh."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from infra.bench import brokers
+from infra.bench.loadgen import percentile
+from infra.bench.procs import atende, env_for, launch_platform
+from infra.bench.seed import seed
+from shared.tables.sqlite import SQLiteDatabase
+from shared.topology import SERVICES, queue_of
+
+Row = dict[str, Any]
+
+
+class Watcher(threading.Thread):
+    """Polls the timelines of the requests with a post in flight."""
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(daemon=True)
+        self.table = SQLiteDatabase(db_path).table("requests")
+        self.pending: dict[str, tuple[str, float]] = {}  # followup id -> request, 2xx time
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def expect(self, followup_id: str, request_id: str, done_at: float) -> None:
+        with self.lock:
+            self.pending[followup_id] = (request_id, done_at)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                waiting = dict(self.pending)
+            for rid in {r for r, _ in waiting.values()}:
+                page = self.table.query(f"REQ#{rid}", prefix="TL#", forward=False, limit=10)
+                now = time.perf_counter()
+                for entry in page.items:
+                    fid = entry.get("data", {}).get("followup_id")
+                    if fid in waiting:
+                        with self.lock:
+                            _, done_at = self.pending.pop(fid)
+                        self.seen[fid] = now - done_at
+            time.sleep(0.0005)
+
+
+def _post(port: int, token: str, request_id: str, local: threading.local) -> str:
+    conn = getattr(local, "conn", None)
+    if conn is None:
+        conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", f"/requests/{request_id}/followups",
+                 body=json.dumps({"body": "Segue o andamento."}),
+                 headers={"Authorization": f"Bearer {token}",
+                          "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    body = resp.read()
+    if resp.status != 201:
+        raise RuntimeError(f"follow-up post answered {resp.status}: {body[:300]!r}")
+    return str(json.loads(body)["id"])
+
+
+def run(work: Path, kind: str, *, posts: int, rate: float = 100.0) -> Row:
+    url = brokers.url_for(kind)
+    brokers.reset(kind, tuple(queue_of(s) for s in SERVICES))
+    seeded = seed(work / f"effect-{kind}", max(50, posts // 10))
+    token = seeded.tokens["attendant"]
+    with ExitStack() as stack:
+        server, port = launch_platform(seeded.data_dir, work / "logs", f"effect-{kind}",
+                                       broker_url=url, http_only=kind != "memory")
+        stack.enter_context(server)
+        if kind != "memory":  # HTTP and workers in separate processes, as deployed
+            worker = stack.enter_context(atende(
+                "worker", "--data-dir", str(seeded.data_dir), env=env_for(seeded.data_dir, url),
+                log=work / "logs" / f"effect-{kind}-worker.log"))
+            worker.wait_output("worker running", 60)
+        server.wait_http(port, 60)
+        watcher = Watcher(seeded.data_dir / "atende.db")
+        watcher.start()
+        local = threading.local()
+
+        def one(n: int) -> None:
+            rid = seeded.request_ids[n % len(seeded.request_ids)]
+            fid = _post(port, token, rid, local)
+            watcher.expect(fid, rid, time.perf_counter())
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            futures = []
+            for n in range(posts):  # open loop: the schedule does not wait for answers
+                time.sleep(max(0.0, start + n / rate - time.perf_counter()))
+                futures.append(pool.submit(one, n))
+            for f in futures:
+                f.result()
+        deadline = time.monotonic() + 30
+        while watcher.pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        watcher.stop.set()
+        watcher.join()
+    lat = list(watcher.seen.values())
+    return {"suite": "effect", "name": f"command→effect ({kind})", "count": len(lat),
+            "missing": posts - len(lat), "p50_ms": percentile(lat, 0.5) * 1000,
+            "p99_ms": percentile(lat, 0.99) * 1000}

@@ -1,0 +1,55 @@
+"""Suite 1: throughput and latency of four routes against a bare Falcon app, both under
+the production server, loaded from another process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.bench.loadgen import load
+from infra.bench.procs import Proc, env_for, free_port, serve_platform
+from infra.bench.seed import Seeded, seed
+
+Row = dict[str, Any]
+
+
+def _get(path: str, token: str | None = None) -> list[Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return ["GET", path, headers, None]
+
+
+def routes(s: Seeded) -> dict[str, list[list[Any]]]:
+    att = s.tokens["attendant"]
+    ids = s.request_ids[-200:]  # the panel's first pages: the requests people open
+    post_headers = {"Authorization": f"Bearer {att}", "Content-Type": "application/json"}
+    return {
+        "panel": [_get("/requests", att)],
+        "detail": [_get(f"/requests/{i}", att) for i in ids],
+        "catalog": [_get("/catalog/services")],
+        # Spread over many requests, as posts in a unit are: the same request's timeline
+        # takes one write at a time.
+        "followup": [["POST", f"/requests/{i}/followups", post_headers,
+                      json.dumps({"body": "Segue o andamento do seu pedido."})]
+                     for i in s.request_ids[: min(len(s.request_ids), 2000)]],
+    }
+
+
+def run(work: Path, *, requests: int, seconds: float, threads: int = 8) -> list[Row]:
+    seeded = seed(work / "http", requests)
+    spec = {"host": "127.0.0.1", "threads": threads, "seconds": seconds,
+            "warmup": min(1.0, seconds / 2)}
+    rows: list[Row] = []
+    port = free_port()
+    with Proc.python("infra.bench.bare", str(port), env=env_for(work / "bare"),
+                     log=work / "logs" / "bare.log") as bare:
+        bare.wait_http(port)
+        base = load({**spec, "port": port, "requests": [_get("/")]})
+    rows.append({"suite": "http", "name": "bare falcon GET /", **base})
+    server, port = serve_platform(seeded.data_dir, work / "logs", "http-dev")
+    with server:
+        for name, reqs in routes(seeded).items():
+            figures = load({**spec, "port": port, "requests": reqs})
+            rows.append({"suite": "http", "name": name, **figures,
+                         "ratio": figures["rps"] / base["rps"] if base["rps"] else 0.0})
+    return rows

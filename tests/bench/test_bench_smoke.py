@@ -1,0 +1,53 @@
+"""The quick benchmark, end to end: every suite runs on this machine (Redis and RabbitMQ
+included) and reports every row. Its figures are not judged here: timing is not a test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.bench.cold import handler_modules
+
+pytestmark = pytest.mark.brokers
+
+ROWS = ["bare falcon GET /", "panel", "detail", "catalog", "followup",
+        "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
+        "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
+        "atende worker (rabbitmq)", "panel p50, 20 requests", "panel p50, 200 requests",
+        "timeline p50, 10 entries", "timeline p50, 30 entries", "import falcon, pydantic"]
+JUDGED = {"panel", "detail", "followup", "command→effect (redis)",
+          "command→effect (rabbitmq)", "atende worker (redis)", "atende worker (rabbitmq)",
+          "panel p50, 200 requests"}
+
+
+@pytest.mark.timeout(90)
+def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "infra.cli", "bench", "--quick", "--out",
+                           str(out), "--work-dir", str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=85)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = ROWS + [f"import {m}" for m in handler_modules()]
+    table = done.stdout.splitlines()
+    for name in expected:
+        assert any(line[8:].startswith(name) for line in table), (name, done.stdout)
+    result = json.loads(out.read_text())
+    rows = {r["name"]: r for r in result["rows"]}
+    assert sorted(rows) == sorted(expected)
+    assert result["quick"] is True and result["machine"]["cores"] >= 1
+    for name in expected:  # every measure produced a figure, with no failed request
+        row = rows[name]
+        assert row.get("rps") or row.get("p50_ms"), row
+        assert not row.get("errors") and not row.get("missing") and not row.get("failed"), row
+    for name in JUDGED | {f"import {m}" for m in handler_modules()}:
+        assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
+
+
+def test_handler_modules_are_found() -> None:
+    modules = handler_modules()
+    assert "infra.aws.http_requests" in modules and "infra.aws.worker" in modules
+    assert "infra.aws.runtime" not in modules and "infra.aws.http" not in modules
