@@ -13,13 +13,14 @@ import falcon
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
+from shared.consumer import CrashGuard
 from shared.http import ServiceContext
 from shared.identity import verifier_from
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
 from shared.tables import Table
-from shared.topology import SERVICES
+from shared.topology import SERVICES, queue_of
 
 
 def load_service(name: str) -> ServiceDef:
@@ -79,6 +80,8 @@ def build(
         broker.add_middleware(DeliveryAcks(relay))
     dramatiq.set_broker(broker)  # for code that enqueues through actor.send
     tables = _tables(settings)
+    if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
+        broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
     verifier = verifier_from(settings)
     platform = Platform(settings, broker, relay, clock, {}, {})
     for name in services:

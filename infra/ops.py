@@ -258,11 +258,13 @@ def _outbox_list(settings: Settings) -> Iterator[DeadLetter]:
 
 
 def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
+    from shared.consumer import APPLIED_PK, DELIVERY_PREFIX
     from shared.outbox import OUTBOX_PK
-    from shared.tables import ConditionFailed, Put, Where
+    from shared.tables import ConditionFailed, Delete, Put, Where
 
     count = 0
-    for table in _tables(settings).values():
+    tables = _tables(settings)
+    for table in tables.values():
         page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
         for e in page.items:
             if ids is not None and e["sk"] not in ids:
@@ -270,8 +272,11 @@ def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
             # Pending again and never dispatched: the next sweep sends it.
             again = {**e, "status": "pending", "dispatched_at": None,
                      "version": e["version"] + 1}
+            # Every resend is a new message: forget the crash count that dead-lettered it.
+            forget = Delete(APPLIED_PK, f"{DELIVERY_PREFIX}{table.name}#{e['sk']}")
             try:
                 table.transact([Put(again, expect_version=e["version"])])
+                tables[e["service"]].transact([forget])
                 count += 1
             except ConditionFailed:
                 pass

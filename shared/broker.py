@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +71,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     else:
         raise ValueError(f"unsupported broker URL scheme: {url.split('://')[0]}")
     broker.add_middleware(Correlation())
+    for path in settings.broker_middleware:
+        module, _, name = path.partition(":")
+        broker.add_middleware(getattr(importlib.import_module(module), name)())
     return broker
 
 

@@ -3,14 +3,26 @@ one transaction, so a repeat delivery changes nothing."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq import Message
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware
 
 from shared.clock import iso
 from shared.messages import Event
 from shared.outbox import UnitOfWork
-from shared.tables import ConditionFailed, Put
+from shared.tables import ConditionFailed, Delete, Put, Table
 
+log = logging.getLogger("atende.consumer")
 APPLIED_PK = "APPLIED"
+# Delivery counts share the consumers' bookkeeping partition (sk never clashes: consumer
+# markers are "<service>#<event id>").
+DELIVERY_PREFIX = "DELIVERY#"
 
 
 def apply_once(
@@ -35,3 +47,122 @@ def apply_once(
                 return False  # a concurrent delivery won
             raise  # another conflict: let the broker retry
         return True
+
+
+# --- deliveries that take their worker down ---------------------------------------------
+
+# A message whose processing started this many times and never finished (its worker died
+# under it each time) is dead-lettered instead of being run again.
+CRASH_LIMIT = 3
+
+
+class _RunLock:
+    """Many ordinary messages at once, or one suspect alone: a message that was running
+    when its worker died runs by itself next time, so only the culprit of a crash is
+    charged for the next one, not the innocent messages that shared the process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    def acquire(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._waiting += 1
+                self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
+                self._waiting -= 1
+                self._exclusive = True
+            else:
+                self._cond.wait_for(lambda: not self._exclusive and self._waiting == 0)
+                self._shared += 1
+
+    def release(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._exclusive = False
+            else:
+                self._shared -= 1
+            self._cond.notify_all()
+
+
+class CrashGuard(Middleware):
+    """Dead-letters a message that keeps killing its worker process.
+
+    Dramatiq counts retries only when an actor raises; a worker killed mid-message (out of
+    memory, a crash in native code, SIGKILL) has its message redelivered uncounted, so such
+    a message would kill every worker forever. Before running a message the guard counts
+    the start in the consuming service's table (committed, so a crash cannot lose it) and
+    clears it when the run ends, however it ends: what is left counts crashes. At
+    ``limit`` the message is failed without running, which dead-letters it. The count is
+    keyed by the outbox entry when there is one, so a resend of the same entry (the
+    in-process broker's recovery) counts too."""
+
+    def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
+        self.tables = tables  # by queue name
+        self.limit = limit
+        self.lock = _RunLock()
+        self.running: dict[str, bool] = {}  # message id -> ran alone
+
+    def _where(self, message: Message) -> tuple[Table, str] | None:
+        table = self.tables.get(q_name(message.queue_name))
+        if table is None:
+            return None
+        ref = message.options.get("outbox")
+        key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
+        return table, f"{DELIVERY_PREFIX}{key}"
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Message) -> None:
+        where = self._where(message)
+        if where is None:
+            return
+        table, sk = where
+        suspect = table.get(APPLIED_PK, sk) is not None
+        self.lock.acquire(suspect)
+        self.running[message.message_id] = suspect
+        if self._count_start(table, sk, message.message_id) >= self.limit:
+            log.error("message dead-lettered: its worker died under it", extra={"fields": {
+                "actor": message.actor_name, "message_id": message.message_id}})
+            message.fail()
+
+    def _count_start(self, table: Table, sk: str, message_id: str) -> int:
+        """Record one more start; how many earlier starts never finished. Once the limit is
+        reached the record stays (``dead``): other copies of the same entry (two relays
+        may both have sent it) are failed at once instead of each killing workers anew.
+        The very message that was dead-lettered, replayed, gets a fresh count."""
+        for _ in range(20):
+            item = table.get(APPLIED_PK, sk)
+            before = int(item["starts"]) if item else 0
+            if item and item.get("dead"):
+                if item["dead"] != message_id:
+                    return before
+                before = 0
+            new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
+                   "version": int(item["version"]) + 1 if item else 1,
+                   "dead": message_id if before >= self.limit else None}
+            try:
+                table.transact([Put(new, expect_version=int(item["version"]))] if item
+                               else [Put(new, must_not_exist=True)])
+                return before
+            except ConditionFailed:
+                continue  # a duplicate delivery counted at the same moment
+        return 0
+
+    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+                              *, result: Any = None, exception: BaseException | None = None
+                              ) -> None:
+        suspect = self.running.pop(message.message_id, None)
+        if suspect is None:
+            return
+        try:
+            where = self._where(message)
+            if where is not None and not message.failed:
+                where[0].transact([Delete(APPLIED_PK, where[1])])
+        except Exception:  # the table is out of reach: the count stays, no harm done
+            log.warning("could not clear a delivery count", exc_info=True)
+        finally:
+            self.lock.release(suspect)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: Message) -> None:
+        self.after_process_message(broker, message)

@@ -236,7 +236,8 @@ class DeliveryAcks(Middleware):
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
         ref = message.options.get("outbox")
-        if ref and exception is None:
+        # A failed message (e.g. by the crash guard) is not done: its nack marks it dead.
+        if ref and exception is None and not message.failed:
             self.relay.acknowledge(ref[0], ref[1])
 
     def after_skip_message(self, broker: dramatiq.Broker, message: Message) -> None:

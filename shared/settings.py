@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
+    # Extra Dramatiq middleware, "module:Class" each, added to every process's broker
+    # (e.g. metrics; the fault suite's chaos injector).
+    broker_middleware: list[str] = Field(default_factory=list)
 
     # SMTP notifier.
     smtp_host: str = "127.0.0.1"

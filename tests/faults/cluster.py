@@ -1,0 +1,140 @@
+"""The platform as real processes, for one broker: ``atende serve`` and ``atende worker``
+processes on Redis or RabbitMQ (through a cuttable proxy), or one ``atende dev`` on the
+embedded default; all sharing one data dir. A supervisor restarts whatever dies, as a
+process manager would; ``kill`` is a SIGKILL at a moment of the caller's choosing."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.faults.proxy import Proxy
+from tests.live import REPO, Proc, env_for
+
+CHAOS = "tests.faults.chaos:Chaos"
+REDIS_DB = 12  # a Redis db of its own: flushing it touches nobody else's queues
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, kind: str, data_dir: Path, real_url: str, *, workers: int = 2,
+                 duplicate: float = 0.3) -> None:
+        self.kind = kind
+        self.data_dir = data_dir
+        self.chaos_log = data_dir / "chaos.log"
+        self.proxy: Proxy | None = None
+        url = "memory://"
+        if kind != "embedded":
+            parts = urlsplit(real_url)
+            self.proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 0)
+            auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+            path = f"/{REDIS_DB}" if kind == "redis" else parts.path
+            url = parts._replace(netloc=f"{auth}127.0.0.1:{self.proxy.port}", path=path
+                                 ).geturl()
+        self.broker_url = url
+        self.real_url = (urlsplit(real_url)._replace(path=f"/{REDIS_DB}").geturl()
+                         if kind == "redis" else real_url)
+        self.env = env_for(
+            data_dir, url, ATENDE_BROKER_MIDDLEWARE=json.dumps([CHAOS]),
+            ATENDE_CHAOS_DUPLICATE=str(duplicate), ATENDE_CHAOS_LOG=str(self.chaos_log),
+            ATENDE_MAX_RETRIES="2", ATENDE_MIN_BACKOFF_MS="100", ATENDE_MAX_BACKOFF_MS="800",
+            ATENDE_WORKER_THREADS="4", dramatiq_restart_delay="500")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.roles = (["dev"] if kind == "embedded" else ["serve"] + ["worker"] * workers)
+        self.procs: list[Proc | None] = [None] * len(self.roles)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.deaths = 0  # every exit seen by the supervisor, kills included
+        self.kills = 0
+        self.supervisor = threading.Thread(target=self._supervise, daemon=True)
+
+    # --- processes -----------------------------------------------------------------
+
+    def _start(self, i: int) -> None:
+        role = self.roles[i]
+        args = [role] + (["--host", "127.0.0.1", "--port", str(self.port)]
+                         if role in ("dev", "serve") else [])
+        marker = "listening on" if role in ("dev", "serve") else "running"
+        for attempt in range(5):
+            proc = Proc(args, self.env, REPO)
+            try:
+                proc.wait_for(marker, timeout=60)
+            except RuntimeError:
+                proc.kill()
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)  # e.g. the port not yet free after a kill
+                continue
+            self.procs[i] = proc
+            return
+
+    def start(self) -> None:
+        threads = [threading.Thread(target=self._start, args=(i,)) for i in range(len(self.roles))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self.stopping.wait(0.1):
+            for i, proc in enumerate(self.procs):
+                if proc is not None and proc.popen.poll() is not None:
+                    with self.lock:
+                        if self.stopping.is_set():
+                            return
+                        self.deaths += 1
+                        self.procs[i] = None
+                    self._start(i)
+
+    def all_up(self) -> bool:
+        return all(p is not None and p.popen.poll() is None for p in self.procs)
+
+    def kill_one(self, rng: random.Random) -> str:
+        """SIGKILL one running process (the HTTP side or a worker); the supervisor brings
+        it back. Waits for everything to be up first, so two kills never overlap."""
+        while not self.all_up():
+            time.sleep(0.05)
+        i = rng.randrange(len(self.procs))
+        proc = self.procs[i]
+        assert proc is not None
+        with self.lock:
+            self.kills += 1
+        proc.kill()
+        return self.roles[i]
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            procs = [p for p in self.procs if p is not None]
+        for p in procs:
+            p.stop()
+        if self.proxy is not None:
+            self.proxy.close()
+
+    # --- operations, as an operator runs them ---------------------------------------
+
+    def ops(self, *args: str) -> list[dict[str, object]]:
+        out = subprocess.run([sys.executable, "-m", "infra.cli", "ops", *args],
+                             env={**self.env, "ATENDE_BROKER_URL": self.real_url}, cwd=REPO,
+                             capture_output=True, text=True, timeout=60, check=True)
+        return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+    def chaos_lines(self, prefix: str) -> int:
+        if not self.chaos_log.exists():
+            return 0
+        return sum(1 for line in self.chaos_log.read_text().splitlines()
+                   if line.startswith(prefix))
