@@ -19,7 +19,7 @@ pytestmark = pytest.mark.brokers
 
 @pytest.mark.parametrize("broker", ["embedded", "redis", "rabbitmq"])
 def test_nothing_acknowledged_is_lost_nor_applied_twice(broker: str, tmp_path: Path) -> None:
-    f = run(broker, tmp_path, workflows=16, kills=2, outage=2.0, seed=7, patience=60.0)
+    f = run(broker, tmp_path, workflows=12, kills=2, outage=2.0, seed=7, patience=60.0)
     print(f"\n{f.line()}")
     assert f.kills == 2 and f.completed == f.workflows
     assert f.duplicates > 0  # the run did deliver messages twice
