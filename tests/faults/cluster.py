@@ -118,6 +118,8 @@ class Cluster:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.supervisor.is_alive():
+            self.supervisor.join(90)  # a restart under way finishes first: no orphan
         with self.lock:
             procs = [p for p in self.procs if p is not None]
         for p in procs:
