@@ -108,6 +108,14 @@ class UnitOfWork:
             self.relay.dispatch(self.table, self.entries)
 
 
+def _transact_if(table: Table, write: Write) -> bool:
+    try:
+        table.transact([write])
+    except ConditionFailed:
+        return False
+    return True
+
+
 class Relay:
     """Hands outbox entries to the broker."""
 
@@ -123,7 +131,7 @@ class Relay:
         self.tables[table.name] = table
 
     def dispatch(self, table: Table, entries: Iterable[Item]) -> int:
-        sent = 0
+        sent: list[Item] = []
         for entry in entries:
             try:
                 self._send(table, entry)
@@ -136,9 +144,10 @@ class Relay:
             except Exception:  # broker down: the sweep will try again
                 log.warning("outbox dispatch failed", exc_info=True,
                             extra={"fields": {"table": table.name, "sk": entry["sk"]}})
-                return sent
-            sent += 1
-        return sent
+                break
+            sent.append(entry)
+        self._settle(table, sent)
+        return len(sent)
 
     def _send(self, table: Table, entry: Item) -> None:
         service = entry["service"]
@@ -155,16 +164,28 @@ class Relay:
                 },
             )
         )
+
+    def _settle(self, table: Table, entries: list[Item]) -> None:
+        """Record that the entries went out, in one transaction for all of a commit's
+        entries (one each was most of the cost of a command's commit); if one of them was
+        meanwhile acknowledged or re-sent by someone else, one by one, skipping it."""
+        if not entries:
+            return
+        marks = [(entry, *self._marked(entry)) for entry in entries]
         try:
-            if self.durable:
-                table.transact([Delete(OUTBOX_PK, entry["sk"], entry["version"])])
-            else:
-                marked = {**entry, "version": entry["version"] + 1,
-                          "dispatched_at": iso(self.clock.now())}
-                table.transact([Put(marked, expect_version=entry["version"])])
-                entry.update(marked)
+            table.transact([write for _, write, _ in marks])
+            settled = marks
         except ConditionFailed:
-            pass  # already acknowledged or re-sent by someone else
+            settled = [mark for mark in marks if _transact_if(table, mark[1])]
+        for entry, _, new in settled:
+            if new is not None:
+                entry.update(new)
+
+    def _marked(self, entry: Item) -> tuple[Write, Item | None]:
+        if self.durable:
+            return Delete(OUTBOX_PK, entry["sk"], entry["version"]), None
+        new = {**entry, "version": entry["version"] + 1, "dispatched_at": iso(self.clock.now())}
+        return Put(new, expect_version=entry["version"]), new
 
     def pending(self, table: Table, *, min_age: float = 1.0, limit: int = 200) -> list[Item]:
         """Entries due for (re)dispatch: old enough not to race a commit's own dispatch."""

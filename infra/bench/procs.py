@@ -32,8 +32,10 @@ class Proc:
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
         self._out = log.open("wb")
+        # In the bench's own process group: whoever stops the bench by its group (Ctrl-C,
+        # a test's timeout) stops these too, and none is left consuming the bench's queues.
         self.popen = subprocess.Popen(args, env=env, stdout=self._out,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+                                      stderr=subprocess.STDOUT)
 
     @classmethod
     def python(cls, module: str, *args: str, env: dict[str, str], log: Path) -> Proc:

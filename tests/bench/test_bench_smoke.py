@@ -4,6 +4,8 @@ included) and reports every row. Its figures are not judged here: timing is not 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,14 +29,22 @@ JUDGED = {"panel", "detail", "followup", "command→effect (redis)",
 @pytest.mark.timeout(90)
 def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, "-m", "infra.cli", "bench", "--quick", "--out",
-                           str(out), "--work-dir", str(tmp_path / "work")],
-                          capture_output=True, text=True, timeout=85)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # A group of its own, so that a bench cut short takes its servers and workers with it.
+    bench = subprocess.Popen([sys.executable, "-m", "infra.cli", "bench", "--quick", "--out",
+                              str(out), "--work-dir", str(tmp_path / "work")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        stdout, stderr = bench.communicate(timeout=80)
+    finally:
+        if bench.poll() is None:
+            os.killpg(bench.pid, signal.SIGKILL)
+            bench.wait()
+    assert bench.returncode == 0, stderr[-3000:]
     expected = ROWS + [f"import {m}" for m in handler_modules()]
-    table = done.stdout.splitlines()
+    table = stdout.splitlines()
     for name in expected:
-        assert any(line[8:].startswith(name) for line in table), (name, done.stdout)
+        assert any(line[8:].startswith(name) for line in table), (name, stdout)
     result = json.loads(out.read_text())
     rows = {r["name"]: r for r in result["rows"]}
     assert sorted(rows) == sorted(expected)
