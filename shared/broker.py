@@ -48,9 +48,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     if url.startswith("memory://"):
         broker = StubBroker()
     elif url.startswith(("redis://", "rediss://")):
-        from dramatiq.brokers.redis import RedisBroker
+        from shared.redis_broker import ResilientRedisBroker
 
-        broker = RedisBroker(url=url)
+        broker = ResilientRedisBroker(url=url)
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
