@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
@@ -25,6 +27,20 @@ APPLIED_PK = "APPLIED"
 DELIVERY_PREFIX = "DELIVERY#"
 
 
+@dataclass
+class _Delivery:
+    """The crash guard's count of the message this thread is running."""
+
+    table: str
+    sk: str
+    cleared: bool = False
+
+
+# Set by CrashGuard around a message's run (same worker thread as the actor): the effect's
+# own transaction clears the count, sparing the guard a write transaction of its own.
+_delivery: ContextVar[_Delivery | None] = ContextVar("delivery", default=None)
+
+
 def apply_once(
     new_uow: Callable[[], UnitOfWork],
     consumer: str,
@@ -40,12 +56,18 @@ def apply_once(
         marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
                   "applied_at": iso(uow.clock.now())}
         uow.add(Put(marker, must_not_exist=True))
+        delivery = _delivery.get()
+        ours = delivery is not None and delivery.table == uow.table.name
+        if ours:
+            uow.add(Delete(APPLIED_PK, delivery.sk))  # type: ignore[union-attr]
         try:
             uow.commit()
         except ConditionFailed:
             if uow.get(APPLIED_PK, sk) is not None:
                 return False  # a concurrent delivery won
             raise  # another conflict: let the broker retry
+        if ours:
+            delivery.cleared = True  # type: ignore[union-attr]
         return True
 
 
@@ -121,6 +143,7 @@ class CrashGuard(Middleware):
         suspect = table.get(APPLIED_PK, sk) is not None
         self.lock.acquire(suspect)
         self.running[message.message_id] = suspect
+        _delivery.set(_Delivery(table.name, sk))
         if self._count_start(table, sk, message.message_id) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
@@ -155,9 +178,11 @@ class CrashGuard(Middleware):
         suspect = self.running.pop(message.message_id, None)
         if suspect is None:
             return
+        delivery, _ = _delivery.get(), _delivery.set(None)
         try:
             where = self._where(message)
-            if where is not None and not message.failed:
+            done = delivery is not None and delivery.cleared
+            if where is not None and not message.failed and not done:
                 where[0].transact([Delete(APPLIED_PK, where[1])])
         except Exception:  # the table is out of reach: the count stays, no harm done
             log.warning("could not clear a delivery count", exc_info=True)

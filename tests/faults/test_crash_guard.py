@@ -64,3 +64,21 @@ def test_a_message_below_the_limit_runs_and_its_count_is_cleared(harness):
     assert harness.table("requests").get(APPLIED_PK, "requests#ev-guard") is not None
     assert harness.table("requests").get(APPLIED_PK, count_sk) is None
     assert harness.dead_letters == []
+
+
+def test_the_count_is_cleared_by_the_effects_own_transaction(harness, monkeypatch):
+    """One write transaction fewer per delivery: the applied marker and the clearing of the
+    count commit together, and the guard writes nothing after the run."""
+    sk = _entry(harness)
+    count_sk = _crashed(harness, sk, 1)
+    table = harness.platform.contexts["requests"].table
+    seen: list[list[object]] = []
+    real = table.transact
+    monkeypatch.setattr(table, "transact", lambda writes: (seen.append(list(writes)),
+                                                           real(writes))[1])
+    _send(harness)
+    clearing = [w for w in seen if any(getattr(x, "sk", None) == count_sk
+                                       and type(x).__name__ == "Delete" for x in w)]
+    assert len(clearing) == 1
+    assert any(getattr(x, "item", {}).get("sk") == "requests#ev-guard" for x in clearing[0])
+    assert harness.table("requests").get(APPLIED_PK, count_sk) is None
