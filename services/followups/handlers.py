@@ -36,7 +36,7 @@ def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> R
     view = repository.get_view(uow, request_id)
     if view is None:
         raise NotFound("request not found")  # not (yet) known here: the same as hidden
-    view.check_readable_by(who)
+    view.check_visible(who)
     return view
 
 

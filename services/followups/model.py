@@ -14,51 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from shared.errors import Forbidden, InvalidTransition, NotFound
+from shared.errors import Forbidden, InvalidTransition
 from shared.files import Upload
 from shared.identity import Principal
-from shared.messages import Event, FollowupPosted, Party, RequestSnapshot
+from shared.messages import Event, FollowupPosted, Party
+from shared.projection import RequestView as SharedView
 
 AuthorRole = Literal["citizen", "attendant"]
 
 
-@dataclass
-class RequestView:
-    """What this service knows of a request, from the newest request event seen."""
-
-    id: str
-    snapshot: RequestSnapshot
-
-    @property
-    def version(self) -> int:
-        return self.snapshot.version
-
-    @property
-    def citizen(self) -> Party:
-        return self.snapshot.citizen
-
-    @property
-    def assignee(self) -> Party | None:
-        return self.snapshot.assignee
-
-    def is_assignee(self, who: Principal) -> bool:
-        return self.assignee is not None and self.assignee.sub == who.sub
-
-    def visible_to(self, who: Principal) -> bool:
-        s = self.snapshot
-        if who.sub == s.citizen.sub or self.is_assignee(who):
-            return True
-        if not who.is_staff or who.org != s.org:
-            return False
-        return who.has("registrar") or (who.has("attendant") and who.unit == s.unit)
-
-    def check_readable_by(self, who: Principal) -> None:
-        if not self.visible_to(who):
-            raise NotFound("request not found")
+class RequestView(SharedView):
+    """This service's rules on top of the shared view of a request."""
 
     def author_role(self, who: Principal) -> AuthorRole:
         """The side ``who`` speaks for in the conversation; refuses everyone else."""
-        self.check_readable_by(who)
+        self.check_visible(who)
         if self.snapshot.status != "in_service":
             raise InvalidTransition(
                 f"follow-ups are exchanged while the request is in_service, "

@@ -17,9 +17,9 @@ from typing import Any
 
 from services.followups.model import Attachment, Followup, RequestView
 from shared.clock import iso, parse
-from shared.errors import ValidationFailed
-from shared.messages import Party, RequestSnapshot
+from shared.messages import Party
 from shared.outbox import UnitOfWork
+from shared.projection import load_view, query_page, store_view
 from shared.tables import Item, Page, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -37,30 +37,18 @@ def note_key(note_id: str) -> tuple[str, str]:
     return f"NOTE#{note_id}", "NOTE"
 
 
-def query(table: Table, pk: str, **kwargs: Any) -> Page:
-    try:
-        return table.query(pk, **kwargs)
-    except ValueError as exc:  # a cursor that is not one of ours
-        raise ValidationFailed.field("cursor", "invalid cursor") from exc
+query = query_page
 
 
 # --- request projection ------------------------------------------------------------
 
 
 def get_view(uow: Reader, request_id: str) -> RequestView | None:
-    item = uow.get(_pk(request_id), "VIEW")
-    if item is None:
-        return None
-    return RequestView(request_id, RequestSnapshot.model_validate(item["request"]))
+    return load_view(uow, _pk(request_id), request_id, RequestView)
 
 
 def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
-    item = {"pk": _pk(view.id), "sk": "VIEW", "version": view.version,
-            "request": view.snapshot.model_dump(mode="json")}
-    if previous is None:
-        uow.put(item, new=True)
-    else:
-        uow.put(item, expect_version=previous.version)
+    store_view(uow, _pk(view.id), view, previous)
 
 
 # --- follow-ups --------------------------------------------------------------------

@@ -20,51 +20,20 @@ from shared import messages as m
 from shared.errors import (
     Forbidden,
     InvalidTransition,
-    NotFound,
     OutsideJoinWindow,
     ValidationFailed,
 )
 from shared.identity import Principal
-from shared.messages import Party, RequestSnapshot
+from shared.messages import Party
+from shared.projection import RequestView as SharedView
 
 JOIN_EARLY = timedelta(minutes=15)
 MAX_GUESTS = 20
 Role = Literal["attendant", "citizen", "guest"]
 
 
-@dataclass
-class RequestView:
-    """What this service knows of a request, from the newest request event seen."""
-
-    id: str
-    snapshot: RequestSnapshot
-
-    @property
-    def version(self) -> int:
-        return self.snapshot.version
-
-    @property
-    def citizen(self) -> Party:
-        return self.snapshot.citizen
-
-    @property
-    def assignee(self) -> Party | None:
-        return self.snapshot.assignee
-
-    def is_assignee(self, who: Principal) -> bool:
-        return self.assignee is not None and self.assignee.sub == who.sub
-
-    def visible_to(self, who: Principal) -> bool:
-        s = self.snapshot
-        if who.sub == s.citizen.sub or self.is_assignee(who):
-            return True
-        if not who.is_staff or who.org != s.org:
-            return False
-        return who.has("registrar") or (who.has("attendant") and who.unit == s.unit)
-
-    def check_visible(self, who: Principal) -> None:
-        if not self.visible_to(who):
-            raise NotFound("request not found")
+class RequestView(SharedView):
+    """This service's rules on top of the shared view of a request."""
 
     def check_manager(self, who: Principal) -> Party:
         """The assignee, as the party who schedules; refuses everyone else."""
