@@ -26,9 +26,19 @@ def service_for(path: str) -> str | None:
 
 
 class Gateway:
-    def __init__(self, apps: dict[str, WSGIApp], openapi: list[dict[str, Any]]) -> None:
+    def __init__(self, apps: dict[str, WSGIApp],
+                 openapi: Callable[[], list[dict[str, Any]]]) -> None:
         self.apps = apps
-        self.openapi = json.dumps(merge("Atende", openapi)).encode()
+        self._documents = openapi
+        self._openapi: bytes | None = None
+
+    @property
+    def openapi(self) -> bytes:
+        # Built on first request: generating the schemas takes about a quarter of a second,
+        # which every start (and every test platform) would otherwise pay.
+        if self._openapi is None:
+            self._openapi = json.dumps(merge("Atende", self._documents())).encode()
+        return self._openapi
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -57,5 +67,8 @@ class Gateway:
 def gateway_for(platform: Any) -> Gateway:
     from shared.openapi import document
 
-    docs = [document(name, list(svc.operations)) for name, svc in platform.services.items()]
-    return Gateway(platform.apps, docs)
+    def documents() -> list[dict[str, Any]]:
+        return [document(name, list(svc.operations))
+                for name, svc in platform.services.items()]
+
+    return Gateway(platform.apps, documents)

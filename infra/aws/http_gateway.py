@@ -14,8 +14,8 @@ def _gateway() -> Any:
     from shared.openapi import document
     from shared.topology import SERVICES
 
-    docs = [document(name, list(load_service(name).operations)) for name in SERVICES]
-    return Gateway({}, docs)
+    return Gateway({}, lambda: [document(name, list(load_service(name).operations))
+                                for name in SERVICES])
 
 
 handler = lazy_handler(_gateway)
