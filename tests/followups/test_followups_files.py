@@ -40,7 +40,7 @@ def _in_service(h: Any) -> str:
 def test_pdf_png_and_jpeg_are_stored_and_downloaded(harness: Any) -> None:
     rid = _in_service(harness)
     pdf, png = pdf_bytes(), png_bytes()
-    r = _post(harness, rid, [("file", "../../etc/laudo.pdf", pdf), ("file", "foto.png", png),
+    r = _post(harness, rid, [("file", "laudo.pdf", pdf), ("file", "foto.png", png),
                              ("file", "foto.jpg", JPEG)])
     assert r.status_code == 201, r.text
     atts = r.json["attachments"]

@@ -25,9 +25,9 @@ def pdf_bytes(js: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def test_real_pdf_is_accepted_whatever_its_name() -> None:
-    up = accept("photo.png", pdf_bytes(), allowed=DOCUMENT_TYPES, max_bytes=1 << 20)
-    assert up.content_type == PDF and up.filename == "photo.png"
+def test_real_pdf_is_told_by_its_bytes() -> None:
+    up = accept("digitalizado", pdf_bytes(), allowed=DOCUMENT_TYPES, max_bytes=1 << 20)
+    assert up.content_type == PDF and up.filename == "digitalizado"
 
 
 @pytest.mark.parametrize("data", [b"hello, I am text", b"%PDF-1.7 but not really a pdf",
@@ -56,3 +56,29 @@ def test_oversize_is_413() -> None:
 ])
 def test_names_are_display_only(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
+
+
+@pytest.mark.parametrize(("name", "declared", "status"), [
+    ("laudo.pdf", "application/pdf", None),
+    ("laudo", None, None),
+    ("LAUDO.PDF", "application/octet-stream", None),
+    ("laudo.pdf", "text/plain", None),  # RFC 7578's default when a part declares nothing
+    ("laudo.png", "application/pdf", 415),  # the name says PNG, the bytes say PDF
+    ("laudo.exe", None, 415),
+    ("laudo.pdf", "image/png", 415),  # the declared type says PNG
+    ("../laudo.pdf", None, 422),
+    ("a\\b.pdf", None, 422),
+    ("a\r\nb.pdf", None, 422),
+])
+def test_name_and_declared_type_must_agree_with_the_bytes(
+        name: str, declared: str | None, status: int | None) -> None:
+    from shared.errors import DomainError
+
+    pdf = pdf_bytes()
+    if status is None:
+        assert accept(name, pdf, allowed=DOCUMENT_TYPES, max_bytes=10**6,
+                      declared=declared).content_type == "application/pdf"
+    else:
+        with pytest.raises(DomainError) as err:
+            accept(name, pdf, allowed=DOCUMENT_TYPES, max_bytes=10**6, declared=declared)
+        assert err.value.status == status

@@ -24,7 +24,7 @@ def test_a_request_from_submission_to_conclusion_and_another_rejected(harness):
                                                                      "name": "Ana Cidadã"}
     assert [st["key"] for st in r.json["steps"]] == [st["key"] for st in STEPS]
     pdf = pdf_bytes()
-    body, ctype = multipart({"key": "rg"}, [("file", "../../etc/rg.pdf", pdf)])
+    body, ctype = multipart({"key": "rg"}, [("file", "rg.pdf", pdf)])
     r = c.simulate_post(f"/requests/{rid}/documents", body=body,
                         headers=s.h("citizen", **{"Content-Type": ctype}))
     assert r.status_code == 201

@@ -301,21 +301,36 @@ def test_hostile_files_on_every_file_route(harness: Any, world: World) -> None:
     assert everything(harness) == before
 
 
-NAMES = [
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("..\\..\\windows\\win.ini.pdf", "win.ini.pdf"),
-    ("a\r\nSet-Cookie: x=1.pdf", "aSet-Cookie x=1.pdf"),
-    ('rg".pdf; filename="x.exe', "rg.pdf filename=x.exe"),
-]
+PATH_NAMES = ["../../etc/passwd.pdf", "..\\..\\windows\\win.ini.pdf",
+              "a\r\nSet-Cookie: x=1.pdf", "C:/Users/ana/rg.pdf", "..pdf"]
+CLEANED = [('rg".pdf', "rg.pdf"), ("<laudo>;.pdf", "laudo.pdf")]
+
+
+def test_path_and_control_names_are_refused_and_nothing_stored(harness: Any,
+                                                              world: World) -> None:
+    """A name that is a path or carries CR/LF is refused (422), on every file route."""
+    before = everything(harness)
+    rid = world.ids["submitted"]["request_id"]
+    srv = world.ids["in_service"]["request_id"]
+    for name in PATH_NAMES:
+        for path, fields in ((f"/requests/{rid}/documents", {"key": "rg"}),
+                             (f"/requests/{srv}/followups", {"body": "Anexo."})):
+            raw, ctype = _named(fields, name, pdf_bytes())
+            r = harness.client.simulate_post(path, body=raw, headers={
+                **world.headers["owner"], "Content-Type": ctype})
+            assert r.status_code == 422, (name, r.status_code, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+    assert everything(harness) == before
+    data_dir = harness.platform.settings.data_dir
+    assert not any(p.name.endswith(("passwd.pdf", "win.ini.pdf")) for p in data_dir.rglob("*"))
 
 
 def test_file_names_are_display_only(harness: Any, world: World) -> None:
-    """A hostile name is neutralised, not refused: it is never a path, and never reaches a
-    response header raw."""
-    data_dir = harness.platform.settings.data_dir
+    """Quotes and markup in a plain name are dropped: it never reaches a response header
+    or a page raw."""
     rid = world.ids["submitted"]["request_id"]
     srv = world.ids["in_service"]["request_id"]
-    for name, shown in NAMES:
+    for name, shown in CLEANED:
         doc = _post_file(harness, world, "owner", f"/requests/{rid}/documents",
                          {"key": "rg"}, name)
         assert doc["filename"] == shown
@@ -330,7 +345,6 @@ def test_file_names_are_display_only(harness: Any, world: World) -> None:
             f"/requests/{srv}/followups/{fu['id']}/attachments/{att['id']}",
             headers=world.headers["owner"])
         _safe_download(r, shown)
-    assert not any(p.name.endswith(("passwd.pdf", "win.ini.pdf")) for p in data_dir.rglob("*"))
 
 
 def _named(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, str]:
