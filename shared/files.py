@@ -105,34 +105,24 @@ def safe_filename(name: str | None, fallback: str = "file") -> str:
     return name[:200] or fallback
 
 
-_EXTENSIONS = {PDF: ("pdf",), PNG: ("png",), JPEG: ("jpg", "jpeg", "jpe")}
-# What a client sends when it does not know the type (and RFC 7578's default for a part).
-_UNDECLARED = {"", "application/octet-stream", "binary/octet-stream", "text/plain"}
 _NOT_PLAIN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
-def _check_consistent(filename: str | None, declared: str | None, kind: str) -> None:
-    """The bytes decide the type; a name or declared type that says otherwise is refused
-    rather than believed or silently overridden: someone is confused or probing."""
+def _check_plain_name(filename: str | None) -> None:
+    """A name is for display. One that is a path or carries line breaks is refused, not
+    cleaned: it is an attack or a confused client, and nothing of it should be kept.
+    The type is not taken from the name or the declared type: the bytes decide (API.md)."""
     name = filename or ""
     if _NOT_PLAIN.search(name) or name.startswith(".."):
         raise ValidationFailed.field(
             "file", "file name must be a plain name, without directories or control characters")
-    label = kind.split("/")[1].upper()
-    ext = name.rsplit(".", 1)[1].lower() if "." in name.strip(".") else ""
-    if ext and ext not in _EXTENSIONS[kind]:
-        raise UnsupportedMediaType(f"file name ends in .{ext[:10]} but the content is {label}")
-    given = (declared or "").split(";", 1)[0].strip().lower()
-    if given not in _UNDECLARED and given != kind:
-        raise UnsupportedMediaType(f"file declared as {given[:60]} but the content is {label}")
 
 
 def accept(
-    filename: str | None, data: bytes, *, allowed: frozenset[str], max_bytes: int,
-    declared: str | None = None,
+    filename: str | None, data: bytes, *, allowed: frozenset[str], max_bytes: int
 ) -> Upload:
-    """Judge an uploaded file by its bytes: 413 if too large, 415 if not an allowed type or
-    if its name or declared type disagrees with its bytes, 422 if its name is a path."""
+    """Judge an uploaded file by its bytes: 413 if too large, 415 if not an allowed type
+    (whatever its name or declared type say), 422 if its name is a path."""
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"file larger than {max_bytes} bytes")
     kind = sniff(data)
@@ -142,5 +132,5 @@ def accept(
         )
     if kind == PDF and not is_real_pdf(data):
         raise UnsupportedMediaType("file is not a valid PDF")
-    _check_consistent(filename, declared, kind)
+    _check_plain_name(filename)
     return Upload(safe_filename(filename), kind, data)

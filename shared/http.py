@@ -256,7 +256,6 @@ class FilePart:
     name: str
     filename: str | None
     data: bytes
-    content_type: str | None = None  # as the client declared it; the bytes decide
 
 
 @dataclass
@@ -282,8 +281,7 @@ def multipart_body(req: falcon.Request, settings: Settings, *, max_files: int) -
         form = handler.deserialize(io.BytesIO(raw), req.content_type, len(raw))
         for part in form:
             if part.filename is not None:
-                files.append(FilePart(part.name, part.filename, part.get_data(),
-                                           part.content_type))
+                files.append(FilePart(part.name, part.filename, part.get_data()))
             else:
                 if part.name in fields:
                     raise ValidationFailed.field(part.name, "given more than once")

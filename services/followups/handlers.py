@@ -50,8 +50,7 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
     view.author_role(who)  # refuse before looking at (or storing) any file
     # Every file is judged before any is stored: a bad one refuses the whole post.
     uploads = [accept(f.filename, f.data, allowed=DOCUMENT_TYPES,
-                      max_bytes=settings.max_file_bytes, declared=f.content_type)
-               for f in files]
+                      max_bytes=settings.max_file_bytes) for f in files]
     attachments = [stored_attachment(new_id(), u, blobs.put(u.data, u.content_type))
                    for u in uploads]
     followup = Followup.post(new_id(), view, who, body, attachments, clock.now())

@@ -61,7 +61,7 @@ def _one_file(req: Req, ctx: ServiceContext, *, fields: set[str], required: bool
         return form.fields, None
     part = form.files[0]
     upload = accept(part.filename, part.data, allowed=allowed,
-                    max_bytes=ctx.settings.max_file_bytes, declared=part.content_type)
+                    max_bytes=ctx.settings.max_file_bytes)
     return form.fields, upload
 
 
