@@ -16,6 +16,15 @@ from typing import Any, Literal, Protocol
 
 Item = dict[str, Any]
 INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+
+
+def key_columns(index: str | None) -> tuple[str, str]:
+    """The partition and sort attributes a query reads: the table's, or an index's."""
+    if index is None:
+        return "pk", "sk"
+    if index not in INDEXES:
+        raise TableError(f"unknown index {index}")
+    return f"{index}pk", f"{index}sk"
 Op = Literal["=", "!=", "in", "<", "<=", ">", ">=", "exists", "not_exists"]
 
 

@@ -25,6 +25,7 @@ from shared.tables import (
     Write,
     decode_cursor,
     encode_cursor,
+    key_columns,
 )
 
 _COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -172,9 +173,7 @@ class DynamoTable:
         cursor: str | None = None,
         where: Sequence[Where] = (),
     ) -> Page:
-        if index is not None and index not in INDEXES:
-            raise TableError(f"unknown index {index}")
-        pcol, scol = (f"{index}pk", f"{index}sk") if index else ("pk", "sk")
+        pcol, scol = key_columns(index)
         start_key = self._start_key(pk, pcol, scol, index, cursor)
         if any(c.op == "in" and not c.value for c in where):
             return Page([])  # "in ()" matches nothing; DynamoDB would reject the syntax

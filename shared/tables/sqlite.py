@@ -25,6 +25,7 @@ from shared.tables import (
     Write,
     decode_cursor,
     encode_cursor,
+    key_columns,
 )
 
 try:
@@ -130,9 +131,7 @@ class SQLiteTable:
         cursor: str | None = None,
         where: Sequence[Where] = (),
     ) -> Page:
-        if index is not None and index not in INDEXES:
-            raise TableError(f"unknown index {index}")
-        pcol, scol = (f"{index}pk", f"{index}sk") if index else ("pk", "sk")
+        pcol, scol = key_columns(index)
         order_cols = [scol, "pk", "sk"] if index else ["sk"]
         sql = [f'SELECT body, {", ".join(order_cols)} FROM "{self.name}" WHERE {pcol} = ?']
         args: list[Any] = [pk]
