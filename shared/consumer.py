@@ -140,22 +140,27 @@ class CrashGuard(Middleware):
         if where is None:
             return
         table, sk = where
-        suspect = table.get(APPLIED_PK, sk) is not None
+        item = table.get(APPLIED_PK, sk)
+        suspect = item is not None
         self.lock.acquire(suspect)
         self.running[message.message_id] = suspect
         _delivery.set(_Delivery(table.name, sk))
-        if self._count_start(table, sk, message.message_id) >= self.limit:
+        if self._count_start(table, sk, message.message_id, item) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
-    def _count_start(self, table: Table, sk: str, message_id: str) -> int:
+    def _count_start(self, table: Table, sk: str, message_id: str,
+                     item: dict[str, Any] | None) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
-        The very message that was dead-lettered, replayed, gets a fresh count."""
-        for _ in range(20):
-            item = table.get(APPLIED_PK, sk)
+        The very message that was dead-lettered, replayed, gets a fresh count. ``item`` is
+        the record as last read; a stale one fails the conditional write and is read again
+        (a ``dead`` one is read again at once, since it fails a message without a write)."""
+        for attempt in range(20):
+            if attempt or (item and item.get("dead")):
+                item = table.get(APPLIED_PK, sk)
             before = int(item["starts"]) if item else 0
             if item and item.get("dead"):
                 if item["dead"] != message_id:
