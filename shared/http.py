@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import re
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import falcon
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from shared.blobs import Blobs
@@ -83,8 +83,8 @@ def _problem(resp: falcon.Response, status: int, code: str, title: str, detail: 
         doc["errors"] = errors
     resp.status = falcon.code_to_http_status(status)
     resp.content_type = PROBLEM
-    resp.text = json.dumps(doc)
-    resp.data = None
+    resp.text = None
+    resp.data = orjson.dumps(doc)
     resp.stream = None
 
 
@@ -199,6 +199,10 @@ def create_app(ctx: ServiceContext, routes: dict[str, object],
     app = falcon.App(middleware=[RequestContext(), QueryGuard(list(operations or []))])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
+    # orjson: reading and writing JSON was a fifth of a list route's time with the json module.
+    json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.add_error_handler(Exception, _on_unexpected)
     app.add_error_handler(falcon.HTTPError, _on_http_error)
     app.add_error_handler(DomainError, _on_domain_error)
@@ -243,7 +247,7 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
         raise UnsupportedMediaType("expected application/json")
     raw = read_body(req, settings.max_json_bytes)
     try:
-        doc = json.loads(raw or b"null")
+        doc = orjson.loads(raw or b"null")
     except (ValueError, RecursionError) as exc:
         raise BadRequest("body is not valid JSON") from exc
     if not isinstance(doc, dict):

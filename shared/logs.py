@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+import orjson
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -25,7 +26,7 @@ class JsonFormatter(logging.Formatter):
             doc.update(extra)
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
-        return json.dumps(doc, default=str)
+        return orjson.dumps(doc, default=str).decode()
 
 
 def configure(level: str = "INFO") -> None:

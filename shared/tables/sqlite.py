@@ -3,7 +3,6 @@ GSI so that every list query is a bounded index range scan."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -11,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from shared.tables import (
     INDEXES,
@@ -116,7 +117,7 @@ class SQLiteTable:
             .execute(f'SELECT body FROM "{self.name}" WHERE pk = ? AND sk = ?', (pk, sk))
             .fetchone()
         )
-        return json.loads(row[0]) if row else None
+        return orjson.loads(row[0]) if row else None
 
     def query(
         self,
@@ -164,7 +165,7 @@ class SQLiteTable:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1][1:]) if more and rows else None
-        return Page([json.loads(r[0]) for r in rows], next_cursor)
+        return Page([orjson.loads(r[0]) for r in rows], next_cursor)
 
     def transact(self, writes: Sequence[Write]) -> None:
         conn = self.db.connection()
@@ -200,7 +201,7 @@ class SQLiteTable:
         if isinstance(w, Put):
             item = w.item
             cols = ["pk", "sk", "version", "body"]
-            vals: list[Any] = [pk, sk, item.get("version"), json.dumps(item, separators=(",", ":"))]
+            vals: list[Any] = [pk, sk, item.get("version"), orjson.dumps(item).decode()]
             for i in INDEXES:
                 cols += [f"{i}pk", f"{i}sk"]
                 vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
