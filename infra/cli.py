@@ -12,9 +12,11 @@ from typing import Any
 
 from shared.settings import Settings
 
-# The production WSGI server's settings, shared with the benchmark's bare baseline.
-WAITRESS_OPTIONS: dict[str, Any] = {"threads": 8, "ident": "atende",
-                                    "clear_untrusted_proxy_headers": True}
+
+def waitress_options(settings: Settings) -> dict[str, Any]:
+    """The production WSGI server's settings, shared with the benchmark's bare baseline."""
+    return {"threads": settings.http_threads, "ident": "atende",
+            "clear_untrusted_proxy_headers": True}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,7 +50,8 @@ def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
 
     from infra.gateway import gateway_for
 
-    server = create_server(gateway_for(platform), host=host, port=port, **WAITRESS_OPTIONS)
+    server = create_server(gateway_for(platform), host=host, port=port,
+                           **waitress_options(platform.settings))
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
     print(f"Atende listening on http://{host}:{server.effective_port}", flush=True)

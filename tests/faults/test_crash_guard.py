@@ -100,7 +100,7 @@ def test_a_resend_at_the_limit_counting_its_uncounted_first_run_is_dead_lettered
 def test_a_first_delivery_is_not_counted_and_costs_no_write(harness, monkeypatch):
     """Nothing can have died under a message never delivered before: the guard neither
     reads nor writes, and the effect's transaction is the only one."""
-    sk = _entry(harness, dispatched=False)
+    _entry(harness, dispatched=False)
     table = harness.platform.contexts["requests"].table
     seen: list[list[object]] = []
     real = table.transact
