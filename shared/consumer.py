@@ -47,29 +47,37 @@ def apply_once(
     consumer: str,
     event: Event,
     effect: Callable[[UnitOfWork, Event], None],
+    *,
+    attempts: int = 5,
 ) -> bool:
-    """Apply ``effect`` for ``event`` unless this consumer already did; True if applied."""
+    """Apply ``effect`` for ``event`` unless this consumer already did; True if applied.
+
+    A write conflict means another event changed what the effect read (events about one
+    request arrive together): the effect is read and run again at once, a few times, before
+    the broker's slower retry, so that a busy request does not exhaust a message's retries."""
     sk = f"{consumer}#{event.id}"
-    with new_uow() as uow:
-        if uow.get(APPLIED_PK, sk) is not None:
-            return False
-        effect(uow, event)
-        marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
-                  "applied_at": iso(uow.clock.now())}
-        uow.add(Put(marker, must_not_exist=True))
-        delivery = _delivery.get()
-        ours = delivery is not None and delivery.table == uow.table.name
-        if ours:
-            uow.add(Delete(APPLIED_PK, delivery.sk))  # type: ignore[union-attr]
-        try:
-            uow.commit()
-        except ConditionFailed:
+    for attempt in range(attempts):
+        with new_uow() as uow:
             if uow.get(APPLIED_PK, sk) is not None:
-                return False  # a concurrent delivery won
-            raise  # another conflict: let the broker retry
-        if ours:
-            delivery.cleared = True  # type: ignore[union-attr]
-        return True
+                return False
+            effect(uow, event)
+            marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
+                      "applied_at": iso(uow.clock.now())}
+            uow.add(Put(marker, must_not_exist=True))
+            delivery = _delivery.get()
+            ours = delivery is not None and delivery.table == uow.table.name
+            if ours:
+                uow.add(Delete(APPLIED_PK, delivery.sk))  # type: ignore[union-attr]
+            try:
+                uow.commit()
+            except ConditionFailed:
+                if attempt + 1 == attempts:
+                    raise  # still contended: let the broker retry later
+                continue  # read again; a concurrent delivery that won is seen above
+            if ours:
+                delivery.cleared = True  # type: ignore[union-attr]
+            return True
+    raise AssertionError("unreachable")
 
 
 # --- deliveries that take their worker down ---------------------------------------------

@@ -16,6 +16,7 @@ from shared.consumer import apply_once
 from shared.messages import Event, FollowupPosted, Party
 from shared.outbox import OUTBOX_PK, DeliveryAcks, Relay, UnitOfWork
 from shared.settings import Settings
+from shared.tables import ConditionFailed, Put
 from shared.tables.sqlite import SQLiteDatabase
 
 
@@ -180,3 +181,42 @@ def test_lag_reports_pending_and_dead(tmp_path: Path) -> None:
     rig.publish(posted())
     lag = rig.relay.lag()["producer"]
     assert lag["pending"] == 2 and lag["dead"] == 0 and lag["oldest"]
+
+
+def test_a_write_conflict_is_read_and_applied_again_not_left_to_the_broker(tmp_path: Path
+                                                                         ) -> None:
+    """Another event about the same thing commits between the effect's read and its commit:
+    the effect runs again on what is stored now, and both changes are kept."""
+    table = SQLiteDatabase(tmp_path / "t.db").table("c")
+    clock = FrozenClock()
+    table.transact([Put({"pk": "COUNTER", "sk": "c", "version": 1, "n": 0},
+                        must_not_exist=True)])
+    runs = 0
+
+    def bump(uow: UnitOfWork, event: Event) -> None:
+        nonlocal runs
+        runs += 1
+        item = uow.get("COUNTER", "c")
+        assert item is not None
+        if runs == 1:  # a concurrent writer wins the race once
+            table.transact([Put({**item, "version": item["version"] + 1, "n": item["n"] + 10},
+                                expect_version=item["version"])])
+        uow.save({**item, "version": item["version"] + 1, "n": item["n"] + 1})
+
+    assert apply_once(lambda: UnitOfWork(table, None, clock), "c", posted(), bump)
+    assert runs == 2
+    assert table.get("COUNTER", "c")["n"] == 11  # both writers' changes
+
+
+def test_a_conflict_that_persists_is_raised_for_the_broker_to_retry(tmp_path: Path) -> None:
+    table = SQLiteDatabase(tmp_path / "t.db").table("c")
+    clock = FrozenClock()
+    event = posted()
+
+    def always_stale(uow: UnitOfWork, e: Event) -> None:
+        uow.put({"pk": "X", "sk": "x", "version": 2}, expect_version=1)  # never stored
+
+    with pytest.raises(ConditionFailed):
+        apply_once(lambda: UnitOfWork(table, None, clock), "c", event, always_stale,
+                   attempts=3)
+    assert table.get("APPLIED", f"c#{event.id}") is None
