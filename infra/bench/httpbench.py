@@ -1,5 +1,7 @@
 """Suite 1: throughput and latency of four routes against a bare Falcon app, both under
-the production server, loaded from another process."""
+the production server, loaded from another process. The platform runs as deployed:
+``atende serve`` and ``atende worker`` apart, on Redis, so that a follow-up's deliveries
+are applied while it is measured (by another process, as in production)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.bench import brokers
 from infra.bench.loadgen import load
-from infra.bench.procs import Proc, env_for, free_port, serve_platform
+from infra.bench.procs import Proc, atende, env_for, free_port, serve_platform
 from infra.bench.seed import Seeded, seed
+from shared.topology import SERVICES, queue_of
 
 Row = dict[str, Any]
 
@@ -46,8 +50,14 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8) -> list[
         bare.wait_http(port)
         base = load({**spec, "port": port, "requests": [_get("/")]})
     rows.append({"suite": "http", "name": "bare falcon GET /", **base})
-    server, port = serve_platform(seeded.data_dir, work / "logs", "http-dev")
-    with server:
+    url = brokers.url_for("redis")
+    brokers.reset("redis", tuple(queue_of(s) for s in SERVICES))
+    server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
+                                  http_only=True)
+    with server, atende("worker", "--data-dir", str(seeded.data_dir),
+                        env=env_for(seeded.data_dir, url),
+                        log=work / "logs" / "http-worker.log") as worker:
+        worker.wait_output("worker running", 60)
         for name, reqs in routes(seeded).items():
             figures = load({**spec, "port": port, "requests": reqs})
             rows.append({"suite": "http", "name": name, **figures,

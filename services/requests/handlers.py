@@ -15,8 +15,6 @@ from services.requests.schemas import (
     AttendantOut,
     AttendantPage,
     DocumentOut,
-    PanelItem,
-    PanelPage,
     RequestIn,
     RequestOut,
     ServiceIn,
@@ -144,7 +142,7 @@ def check_if_match(req: Request, if_match: str | None) -> None:
 
 
 def request_out(req: Request) -> RequestOut:
-    doc = req.to_doc()
+    doc = req.fields_view()  # validation below copies what it keeps
     for who in ("citizen", "analyst", "assignee"):
         doc[who] = person(doc[who])
     return RequestOut.model_validate(doc)
@@ -271,7 +269,7 @@ class PanelFilters:
 
 
 def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str | None,
-          now: datetime) -> PanelPage:
+          now: datetime) -> Doc:
     """The caller's scope is one index partition; filters narrow it within the range."""
     assignee = p.sub if f.assignee == "me" else f.assignee
     where: list[Where] = []
@@ -297,10 +295,18 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
     page = _query(table, pk, index=index, limit=limit, cursor=cursor, forward=False,
                   where=where)
-    items = [PanelItem.model_validate({**i, "citizen_name": i["citizen"]["name"],
-                                       "assignee": person(i.get("assignee"))})
-             for i in page.items]
-    return PanelPage(items=items, next_cursor=page.next_cursor)
+    return {"items": [_panel_item(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+def _panel_item(doc: Doc) -> Doc:
+    """A ``PanelItem``, picked field by field from a stored request. The busiest read skips
+    model validation (two thirds of its own time): the fields are our own writes, and the
+    route's tests hold the output to the model, extra fields included."""
+    return {"id": doc["id"], "service_id": doc["service_id"],
+            "service_name": doc["service_name"], "citizen_name": doc["citizen"]["name"],
+            "status": doc["status"], "assignee": person(doc.get("assignee")),
+            "citizen_verdict": doc.get("citizen_verdict"), "due_at": doc.get("due_at"),
+            "created_at": doc["created_at"], "updated_at": doc["updated_at"]}
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,

@@ -73,13 +73,16 @@ class Request:
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Request:
-        names = {f.name for f in fields(cls)} - {"events", "entries"}
-        return cls(**{k: v for k, v in doc.items() if k in names})
+        return cls(**{k: v for k, v in doc.items() if k in _NAMES})
 
     def to_doc(self) -> Doc:
         # A copy of the JSON tree, not dataclasses.asdict: that deep-copies every string
         # too, and was a third of the time a worker took to apply an event.
         return {f.name: _copied(getattr(self, f.name)) for f in _FIELDS}
+
+    def fields_view(self) -> Doc:
+        """The persisted fields without copying them, for reading (a response) only."""
+        return {name: getattr(self, name) for name in _NAMES}
 
     # --- who is who -------------------------------------------------------------------
 
@@ -206,6 +209,7 @@ class Request:
 
 
 _FIELDS = tuple(f for f in fields(Request) if f.name not in ("events", "entries"))
+_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 def _copied(value: Any) -> Any:

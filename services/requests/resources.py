@@ -115,9 +115,8 @@ class Requests(_Resource):
     def on_get(self, req: Req, resp: Resp) -> None:
         p = principal(req, self.ctx.verifier)
         limit, cursor = page_params(req)
-        page = h.panel(self.ctx.table, p, _panel_filters(req), limit, cursor,
-                       self.ctx.clock.now())
-        resp.media = page.model_dump(mode="json")
+        resp.media = h.panel(self.ctx.table, p, _panel_filters(req), limit, cursor,
+                             self.ctx.clock.now())
 
     def on_post(self, req: Req, resp: Resp) -> None:
         p = principal(req, self.ctx.verifier)

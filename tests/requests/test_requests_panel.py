@@ -111,3 +111,23 @@ def test_cursor_paging_newest_first(harness, clock):
     assert seen == list(reversed(made)) and pages == 3
     r = harness.client.simulate_get("/requests", headers=s.h("analyst"))
     assert len(r.json["items"]) == 7 and r.json["next_cursor"] is None
+
+
+def test_items_are_exactly_the_panel_model(harness, clock):
+    """The panel is built field by field, without the model: it must still be exactly
+    ``PanelPage``, with nothing more (no e-mail, no answers) and nothing less."""
+    from services.requests.schemas import PanelItem, PanelPage
+
+    s = setup_service(harness)
+    rid = submit(harness, s)
+    approve(harness, s, rid)
+    for who in ("citizen", "analyst", "registrar"):
+        r = harness.client.simulate_get("/requests", headers=s.h(who))
+        assert r.status_code == 200, r.text
+        page = PanelPage.model_validate(r.json, strict=True)
+        assert [i.id for i in page.items] == [rid]
+        assert set(r.json) == {"items", "next_cursor"}
+        item = r.json["items"][0]
+        assert set(item) == set(PanelItem.model_fields)
+        assert item["assignee"] is None or set(item["assignee"]) == {"sub", "name"}
+        assert item["status"] == "in_service" and item["citizen_name"]
