@@ -207,12 +207,7 @@ class SQLiteTable:
             cols += [f"{i}pk", f"{i}sk"]
             vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
         if w.expect_version is not None:
-            assigns = ", ".join(f"{c} = ?" for c in cols[2:])
-            cur = conn.execute(
-                f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ? AND version = ?',
-                [*vals[2:], vals[0], vals[1], w.expect_version])
-            if cur.rowcount == 0:
-                raise ConditionFailed(n)
+            self._update(conn, n, w.expect_version, cols, vals)
             return
         verb = "INSERT" if w.must_not_exist else "INSERT OR REPLACE"
         try:
@@ -222,6 +217,23 @@ class SQLiteTable:
             if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise ConditionFailed(n) from exc
             raise
+
+    def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
+                vals: list[Any]) -> None:
+        """Rewrite a versioned item, setting only the index keys that changed: SQLite
+        rewrites every index whose column an UPDATE sets, changed or not: a consumer's commit
+        (request, timeline entry, marker) took 111 us with the request's four index keys set
+        and 62 us without, and most events change none of them."""
+        keys = cols[4:]
+        row = conn.execute(
+            f'SELECT {", ".join(keys)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
+            "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
+        if row is None:
+            raise ConditionFailed(n)
+        changed = [(c, v) for c, v, old in zip(keys, vals[4:], row, strict=True) if v != old]
+        assigns = ", ".join(f"{c} = ?" for c, _ in [("version", 0), ("body", 0), *changed])
+        conn.execute(f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ?',
+                     [vals[2], vals[3], *(v for _, v in changed), vals[0], vals[1]])
 
     def _check(self, conn: sqlite3.Connection, n: int, w: Check) -> None:
         row = conn.execute(
