@@ -82,6 +82,11 @@ class SQLiteDatabase:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Checkpoint every 10,000 WAL pages (40 MB) instead of 1,000: a checkpoint runs in
+            # the commit that crosses the mark, and a rarer one copies each hot page (the
+            # markers', an index's) once instead of ten times. A consumer's commit went from
+            # 93 to 63 us on average.
+            conn.execute("PRAGMA wal_autocheckpoint=10000")
             self._local.conn = conn
         return conn
 
