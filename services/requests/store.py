@@ -19,13 +19,13 @@ from shared.outbox import UnitOfWork
 from shared.tables import Item, Put
 
 CATALOG = "CATALOG"
-_INDEX_KEYS = tuple(f"gsi{n}{k}" for n in range(1, 5) for k in ("pk", "sk"))
+_KEYS = frozenset(["pk", "sk", *(f"gsi{n}{k}" for n in range(1, 5) for k in ("pk", "sk"))])
 
 
 def _strip(item: Item | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    return {k: v for k, v in item.items() if k not in ("pk", "sk", *_INDEX_KEYS)}
+    return {k: v for k, v in item.items() if k not in _KEYS}
 
 
 # --- catalog -------------------------------------------------------------------------
