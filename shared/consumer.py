@@ -12,7 +12,6 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Message
-from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
@@ -128,14 +127,7 @@ class CrashGuard(Middleware):
     clears it when the run ends, however it ends: what is left counts crashes. At
     ``limit`` the message is failed without running, which dead-letters it. The count is
     keyed by the outbox entry when there is one, so a resend of the same entry (the
-    in-process broker's recovery) counts too.
-
-    Only a delivery that may follow a death is counted: a first delivery cannot, and
-    counting it cost a read and a write transaction on every message. RabbitMQ flags its
-    redeliveries and the relay flags its resends (the in-process broker's only way to run a
-    message twice); where the broker cannot tell (Redis), every delivery is counted. The
-    uncounted first run is charged to the first redelivery, so the limit still counts every
-    death."""
+    in-process broker's recovery) counts too."""
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
         self.tables = tables  # by queue name
@@ -155,18 +147,13 @@ class CrashGuard(Middleware):
         where = self._where(message)
         if where is None:
             return
-        if not _may_follow_a_death(broker, message):
-            self.lock.acquire(False)
-            self.running[message.message_id] = False
-            return
         table, sk = where
         item = table.get(APPLIED_PK, sk)
         suspect = item is not None
         self.lock.acquire(suspect)
         self.running[message.message_id] = suspect
         _delivery.set(_Delivery(table.name, sk))
-        first_run = 0 if _counts_every_delivery(broker, message) else 1
-        if self._count_start(table, sk, message.message_id, item) + first_run >= self.limit:
+        if self._count_start(table, sk, message.message_id, item) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
@@ -207,7 +194,7 @@ class CrashGuard(Middleware):
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:
             where = self._where(message)
-            done = delivery is None or delivery.cleared
+            done = delivery is not None and delivery.cleared
             if where is not None and not message.failed and not done:
                 where[0].transact([Delete(APPLIED_PK, where[1])])
         except Exception:  # the table is out of reach: the count stays, no harm done
@@ -217,14 +204,3 @@ class CrashGuard(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: Message) -> None:
         self.after_process_message(broker, message)
-
-
-def _counts_every_delivery(broker: dramatiq.Broker, message: Message) -> bool:
-    """The broker cannot tell a first delivery from a redelivery (Redis)."""
-    return not isinstance(broker, StubBroker) and getattr(message, "redelivered", None) is None
-
-
-def _may_follow_a_death(broker: dramatiq.Broker, message: Message) -> bool:
-    if message.options.get("resent") or _counts_every_delivery(broker, message):
-        return True
-    return bool(getattr(message, "redelivered", False))

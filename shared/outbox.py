@@ -161,8 +161,6 @@ class Relay:
                 options={
                     "correlation_id": event.get("correlation_id"),
                     "outbox": [table.name, entry["sk"]],
-                    # Sent before (in-process broker): the crash guard counts this run.
-                    "resent": bool(entry.get("dispatched_at")),
                 },
             )
         )

@@ -1,10 +1,9 @@
 """The crash guard in one process: what a worker killed under a message leaves behind (an
-unfinished start in the consumer's table, and an outbox entry already dispatched once) is
-seeded directly, then the message is sent again, as the relay resends it after a crash."""
+unfinished start in the consumer's table) is seeded directly, then the message is sent."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from infra import ops
 from shared.clock import iso
@@ -18,15 +17,13 @@ EVENT = {"type": "FollowupPosted", "id": "ev-guard", "request_id": "no-such-requ
          "attachments": 0}
 
 
-def _entry(harness, *, dispatched: bool = True) -> str:
-    """An outbox entry of the requests table for the requests consumer; its sk. Dispatched
-    an hour ago and never acknowledged, unless ``dispatched`` is false."""
+def _entry(harness) -> str:
+    """An outbox entry of the requests table for the requests consumer; its sk."""
     sk = f"{iso(datetime.now(UTC))}#guard#requests"
-    then = iso(datetime.now(UTC) - timedelta(hours=1))
     harness.table("requests").transact([Put(
         {"pk": OUTBOX_PK, "sk": sk, "version": 1, "service": "requests", "event": EVENT,
-         "status": "pending", "dispatched_at": then if dispatched else None,
-         "created_at": then}, must_not_exist=True)])
+         "status": "pending", "dispatched_at": None, "created_at": iso(datetime.now(UTC))},
+        must_not_exist=True)])
     return sk
 
 
@@ -60,10 +57,8 @@ def test_a_message_that_killed_its_worker_too_often_is_dead_lettered_then_replay
 
 
 def test_a_message_below_the_limit_runs_and_its_count_is_cleared(harness):
-    """The first run was not counted (a first delivery cannot follow a death): with the
-    recorded starts, one death short of the limit."""
     sk = _entry(harness)
-    count_sk = _crashed(harness, sk, CRASH_LIMIT - 2)
+    count_sk = _crashed(harness, sk, CRASH_LIMIT - 1)
     _send(harness)
     assert harness.table("requests").get(OUTBOX_PK, sk) is None
     assert harness.table("requests").get(APPLIED_PK, "requests#ev-guard") is not None
@@ -87,27 +82,3 @@ def test_the_count_is_cleared_by_the_effects_own_transaction(harness, monkeypatc
     assert len(clearing) == 1
     assert any(getattr(x, "item", {}).get("sk") == "requests#ev-guard" for x in clearing[0])
     assert harness.table("requests").get(APPLIED_PK, count_sk) is None
-
-
-def test_a_resend_at_the_limit_counting_its_uncounted_first_run_is_dead_lettered(harness):
-    sk = _entry(harness)
-    _crashed(harness, sk, CRASH_LIMIT - 1)
-    _send(harness)
-    assert [d.id for d in ops.dead_letters(harness.platform.settings)] == [sk]
-    assert harness.table("requests").get(APPLIED_PK, "requests#ev-guard") is None
-
-
-def test_a_first_delivery_is_not_counted_and_costs_no_write(harness, monkeypatch):
-    """Nothing can have died under a message never delivered before: the guard neither
-    reads nor writes, and the effect's transaction is the only one."""
-    _entry(harness, dispatched=False)
-    table = harness.platform.contexts["requests"].table
-    seen: list[list[object]] = []
-    real = table.transact
-    monkeypatch.setattr(table, "transact", lambda writes: (seen.append(list(writes)),
-                                                           real(writes))[1])
-    _send(harness)
-    assert harness.table("requests").get(APPLIED_PK, "requests#ev-guard") is not None
-    touched = [getattr(x, "sk", None) or getattr(x, "item", {}).get("sk")
-               for w in seen for x in w]
-    assert not any(str(k).startswith(DELIVERY_PREFIX) for k in touched)
