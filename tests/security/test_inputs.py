@@ -149,6 +149,10 @@ def _field_attacks(valid: dict[str, Any]) -> Iterator[tuple[str, Any, tuple[int,
         yield f"deep {key}", {**valid, key: json.loads(deep(500))}, (422,)
         yield f"NaN {key}", {**valid, key: float("nan")}, (422,)
         yield f"object {key}", {**valid, key: {"$gt": ""}}, (422,)
+        # Well-formed JSON that nothing here could store or send back (the stores write
+        # UTF-8 and 64-bit integers): refused as input, never a 500 later.
+        yield f"lone surrogate {key}", {**valid, key: "ok \ud800"}, (422,)
+        yield f"integer beyond 64 bits {key}", {**valid, key: 2**70}, (422,)
 
 
 def test_hostile_fields_on_every_json_route(harness: Any, world: World) -> None:
