@@ -94,12 +94,14 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     """The suites in order; the quick form runs independent groups side by side (its
     figures mean nothing anyway) to finish in seconds. Groups that share a broker run
     one after the other, since each suite empties the broker first."""
+    per_broker = {k: [(f"effect {k}", lambda k=k: [effect.run(work, k, posts=sizes.posts)]),
+                      *([(f"worker {k}", lambda k=k: workers.run(work, k, events=sizes.events))]
+                        if k != "memory" else [])] for k in ("memory", "redis", "rabbitmq")}
+    http = ("http", lambda: httpbench.run(work, requests=sizes.requests, seconds=sizes.seconds))
     groups: list[list[tuple[str, Callable[[], list[Row]]]]] = [
-        [("http", lambda: httpbench.run(work, requests=sizes.requests,
-                                        seconds=sizes.seconds))],
-        *([(f"effect {k}", lambda k=k: [effect.run(work, k, posts=sizes.posts)]),
-           *([(f"worker {k}", lambda k=k: workers.run(work, k, events=sizes.events))]
-             if k != "memory" else [])] for k in ("memory", "redis", "rabbitmq")),
+        [http, *per_broker["redis"]],  # the HTTP suite's platform runs on Redis too
+        per_broker["memory"],
+        per_broker["rabbitmq"],
         [("growth", lambda: growth.run(work, small=sizes.small, large=sizes.large,
                                        entries=sizes.entries, seconds=sizes.seconds))],
         [("cold", lambda: cold.run(runs=sizes.runs))],
