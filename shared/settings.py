@@ -42,12 +42,12 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
-    # Threads of the WSGI server. The handlers are CPU-bound Python over a local store, so
-    # threads only take turns on the GIL, and each SQLite call hands it over: with 4 threads
-    # the panel served 1,130 requests/s at p99 13.8 ms, with 1 thread 1,780 at p99 6.9 ms
-    # (8 clients). Waitress reads and writes sockets on its own loop, so a slow client does
-    # not hold the thread. Raise it where handlers wait on a remote store.
-    http_threads: int = 1
+    # Threads of the WSGI server. Reads over the local store are CPU-bound, so threads only
+    # take turns on the GIL: with 1 thread the panel served 1,780 requests/s (p99 6.9 ms)
+    # against 1,130 (p99 13.8 ms) with 4. But a command waits on the broker (publish
+    # confirms, reconnects after an outage), and with 1 thread every request waits behind
+    # it: the RabbitMQ fault run took 90 s instead of 29. Lower it for a read-mostly server.
+    http_threads: int = 8
     # Extra Dramatiq middleware, "module:Class" each, added to every process's broker
     # (e.g. metrics; the fault suite's chaos injector).
     broker_middleware: list[str] = Field(default_factory=list)
