@@ -133,7 +133,11 @@ class CrashGuard(Middleware):
         self.tables = tables  # by queue name
         self.limit = limit
         self.lock = _RunLock()
-        self.running: dict[str, bool] = {}  # message id -> ran alone
+        # Per worker thread, not per message id: two deliveries of one message can run at
+        # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
+        # on), and keyed by id the second would overwrite the first's hold, which would
+        # then never be released and stall the next suspect and everything behind it.
+        self._run = threading.local()  # .suspect: None, or whether this run is alone
 
     def _where(self, message: Message) -> tuple[Table, str] | None:
         table = self.tables.get(q_name(message.queue_name))
@@ -151,7 +155,7 @@ class CrashGuard(Middleware):
         item = table.get(APPLIED_PK, sk)
         suspect = item is not None
         self.lock.acquire(suspect)
-        self.running[message.message_id] = suspect
+        self._run.suspect = suspect
         _delivery.set(_Delivery(table.name, sk))
         if self._count_start(table, sk, message.message_id, item) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
@@ -188,7 +192,7 @@ class CrashGuard(Middleware):
     def after_process_message(self, broker: dramatiq.Broker, message: Message,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
-        suspect = self.running.pop(message.message_id, None)
+        suspect, self._run.suspect = getattr(self._run, "suspect", None), None
         if suspect is None:
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
