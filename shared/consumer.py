@@ -64,17 +64,18 @@ def apply_once(
                       "applied_at": iso(uow.clock.now())}
             uow.add(Put(marker, must_not_exist=True))
             delivery = _delivery.get()
-            ours = delivery is not None and delivery.table == uow.table.name
-            if ours:
-                uow.add(Delete(APPLIED_PK, delivery.sk))  # type: ignore[union-attr]
+            if delivery is not None and delivery.table != uow.table.name:
+                delivery = None  # the guard's count lives in another service's table
+            if delivery is not None:
+                uow.add(Delete(APPLIED_PK, delivery.sk))
             try:
                 uow.commit()
             except ConditionFailed:
                 if attempt + 1 == attempts:
                     raise  # still contended: let the broker retry later
                 continue  # read again; a concurrent delivery that won is seen above
-            if ours:
-                delivery.cleared = True  # type: ignore[union-attr]
+            if delivery is not None:
+                delivery.cleared = True
             return True
     raise AssertionError("unreachable")
 

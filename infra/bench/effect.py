@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.bench import brokers
 from infra.bench.loadgen import percentile
-from infra.bench.procs import atende, env_for, launch_platform
+from infra.bench.procs import launch_platform, start_worker
 from infra.bench.seed import seed
 from shared.clock import iso
 from shared.tables.sqlite import SQLiteDatabase
@@ -86,10 +86,8 @@ def run(work: Path, kind: str, *, posts: int, rate: float = 100.0) -> Row:
                                        broker_url=url, http_only=kind != "memory")
         stack.enter_context(server)
         if kind != "memory":  # HTTP and workers in separate processes, as deployed
-            worker = stack.enter_context(atende(
-                "worker", "--data-dir", str(seeded.data_dir), env=env_for(seeded.data_dir, url),
-                log=work / "logs" / f"effect-{kind}-worker.log"))
-            worker.wait_output("worker running", 60)
+            stack.enter_context(start_worker(seeded.data_dir, work / "logs",
+                                             f"effect-{kind}-worker", url))
         server.wait_http(port, 60)
         watcher = Watcher(seeded.data_dir / "atende.db")
         watcher.start()

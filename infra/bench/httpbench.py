@@ -11,7 +11,7 @@ from typing import Any
 
 from infra.bench import brokers
 from infra.bench.loadgen import load
-from infra.bench.procs import Proc, atende, env_for, free_port, serve_platform
+from infra.bench.procs import Proc, env_for, free_port, serve_platform, start_worker
 from infra.bench.seed import Seeded, seed
 from shared.topology import SERVICES, queue_of
 
@@ -54,10 +54,7 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8) -> list[
     brokers.reset("redis", tuple(queue_of(s) for s in SERVICES))
     server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
                                   http_only=True)
-    with server, atende("worker", "--data-dir", str(seeded.data_dir),
-                        env=env_for(seeded.data_dir, url),
-                        log=work / "logs" / "http-worker.log") as worker:
-        worker.wait_output("worker running", 60)
+    with server, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
         for name, reqs in routes(seeded).items():
             figures = load({**spec, "port": port, "requests": reqs})
             rows.append({"suite": "http", "name": name, **figures,

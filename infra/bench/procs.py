@@ -112,3 +112,15 @@ def serve_platform(data_dir: Path, logs: Path, name: str, *, broker_url: str = "
         proc.stop()
         raise
     return proc, port
+
+
+def start_worker(data_dir: Path, logs: Path, name: str, broker_url: str) -> Proc:
+    """``atende worker`` on the bench store, once it runs."""
+    proc = atende("worker", "--data-dir", str(data_dir), env=env_for(data_dir, broker_url),
+                  log=logs / f"{name}.log")
+    try:
+        proc.wait_output("worker running", 60)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc

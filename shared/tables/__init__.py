@@ -25,6 +25,8 @@ def key_columns(index: str | None) -> tuple[str, str]:
     if index not in INDEXES:
         raise TableError(f"unknown index {index}")
     return f"{index}pk", f"{index}sk"
+
+
 Op = Literal["=", "!=", "in", "<", "<=", ">", ">=", "exists", "not_exists"]
 
 
