@@ -185,9 +185,9 @@ class SQLiteTable:
             conn.execute("COMMIT")
 
     def _apply(self, conn: sqlite3.Connection, n: int, w: Write) -> None:
-        """One write; its condition is decided by the write itself (a key clash, rows
-        touched), not by a read before it: a command's writes are mostly conditional, and
-        the extra statement each was a quarter of a commit's work."""
+        """One write. A new item's condition is its key clash and a delete's the rows it
+        touched, with no read before them; a versioned put reads the stored index keys,
+        which its update needs anyway (``_update``)."""
         if isinstance(w, Check):
             self._check(conn, n, w)
         elif isinstance(w, Put):
@@ -236,7 +236,7 @@ class SQLiteTable:
         if row is None:
             raise ConditionFailed(n)
         changed = [(c, v) for c, v, old in zip(keys, vals[4:], row, strict=True) if v != old]
-        assigns = ", ".join(f"{c} = ?" for c, _ in [("version", 0), ("body", 0), *changed])
+        assigns = ", ".join(["version = ?", "body = ?", *(f"{c} = ?" for c, _ in changed)])
         conn.execute(f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ?',
                      [vals[2], vals[3], *(v for _, v in changed), vals[0], vals[1]])
 
