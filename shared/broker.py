@@ -52,9 +52,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
         broker = ResilientRedisBroker(url=url)
     elif url.startswith(("amqp://", "amqps://")):
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+        from shared.rabbitmq_broker import TagSafeRabbitmqBroker
 
-        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+        broker = TagSafeRabbitmqBroker(url=url, confirm_delivery=True)
     elif url.startswith("sqs://"):
         from dramatiq_sqs import SQSBroker
 

@@ -75,6 +75,7 @@ class Cluster:
         self.stopping = threading.Event()
         self.deaths = 0  # every exit seen by the supervisor, kills included
         self.kills = 0
+        self.started: list[tuple[str, Proc]] = []  # every process, for the logs kept at stop
         self.supervisor = threading.Thread(target=self._supervise, daemon=True)
 
     # --- processes -----------------------------------------------------------------
@@ -86,6 +87,7 @@ class Cluster:
         marker = "listening on" if role in ("dev", "serve") else "running"
         for attempt in range(5):
             proc = Proc(args, self.env, REPO)
+            self.started.append((role, proc))
             try:
                 proc.wait_for(marker, timeout=60)
             except RuntimeError:
@@ -142,6 +144,10 @@ class Cluster:
             p.stop()
         if self.proxy is not None:
             self.proxy.close()
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for n, (role, proc) in enumerate(self.started):
+            (logs / f"{n:03d}-{role}.log").write_text("".join(proc.log))
 
     # --- operations, as an operator runs them ---------------------------------------
 

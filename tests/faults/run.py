@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -255,18 +256,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--outage", type=float, default=5.0, help="seconds of broker outage")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--seed", type=int)
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep a failing run's data and logs under DIR (deleted if it held)")
     p.add_argument("--broker", nargs="+", default=["embedded", "redis", "rabbitmq"],
                    choices=["embedded", "redis", "rabbitmq"])
     args = p.parse_args(argv)
     failed = False
     with tempfile.TemporaryDirectory(prefix="atende-faults-") as tmp:
+        base = Path(tempfile.mkdtemp(prefix="run-", dir=args.keep)) if args.keep else Path(tmp)
         for kind in args.broker:
-            f = run(kind, Path(tmp), workflows=args.workflows, kills=args.kills,
+            f = run(kind, base, workflows=args.workflows, kills=args.kills,
                     outage=args.outage, concurrency=args.concurrency, seed=args.seed)
             print(f.line(), flush=True)
-            for line in problems(f):
-                failed = True
+            wrong = problems(f)
+            for line in wrong:
                 print(f"  FAIL {line}", flush=True)
+            if wrong and args.keep:
+                print(f"  kept {base / kind}", flush=True)
+            elif args.keep:
+                shutil.rmtree(base / kind)
+            failed = failed or bool(wrong)
     return 1 if failed else 0
 
 
