@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from shared import logs
     from shared.outbox import SweepThread
 
-    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"))
+    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _settings(args)
     platform = build(settings, with_http=http)
     stop = threading.Event()
@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
         worker.start()
     if not platform.relay.durable:
         platform.relay.recover()
+    platform.relay.start_dispatcher()
     jobs = platform.periodic_jobs() if scheduler else []
     sweep = SweepThread(platform.relay, settings.outbox_sweep_seconds, jobs)
     sweep.start()
@@ -95,6 +96,7 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
         sweep.stop()
         if worker is not None:
             worker.stop()
+        platform.relay.stop_dispatcher()
         platform.broker.close()
     return 0
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
+import os
 import sys
+import threading
+from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -29,8 +34,49 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(doc, default=str).decode()
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+class BatchedHandler(logging.Handler):
+    """Lines kept in memory and written by a thread of their own, every ``interval`` seconds
+    and at exit, in one system call. A write per line lets go of the GIL on the request's
+    own thread, and under a threaded server each such hand-over costs context switches: the
+    access line alone made a request detail a third dearer under 8 threads. A process
+    killed outright loses at most the last ``interval`` of its lines."""
+
+    def __init__(self, fd: int, interval: float = 0.05) -> None:
+        super().__init__()
+        self.fd = fd
+        self.lines: deque[bytes] = deque()  # append and popleft are safe across threads
+        self.interval = interval
+        self.writing = threading.Lock()
+        threading.Thread(target=self._run, name="log-writer", daemon=True).start()
+        atexit.register(self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record).encode() + b"\n")
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.writing:  # the writer thread and the exit hook: one at a time, in order
+            batch = []
+            while self.lines:
+                batch.append(self.lines.popleft())
+            data = b"".join(batch)
+            with contextlib.suppress(OSError):  # nowhere to write to: not worth a crash
+                while data:
+                    data = data[os.write(self.fd, data):]
+
+    def _run(self) -> None:
+        wake = threading.Event()
+        while not wake.wait(self.interval):
+            self.flush()
+
+
+def configure(level: str = "INFO", *, batched: bool = False) -> None:
+    """``batched`` for long-running processes with many threads (the server, workers); a
+    Lambda instance may be frozen between invocations, so it writes each line at once."""
+    handler: logging.Handler = (BatchedHandler(sys.stderr.fileno()) if batched
+                                else logging.StreamHandler(sys.stderr))
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,7 +2,8 @@
 
 A command buffers its writes and the events it raises in a ``UnitOfWork``; ``commit`` writes
 both in one table transaction (one outbox entry per consuming service), then hands the
-entries to the ``Relay`` at once. The relay also sweeps on a timer, so an entry whose
+entries to the ``Relay``, which sends them at once (from its dispatcher thread, in
+long-running processes). The relay also sweeps on a timer, so an entry whose
 dispatch was cut short by a crash or a broker outage goes out later.
 
 On a durable broker (Redis, RabbitMQ, SQS) an entry is deleted once the broker has it. The
@@ -24,6 +25,7 @@ from dramatiq.errors import QueueNotFound
 from dramatiq.middleware import Middleware
 
 from shared.clock import Clock, iso
+from shared.dispatcher import Dispatcher
 from shared.ids import new_id
 from shared.messages import Event
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
@@ -105,7 +107,7 @@ class UnitOfWork:
             self.table.transact(self.writes)
         self.committed = True
         if self.entries and self.relay is not None:
-            self.relay.dispatch(self.table, self.entries)
+            self.relay.submit(self.table, self.entries)
 
 
 def _transact_if(table: Table, write: Write) -> bool:
@@ -126,12 +128,38 @@ class Relay:
         self.durable = durable
         self.redeliver_after = redeliver_after
         self.tables: dict[str, Table] = {}
+        self.dispatcher: Dispatcher | None = None
+
+    def start_dispatcher(self) -> None:
+        """From now on a commit's entries go out from a thread of their own (long-running
+        processes; a Lambda instance may be frozen as soon as it answers, so it sends them
+        before answering)."""
+        self.dispatcher = Dispatcher(lambda table, entries: self.deliver(table, entries)[1])
+        self.dispatcher.start()
+
+    def stop_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+            self.dispatcher = None
+
+    def submit(self, table: Table, entries: list[Item]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(table, entries)
+        else:
+            self.dispatch(table, entries)
 
     def watch(self, table: Table) -> None:
         self.tables[table.name] = table
 
     def dispatch(self, table: Table, entries: Iterable[Item]) -> int:
+        """Send the entries, in order; how many went out."""
+        return self.deliver(table, entries)[0]
+
+    def deliver(self, table: Table, entries: Iterable[Item]) -> tuple[int, bool]:
+        """``dispatch``, and whether the broker was reachable (a consumer's missing queue
+        skips that entry only)."""
         sent: list[Item] = []
+        reachable = True
         for entry in entries:
             try:
                 self._send(table, entry)
@@ -144,10 +172,11 @@ class Relay:
             except Exception:  # broker down: the sweep will try again
                 log.warning("outbox dispatch failed", exc_info=True,
                             extra={"fields": {"table": table.name, "sk": entry["sk"]}})
+                reachable = False
                 break
             sent.append(entry)
         self._settle(table, sent)
-        return len(sent)
+        return len(sent), reachable
 
     def _send(self, table: Table, entry: Item) -> None:
         service = entry["service"]

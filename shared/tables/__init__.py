@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import orjson
+
 Item = dict[str, Any]
 INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
 
@@ -114,7 +116,7 @@ class Table(Protocol):
 
 
 def encode_cursor(key: Sequence[str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> list[str]:

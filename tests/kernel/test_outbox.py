@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,44 @@ def test_a_conflict_that_persists_is_raised_for_the_broker_to_retry(tmp_path: Pa
         apply_once(lambda: UnitOfWork(table, None, clock), "c", event, always_stale,
                    attempts=3)
     assert table.get("APPLIED", f"c#{event.id}") is None
+
+
+# --- the dispatcher thread -----------------------------------------------------------------
+
+
+def test_with_a_dispatcher_a_commit_does_not_wait_for_the_broker(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True)
+    gate, inside = threading.Event(), threading.Event()
+    real = rig.broker.enqueue
+
+    def slow(message: Any, **kw: Any) -> Any:
+        inside.set()
+        assert gate.wait(10)
+        return real(message, **kw)
+
+    rig.broker.enqueue = slow  # type: ignore[method-assign]
+    rig.relay.start_dispatcher()
+    rig.publish(posted("r1"))  # returns while the broker still holds the first send
+    assert inside.wait(5) and len(rig.outbox()) == 2
+    for n in range(2, 5):
+        rig.publish(posted(f"r{n}"))
+    gate.set()
+    rig.relay.stop_dispatcher()  # sends what waits, then ends
+    assert rig.outbox() == []
+    assert rig.broker.queues["requests-events"].qsize() == 4
+    rig.run()
+    assert rig.effects("requests") == 4 and rig.effects("followups") == 4
+
+
+def test_a_dispatcher_facing_an_outage_leaves_everything_to_the_sweep(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True, fail_broker=True)
+    rig.relay.start_dispatcher()
+    for n in range(3):
+        rig.publish(posted(f"r{n}"))
+    rig.relay.stop_dispatcher()
+    assert len(rig.outbox()) == 6  # committed, not sent, not lost
+    rig.broker_up()
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 6
+    rig.run()
+    assert rig.effects("requests") == 3 and rig.outbox() == []

@@ -1,0 +1,49 @@
+"""Ids: opaque, ordered by creation, never repeated (across threads and a fork)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from shared.ids import new_id
+
+
+def test_ids_are_26_base32_chars_ordered_by_creation() -> None:
+    first = new_id()
+    time.sleep(0.002)
+    second = new_id()
+    assert len(first) == len(second) == 26
+    assert set(first + second) <= set("0123456789abcdefghjkmnpqrstvwxyz")
+    assert first < second
+
+
+def test_ids_never_repeat_across_threads_and_batches() -> None:
+    seen: list[list[str]] = [[] for _ in range(8)]
+
+    def make(out: list[str]) -> None:
+        out.extend(new_id() for _ in range(2_000))  # several batches of random bytes each
+
+    threads = [threading.Thread(target=make, args=(out,)) for out in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for out in seen for i in out]
+    assert len(set(ids)) == len(ids) == 16_000
+    assert len({i[10:] for i in ids}) == len(ids)  # the random part alone is unique too
+
+
+def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
+    new_id()  # the parent holds a batch of random bytes
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids, then leave at once
+        os.write(write, " ".join(new_id()[10:] for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split()
+    os.close(read)
+    parent = [new_id()[10:] for _ in range(5)]
+    assert len(child) == 5 and not set(child) & set(parent)
