@@ -295,18 +295,7 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
     page = _query(table, pk, index=index, limit=limit, cursor=cursor, forward=False,
                   where=where)
-    return {"items": [_panel_item(i) for i in page.items], "next_cursor": page.next_cursor}
-
-
-def _panel_item(doc: Doc) -> Doc:
-    """A ``PanelItem``, picked field by field from a stored request. The busiest read skips
-    model validation (two thirds of its own time): the fields are our own writes, and the
-    route's tests hold the output to the model, extra fields included."""
-    return {"id": doc["id"], "service_id": doc["service_id"],
-            "service_name": doc["service_name"], "citizen_name": doc["citizen"]["name"],
-            "status": doc["status"], "assignee": person(doc.get("assignee")),
-            "citizen_verdict": doc.get("citizen_verdict"), "due_at": doc.get("due_at"),
-            "created_at": doc["created_at"], "updated_at": doc["updated_at"]}
+    return {"items": [i["view"] for i in page.items], "next_cursor": page.next_cursor}
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,

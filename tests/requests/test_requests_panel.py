@@ -114,8 +114,8 @@ def test_cursor_paging_newest_first(harness, clock):
 
 
 def test_items_are_exactly_the_panel_model(harness, clock):
-    """The panel is built field by field, without the model: it must still be exactly
-    ``PanelPage``, with nothing more (no e-mail, no answers) and nothing less."""
+    """The panel returns its stored rows as they are, without the model: they must still
+    be exactly ``PanelPage``, with nothing more (no e-mail, no answers) and nothing less."""
     from services.requests.schemas import PanelItem, PanelPage
 
     s = setup_service(harness)
