@@ -42,12 +42,12 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
-    # Threads of the WSGI server. Reads over the local store are CPU-bound, so threads only
-    # take turns on the GIL: with 1 thread the panel served 1,780 requests/s (p99 6.9 ms)
-    # against 1,130 (p99 13.8 ms) with 4. But a command waits on the broker (publish
-    # confirms, reconnects after an outage), and with 1 thread every request waits behind
-    # it: the RabbitMQ fault run took 90 s instead of 29. Lower it for a read-mostly server.
-    http_threads: int = 8
+    # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
+    # broker is left to the outbox's dispatcher threads), so threads only take turns on the
+    # GIL, and each hand-over costs context switches: under 8 client connections the panel
+    # served 2,000 requests/s with 8 threads, 2,800 with 2 and 3,300 with 1. Two keep a
+    # second lane for a request that waits on storage (a large upload, S3 blobs).
+    http_threads: int = 2
     # Extra Dramatiq middleware, "module:Class" each, added to every process's broker
     # (e.g. metrics; the fault suite's chaos injector).
     broker_middleware: list[str] = Field(default_factory=list)
