@@ -80,12 +80,13 @@ def _fmt(value: Any, spec: str) -> str:
 
 def table(rows: list[Row]) -> str:
     head = f"{'suite':<7} {'measure':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} " \
-           f"{'ratio':>6}  {'target':<24} verdict"
+           f"{'ratio':>6}  {'target (or note)':<24} verdict"
     lines = [head, "-" * len(head)]
     for r in rows:
+        aside = r.get("target") or r.get("note", "")
         lines.append(f"{r['suite']:<7} {r['name']:<40} {_fmt(r.get('rps'), '8.0f'):>8} "
                      f"{_fmt(r.get('p50_ms'), '8.2f'):>8} {_fmt(r.get('p99_ms'), '8.2f'):>8} "
-                     f"{_fmt(r.get('ratio'), '6.2f'):>6}  {r.get('target', ''):<24} "
+                     f"{_fmt(r.get('ratio'), '6.2f'):>6}  {aside:<24} "
                      f"{r.get('verdict', '')}")
     return "\n".join(lines)
 
