@@ -346,10 +346,17 @@ def _scan_requests(table: Any) -> Iterator[dict[str, Any]]:
         for page in pages:
             yield from (from_item(raw) for raw in page["Items"])
         return
-    rows = table.db.connection().execute(
-        f'SELECT body FROM "{table.name}" WHERE pk >= ? AND pk < ? AND sk = ?',
-        ("REQ#", "REQ$", "REQ"))  # "$" follows "#": the primary key's range of requests
-    yield from (json.loads(body) for (body,) in rows)
+    # In pages, each statement finished before the caller writes: a write on this
+    # connection while a read of it is still open fails ("database is locked").
+    after = "REQ#"  # "$" follows "#": the primary key's range of requests ends at "REQ$"
+    while True:
+        rows = table.db.connection().execute(
+            f'SELECT pk, body FROM "{table.name}" WHERE pk > ? AND pk < ? AND sk = ? '
+            "ORDER BY pk LIMIT 500", (after, "REQ$", "REQ")).fetchall()
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield from (json.loads(body) for _, body in rows)
 
 
 def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJECTING,
@@ -357,7 +364,7 @@ def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJEC
               ) -> list[Reprojection]:
     from services.requests.model import Request
 
-    unknown = set(services) - set(PROJECTING)
+    unknown = set(services) - {*PROJECTING, "requests"}
     if unknown:
         raise ValueError(f"no request projection in {sorted(unknown)}")
     tables = _tables(settings)
@@ -367,14 +374,40 @@ def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJEC
             i for i in (source.get(f"REQ#{r}", "REQ") for r in request_ids) if i)
     else:
         items = _scan_requests(source)
-    targets = [(tables[s], *_view_io(s), Reprojection(s)) for s in services]
+    panel = Reprojection("requests") if "requests" in services else None
+    targets = [(tables[s], *_view_io(s), Reprojection(s)) for s in services if s != "requests"]
     for item in items:  # streamed: a million requests need not fit in memory
+        if panel is not None:
+            panel.requests += 1
+            outcome = _panel_row_one(source, item, dry_run)
+            setattr(panel, outcome, getattr(panel, outcome) + 1)
         snap = Request.from_doc(item).snapshot()
         for table, get, put, view_type, done in targets:
             done.requests += 1
             outcome = _project_one(table, get, put, view_type(item["id"], snap), dry_run)
             setattr(done, outcome, getattr(done, outcome) + 1)
-    return [done for *_, done in targets]
+    return ([panel] if panel else []) + [done for *_, done in targets]
+
+
+def _panel_row_one(table: Any, item: dict[str, Any], dry_run: bool) -> str:
+    """The requests service's own panel row of a request, as a command would write it now
+    (a store from before panel rows has none), on condition that the request is still at
+    the version read: a command meanwhile wrote a newer row itself."""
+    from services.requests.model import Request
+    from services.requests.store import panel_row
+    from shared.tables import Check, ConditionFailed, Put
+
+    row = panel_row(Request.from_doc(item))
+    if table.get(row["pk"], row["sk"]) == row:
+        return "unchanged"
+    if dry_run:
+        return "written"
+    try:
+        table.transact([Check(item["pk"], item["sk"], expect_version=item["version"]),
+                        Put(row)])
+    except ConditionFailed:
+        return "skipped"
+    return "written"
 
 
 def _project_one(table: Any, get: Any, put: Any, view: Any, dry_run: bool) -> str:
@@ -417,14 +450,15 @@ def add_parser(sub: Any) -> None:
                        ("replay", "replay dead letters (all, or --id ...)"),
                        ("lag", "outbox lag per table"),
                        ("reproject", "rebuild the request projections of followups, meetings "
-                                     "and reviews from the requests store")):
+                                     "and reviews, and the panel rows of requests, from the "
+                                     "requests store")):
         p = cmds.add_parser(name, help=text)
         p.add_argument("--data-dir")
         p.add_argument("--environment", help="overrides ATENDE_ENVIRONMENT")
         if name == "replay":
             p.add_argument("--id", action="append", dest="ids")
         if name == "reproject":
-            p.add_argument("service", choices=[*PROJECTING, "all"])
+            p.add_argument("service", choices=[*PROJECTING, "requests", "all"])
             p.add_argument("--request", action="append", dest="requests",
                            help="only this request (repeatable); default: every request")
             p.add_argument("--dry-run", action="store_true",
@@ -445,7 +479,8 @@ def run(args: Any, settings: Settings) -> int:
     elif args.ops_command == "lag":
         print(json.dumps(lag(settings), indent=2))
     elif args.ops_command == "reproject":
-        services = PROJECTING if args.service == "all" else (args.service,)
+        services = ((*PROJECTING, "requests") if args.service == "all"
+                    else (args.service,))
         for done in reproject(settings, services, args.requests, dry_run=args.dry_run):
             print(json.dumps(asdict(done)))
     return 0

@@ -81,7 +81,7 @@ def save_request(uow: UnitOfWork, req: Request) -> None:
     """The request, its panel row, its new timeline entries and its events, in the
     command's unit."""
     uow.save({**req.to_doc(), "pk": f"REQ#{req.id}", "sk": "REQ"})
-    uow.add(Put(_panel_row(req)))  # the request's own version check guards both
+    uow.add(Put(panel_row(req)))  # the request's own version check guards both
     for entry in req.entries:
         eid = entry.pop("event_id", None) or new_id()
         uow.add(Put({"pk": f"REQ#{req.id}", "sk": f"TL#{entry['at']}#{eid}", **entry}))
@@ -91,7 +91,7 @@ def save_request(uow: UnitOfWork, req: Request) -> None:
     req.events.clear()
 
 
-def _panel_row(req: Request) -> Item:
+def panel_row(req: Request) -> Item:
     order = f"{req.created_at}#{req.id}"
     row: Item = {
         "pk": f"REQ#{req.id}", "sk": "PANEL",

@@ -62,12 +62,13 @@ def test_reproject_rebuilds_the_request_views_from_the_requests_store(
 
     dry = _run(capsys, "all", "--dry-run", "--data-dir", data_dir)
     assert {k: (v["requests"], v["written"]) for k, v in dry.items()} == {
-        "followups": (3, 1), "meetings": (3, 1), "reviews": (3, 1)}
+        "followups": (3, 1), "meetings": (3, 1), "reviews": (3, 1), "requests": (3, 0)}
     assert _view(h, "followups", rids["open"]) is None  # a dry run writes nothing
 
     done = _run(capsys, "all", "--data-dir", data_dir)
     assert done == {k: {"requests": 3, "written": 1, "unchanged": 2, "skipped": 0}
-                    for k in ops.PROJECTING}
+                    for k in ops.PROJECTING} | {
+        "requests": {"requests": 3, "written": 0, "unchanged": 3, "skipped": 0}}
     for service in ops.PROJECTING:
         for rid in rids.values():
             view = _view(h, service, rid)
@@ -96,4 +97,33 @@ def test_reproject_rebuilds_the_request_views_from_the_requests_store(
 
 def test_reproject_refuses_a_service_without_a_request_projection(harness: Any) -> None:
     with pytest.raises(ValueError):
-        ops.reproject(harness.platform.settings, ["requests"])
+        ops.reproject(harness.platform.settings, ["notifications"])
+
+
+def test_reproject_requests_writes_the_panel_rows_a_store_lacks(
+        harness: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store from before panel rows lists nothing on the panel until they are written."""
+    h = harness
+    s = setup_service(h)
+    rids = [submit(h, s), submit(h, s)]
+    approve(h, s, rids[1])
+    table = h.table("requests")
+    rows = {rid: table.get(f"REQ#{rid}", "PANEL") for rid in rids}
+    table.transact([Delete(f"REQ#{rid}", "PANEL") for rid in rids])
+
+    def panel(who: str) -> list[dict[str, Any]]:
+        r = h.client.simulate_get("/requests", headers=s.h(who))
+        assert r.status_code == 200, r.text
+        return list(r.json["items"])
+
+    assert panel("analyst") == [] and panel("citizen") == []
+    data_dir = str(h.platform.settings.data_dir)
+    monkeypatch.setenv("ATENDE_DATA_DIR", data_dir)
+    done = _run(capsys, "requests", "--data-dir", data_dir)
+    assert done == {"requests": {"requests": 2, "written": 2, "unchanged": 0, "skipped": 0}}
+    assert {rid: table.get(f"REQ#{rid}", "PANEL") for rid in rids} == rows
+    assert [i["id"] for i in panel("analyst")] == rids[::-1]  # newest first
+    assert [i["id"] for i in panel("citizen")] == rids[::-1]
+    again = _run(capsys, "requests", "--data-dir", data_dir)
+    assert again["requests"]["unchanged"] == 2 and again["requests"]["written"] == 0
