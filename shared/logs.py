@@ -36,10 +36,10 @@ class JsonFormatter(logging.Formatter):
 
 class BatchedHandler(logging.Handler):
     """Lines kept in memory and written by a thread of their own, every ``interval`` seconds
-    and at exit, in one system call. A write per line lets go of the GIL on the request's
-    own thread, and under a threaded server each such hand-over costs context switches: the
-    access line alone made a request detail a third dearer under 8 threads. A process
-    killed outright loses at most the last ``interval`` of its lines."""
+    and at exit, in one system call. A write per line is a system call that lets go of the
+    GIL on the request's own thread, and under a threaded server each such hand-over costs
+    context switches (see ``shared.ids``). A process killed outright loses at most the last
+    ``interval`` of its lines."""
 
     def __init__(self, fd: int, interval: float = 0.05) -> None:
         super().__init__()

@@ -2,7 +2,7 @@
 
 A command buffers its writes and the events it raises in a ``UnitOfWork``; ``commit`` writes
 both in one table transaction (one outbox entry per consuming service), then hands the
-entries to the ``Relay``, which sends them at once (from its dispatcher thread, in
+entries to the ``Relay``, which sends them at once (from its dispatcher threads, in
 long-running processes). The relay also sweeps on a timer, so an entry whose
 dispatch was cut short by a crash or a broker outage goes out later.
 
@@ -131,7 +131,7 @@ class Relay:
         self.dispatcher: Dispatcher | None = None
 
     def start_dispatcher(self) -> None:
-        """From now on a commit's entries go out from a thread of their own (long-running
+        """From now on a commit's entries go out from threads of their own (long-running
         processes; a Lambda instance may be frozen as soon as it answers, so it sends them
         before answering)."""
         self.dispatcher = Dispatcher(lambda table, entries: self.deliver(table, entries)[1])
