@@ -321,6 +321,11 @@ class Reprojection:
     unchanged: int = 0
     skipped: int = 0  # the stored view was newer (an event arrived meanwhile)
 
+    def count(self, outcome: str) -> None:
+        """One request done: ``outcome`` is written, unchanged or skipped."""
+        self.requests += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
 
 def _view_io(service: str) -> tuple[Any, Any, Any]:
     """The service's own projection reader, writer and view type."""
@@ -377,27 +382,23 @@ def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJEC
     panel = Reprojection("requests") if "requests" in services else None
     targets = [(tables[s], *_view_io(s), Reprojection(s)) for s in services if s != "requests"]
     for item in items:  # streamed: a million requests need not fit in memory
+        req = Request.from_doc(item)
         if panel is not None:
-            panel.requests += 1
-            outcome = _panel_row_one(source, item, dry_run)
-            setattr(panel, outcome, getattr(panel, outcome) + 1)
-        snap = Request.from_doc(item).snapshot()
+            panel.count(_panel_row_one(source, item, req, dry_run))
+        snap = req.snapshot()
         for table, get, put, view_type, done in targets:
-            done.requests += 1
-            outcome = _project_one(table, get, put, view_type(item["id"], snap), dry_run)
-            setattr(done, outcome, getattr(done, outcome) + 1)
+            done.count(_project_one(table, get, put, view_type(item["id"], snap), dry_run))
     return ([panel] if panel else []) + [done for *_, done in targets]
 
 
-def _panel_row_one(table: Any, item: dict[str, Any], dry_run: bool) -> str:
+def _panel_row_one(table: Any, item: dict[str, Any], req: Any, dry_run: bool) -> str:
     """The requests service's own panel row of a request, as a command would write it now
     (a store from before panel rows has none), on condition that the request is still at
     the version read: a command meanwhile wrote a newer row itself."""
-    from services.requests.model import Request
     from services.requests.store import panel_row
     from shared.tables import Check, ConditionFailed, Put
 
-    row = panel_row(Request.from_doc(item))
+    row = panel_row(req)
     if table.get(row["pk"], row["sk"]) == row:
         return "unchanged"
     if dry_run:

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -67,8 +68,8 @@ class BatchedHandler(logging.Handler):
                     data = data[os.write(self.fd, data):]
 
     def _run(self) -> None:
-        wake = threading.Event()
-        while not wake.wait(self.interval):
+        while True:
+            time.sleep(self.interval)
             self.flush()
 
 

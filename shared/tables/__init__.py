@@ -9,7 +9,6 @@ transactions of puts, deletes and checks, each optionally conditioned on the sto
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -122,8 +121,8 @@ def encode_cursor(key: Sequence[str]) -> str:
 def decode_cursor(cursor: str) -> list[str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (ValueError, json.JSONDecodeError) as exc:
+        key = orjson.loads(raw)
+    except ValueError as exc:  # orjson.JSONDecodeError is one
         raise ValueError("invalid cursor") from exc
     if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
         raise ValueError("invalid cursor")
