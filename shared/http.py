@@ -30,7 +30,7 @@ from shared.errors import (
 )
 from shared.identity import Principal, Verifier
 from shared.ids import new_id
-from shared.logs import correlation_id
+from shared.logs import correlation_id, info_line
 from shared.outbox import Relay, UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
@@ -146,8 +146,8 @@ class RequestContext:
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:
         ms = (time.perf_counter() - getattr(req.context, "started", time.perf_counter())) * 1000
-        log.info("http", extra={"fields": {"method": req.method, "path": req.path,
-                                           "status": resp.status, "ms": round(ms, 2)}})
+        info_line(log, "http", {"method": req.method, "path": req.path,
+                                "status": resp.status, "ms": round(ms, 2)})
         token = getattr(req.context, "cid_token", None)
         if token is not None:
             correlation_id.reset(token)

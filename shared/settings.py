@@ -45,9 +45,11 @@ class Settings(BaseSettings):
     # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
     # broker is left to the outbox's dispatcher threads), so threads only take turns on the
     # GIL, and each hand-over costs context switches: under 8 client connections the panel
-    # served 2,000 requests/s with 8 threads, 2,800 with 2 and 3,300 with 1. Two keep a
-    # second lane for a request that waits on storage (a large upload, S3 blobs).
-    http_threads: int = 2
+    # served 2,000 requests/s with 8 threads, 2,900 with 2 and 3,650 with 1. One is enough:
+    # waitress reads request bodies and writes responses on its own I/O thread, so a slow
+    # client or a large upload does not hold it. A post that waits on the store's write
+    # lock does (follow-up posts: 650/s with 2 threads, 570 with 1).
+    http_threads: int = 1
     # Extra Dramatiq middleware, "module:Class" each, added to every process's broker
     # (e.g. metrics; the fault suite's chaos injector).
     broker_middleware: list[str] = Field(default_factory=list)
