@@ -18,9 +18,19 @@ import orjson
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
+_stamp = (0, "")  # the last millisecond formatted: a busy server writes several per ms
+
+
+def _ts(created: float) -> str:
+    global _stamp
+    ms = int(created * 1000)
+    if _stamp[0] != ms:
+        _stamp = (ms, datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds"))
+    return _stamp[1]
+
+
 def _doc(created: float, level: str, logger: str, msg: str) -> dict[str, object]:
-    return {"ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
-            "level": level, "logger": logger, "msg": msg,
+    return {"ts": _ts(created), "level": level, "logger": logger, "msg": msg,
             "correlation_id": correlation_id.get()}
 
 

@@ -3,6 +3,7 @@ GSI so that every list query is a bounded index range scan."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -138,50 +139,32 @@ class SQLiteTable:
         cursor: str | None = None,
         where: Sequence[Where] = (),
     ) -> Page:
-        pcol, scol = key_columns(index)
-        order_cols = [scol, "pk", "sk"] if index else ["sk"]
-        sql = [f'SELECT body, {", ".join(order_cols)} FROM "{self.name}" WHERE {pcol} = ?']
         args: list[Any] = [pk]
         if prefix is not None:
-            # A range, not LIKE: it uses the index and treats % and _ literally.
-            sql.append(f"AND {scol} >= ? AND {scol} < ?")
             args += [prefix, prefix + "\U0010ffff"]
         if start is not None:
-            sql.append(f"AND {scol} >= ?")
             args.append(start)
         if end is not None:
-            sql.append(f"AND {scol} <= ?")
             args.append(end)
-        if cursor:
-            key = decode_cursor(cursor)
-            if len(key) != len(order_cols):
-                raise ValueError("invalid cursor")
-            cmp = ">" if forward else "<"
-            sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join('?' * len(key))})")
-            args += key
+        key: list[str] = decode_cursor(cursor) if cursor else []
+        if key and len(key) != (3 if index else 1):
+            raise ValueError("invalid cursor")
+        args += key
+        shape: list[tuple[str, str, int]] = []
         for cond in where:
-            clause, params = _where_sql(cond)
-            sql.append("AND " + clause)
+            params = _where_params(cond)
+            shape.append((cond.attr, cond.op, len(params)))
             args += params
-        direction = "ASC" if forward else "DESC"
-        sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
-        sql.append("LIMIT ?")
         args.append(limit + 1)
-        # One row back, not one per item: each step of a statement lets go of the GIL, and
-        # under a threaded server every such hand-over costs a few context switches. The
-        # panel went from about 1,300 to 1,850 requests/s under 8 server threads.
-        # Bodies come back as bytes (CAST AS BLOB), which orjson reads as they are: as text
-        # they were decoded into a str, which orjson then had to encode again (a page 116 ->
-        # 97 us, a point read's route 57 -> 48 us).
-        keys = ", ".join(f"coalesce({c}, '')" for c in order_cols)
-        page = (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
-                f"'[' || group_concat(json_array({keys}), ',') || ']' FROM ({' '.join(sql)})")
-        bodies, order = self.db.connection().execute(page, args).fetchone()
+        sql = _page_sql(self.name, index, prefix is not None, start is not None,
+                        end is not None, bool(key), forward, tuple(shape))
+        bodies, order = self.db.connection().execute(sql, args).fetchone()
         if bodies is None:
             return Page([], None)
-        # The order of an aggregate's input is not promised: sort again, on the same keys.
+        # The order of an aggregate's input is not promised: sort again, on the same keys
+        # (unique, as they end with pk and sk, so the bodies are never compared).
         rows = sorted(zip(orjson.loads(order), orjson.loads(bodies), strict=True),
-                      key=lambda r: r[0], reverse=not forward)
+                      reverse=not forward)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1][0]) if more else None
@@ -268,22 +251,60 @@ class SQLiteTable:
             raise ConditionFailed(n)
 
 
-def _where_sql(cond: Where) -> tuple[str, list[Any]]:
-    if not cond.attr.replace("_", "").isalnum():
-        raise TableError(f"bad attribute name {cond.attr!r}")
-    expr = f"json_extract(body, '$.{cond.attr}')"
-    if cond.op == "exists":
-        return f"{expr} IS NOT NULL", []
-    if cond.op == "not_exists":
-        return f"{expr} IS NULL", []
+@functools.lru_cache(maxsize=512)
+def _page_sql(table: str, index: str | None, prefix: bool, start: bool, end: bool,
+              cursor: bool, forward: bool, where: tuple[tuple[str, str, int], ...]) -> str:
+    """A page's statement, by the shape of the query (its values are parameters): built
+    once, not on every list request."""
+    pcol, scol = key_columns(index)
+    order_cols = [scol, "pk", "sk"] if index else ["sk"]
+    sql = [f'SELECT body, {", ".join(order_cols)} FROM "{table}" WHERE {pcol} = ?']
+    if prefix:
+        # A range, not LIKE: it uses the index and treats % and _ literally.
+        sql.append(f"AND {scol} >= ? AND {scol} < ?")
+    if start:
+        sql.append(f"AND {scol} >= ?")
+    if end:
+        sql.append(f"AND {scol} <= ?")
+    if cursor:
+        cmp = ">" if forward else "<"
+        sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join('?' * len(order_cols))})")
+    sql += ["AND " + _where_sql(attr, op, n) for attr, op, n in where]
+    direction = "ASC" if forward else "DESC"
+    sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
+    sql.append("LIMIT ?")
+    # One row back, not one per item: each step of a statement lets go of the GIL, and
+    # under a threaded server every such hand-over costs a few context switches. The
+    # panel went from about 1,300 to 1,850 requests/s under 8 server threads.
+    # Bodies come back as bytes (CAST AS BLOB), which orjson reads as they are: as text
+    # they were decoded into a str, which orjson then had to encode again (a page 116 ->
+    # 97 us, a point read's route 57 -> 48 us).
+    keys = ", ".join(f"coalesce({c}, '')" for c in order_cols)
+    return (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
+            f"'[' || group_concat(json_array({keys}), ',') || ']' FROM ({' '.join(sql)})")
+
+
+def _where_sql(attr: str, op: str, values: int) -> str:
+    if not attr.replace("_", "").isalnum():
+        raise TableError(f"bad attribute name {attr!r}")
+    expr = f"json_extract(body, '$.{attr}')"
+    if op == "exists":
+        return f"{expr} IS NOT NULL"
+    if op == "not_exists":
+        return f"{expr} IS NULL"
+    if op == "in":
+        return f"{expr} IN ({', '.join('?' * values)})" if values else "0"
+    if op == "!=":
+        return f"({expr} IS NULL OR {expr} != ?)"
+    return f"{expr} {_OPS[op]} ?"
+
+
+def _where_params(cond: Where) -> list[Any]:
+    if cond.op in ("exists", "not_exists"):
+        return []
     if cond.op == "in":
-        values = [_sql_value(v) for v in cond.value]
-        if not values:
-            return "0", []
-        return f"{expr} IN ({', '.join('?' * len(values))})", values
-    if cond.op == "!=":
-        return f"({expr} IS NULL OR {expr} != ?)", [_sql_value(cond.value)]
-    return f"{expr} {_OPS[cond.op]} ?", [_sql_value(cond.value)]
+        return [_sql_value(v) for v in cond.value]
+    return [_sql_value(cond.value)]
 
 
 def _sql_value(value: Any) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
-from shared.ids import new_id
+from shared.ids import new_id, sequence_id
 
 
 def test_ids_are_26_base32_chars_ordered_by_creation() -> None:
@@ -34,16 +35,38 @@ def test_ids_never_repeat_across_threads_and_batches() -> None:
     assert len({i[10:] for i in ids}) == len(ids)  # the random part alone is unique too
 
 
-def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
-    new_id()  # the parent holds a batch of random bytes
+def _in_a_child(make: Callable[[], str]) -> list[str]:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report its next ids, then leave at once
-        os.write(write, " ".join(new_id()[10:] for _ in range(5)).encode())
+        os.write(write, " ".join(make() for _ in range(5)).encode())
         os._exit(0)
     os.close(write)
     os.waitpid(pid, 0)
     child = os.read(read, 4096).decode().split()
     os.close(read)
+    return child
+
+
+def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
+    new_id()  # the parent holds a batch of random bytes
+    child = _in_a_child(lambda: new_id()[10:])
     parent = [new_id()[10:] for _ in range(5)]
     assert len(child) == 5 and not set(child) & set(parent)
+
+
+def test_sequence_ids_never_repeat_across_threads_or_a_fork() -> None:
+    seen: list[list[str]] = [[] for _ in range(4)]
+
+    def make(out: list[str]) -> None:
+        out.extend(sequence_id() for _ in range(5_000))
+
+    threads = [threading.Thread(target=make, args=(out,)) for out in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for out in seen for i in out]
+    assert len(set(ids)) == len(ids) == 20_000
+    child = _in_a_child(sequence_id)  # same counter values, another prefix
+    assert len(child) == 5 and not set(child) & {*ids, *(sequence_id() for _ in range(5))}
