@@ -39,36 +39,47 @@ def routes(s: Seeded) -> dict[str, list[list[Any]]]:
     }
 
 
-def _bare(work: Path, spec: dict[str, Any], label: str) -> Row:
-    port = free_port()
-    with Proc.python("infra.bench.bare", str(port), env=env_for(work / "bare"),
-                     log=work / "logs" / f"bare-{label}.log") as bare:
-        bare.wait_http(port)
-        return load({**spec, "port": port, "requests": [_get("/")]})
+def _median(rows: list[Row], key: str) -> Row:
+    return sorted(rows, key=lambda r: r[key])[len(rows) // 2]
 
 
-def run(work: Path, *, requests: int, seconds: float, threads: int = 8) -> list[Row]:
-    """The bare app is measured before the routes and again after them, and the ratios
-    taken against the mean of the two: on a shared virtual machine the baseline drifts by
-    a fifth within minutes, and one reading of it skews every ratio of the run."""
+def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
+        rounds: int = 3) -> list[Row]:
+    """Each round loads the bare app and then each read route right after it, and a
+    route's figures are those of its median round by ratio: on a shared virtual machine
+    the speed of the whole machine drifts by a fifth within minutes, and a ratio against a
+    reading taken minutes apart carries that drift. The follow-up post is loaded once, last
+    (its deliveries keep the worker busy after it), against the median bare reading."""
     seeded = seed(work / "http", requests)
     spec = {"host": "127.0.0.1", "threads": threads, "seconds": seconds,
             "warmup": min(1.0, seconds / 2)}
-    before = _bare(work, spec, "before")
     url = brokers.url_for("redis")
     brokers.reset("redis", tuple(queue_of(s) for s in SERVICES))
+    bare_port = free_port()
     server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
                                   http_only=True)
-    routed: list[Row] = []
-    with server, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
-        for name, reqs in routes(seeded).items():
-            routed.append({"suite": "http", "name": name,
-                           **load({**spec, "port": port, "requests": reqs})})
-    after = _bare(work, spec, "after")
-    base = {"suite": "http", "name": "bare falcon GET /", **before,
-            "rps": (before["rps"] + after["rps"]) / 2,
-            "rps_before": before["rps"], "rps_after": after["rps"],
-            "note": f"mean of {before['rps']:.0f}, {after['rps']:.0f}"}
-    for row in routed:
-        row["ratio"] = row["rps"] / base["rps"] if base["rps"] else 0.0
-    return [base, *routed]
+    bare_proc = Proc.python("infra.bench.bare", str(bare_port), env=env_for(work / "bare"),
+                            log=work / "logs" / "bare.log")
+    reads = routes(seeded)
+    followup = reads.pop("followup")
+    readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}
+    with server, bare_proc, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
+        bare_proc.wait_http(bare_port)
+        for _ in range(rounds):
+            bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
+            readings["bare"].append(bare)
+            for name, reqs in reads.items():
+                row = load({**spec, "port": port, "requests": reqs})
+                readings[name].append({**row, "ratio": row["rps"] / bare["rps"]
+                                       if bare["rps"] else 0.0})
+        posted = load({**spec, "port": port, "requests": followup})
+    base = _median(readings["bare"], "rps")
+    rows: list[Row] = [{"suite": "http", "name": "bare falcon GET /", **base,
+                        "note": "rounds " + ", ".join(f"{r['rps']:.0f}"
+                                                      for r in readings["bare"])}]
+    for name in reads:
+        rows.append({"suite": "http", "name": name, **_median(readings[name], "ratio"),
+                     "rounds": [round(r["ratio"], 3) for r in readings[name]]})
+    rows.append({"suite": "http", "name": "followup", **posted,
+                 "ratio": posted["rps"] / base["rps"] if base["rps"] else 0.0})
+    return rows

@@ -1,6 +1,7 @@
-"""A closed-loop load generator, run as its own process (``python -m infra.bench.loadgen``)
-so that it does not share a GIL with the server: ``threads`` keep-alive connections, each
-sending the next request of the list as soon as the previous answer is read.
+"""A closed-loop load generator, for where wrk is not installed, run as its own process
+(``python -m infra.bench.loadgen``) so that it does not share a GIL with the server:
+``threads`` keep-alive connections, each sending the next request of the list as soon as
+the previous answer is read. ``load`` runs a spec with wrk or with this.
 
 Reads a JSON spec on stdin: host, port, threads, seconds, warmup, requests (a list of
 [method, path, headers, body]); writes {"count", "errors", "rps", "p50_ms", "p99_ms"}.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -73,14 +75,28 @@ def run(spec: Spec) -> dict[str, Any]:
             "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
+def generator() -> str:
+    """wrk where it is installed (see ``infra.bench.wrk`` for why), else this module;
+    ``ATENDE_BENCH_LOADGEN=python`` asks for this module."""
+    from infra.bench import wrk
+
+    if os.environ.get("ATENDE_BENCH_LOADGEN", "wrk") != "python" and wrk.available():
+        return "wrk"
+    return "python"
+
+
 def load(spec: Spec) -> dict[str, Any]:
-    """Run a spec in a fresh process and return its figures."""
+    """Run a spec from another process and return its figures."""
     import subprocess
 
+    from infra.bench import wrk
+
+    if generator() == "wrk":
+        return wrk.run(spec)
     done = subprocess.run([sys.executable, "-m", "infra.bench.loadgen"], check=True,
                           input=json.dumps(spec), capture_output=True, text=True,
                           timeout=float(spec["seconds"]) + 120)
-    return json.loads(done.stdout)
+    return {**json.loads(done.stdout), "generator": "python"}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.bench import cold, effect, growth, httpbench, workers
+from infra.bench.loadgen import generator
 
 Row = dict[str, Any]
 
@@ -32,12 +33,13 @@ class Sizes:
     large: int
     entries: int
     runs: int  # interpreters per cold import
+    rounds: int  # of the HTTP suite's read routes, each paired with a bare reading
 
 
 FULL = Sizes(requests=10_000, seconds=5.0, posts=1_000, events=2_000, small=1_000,
-             large=100_000, entries=1_000, runs=7)
+             large=100_000, entries=1_000, runs=7, rounds=3)
 QUICK = Sizes(requests=40, seconds=0.3, posts=20, events=30, small=20, large=200,
-              entries=30, runs=1)
+              entries=30, runs=1, rounds=1)
 
 # (suite, the row's name starts with, the figure judged, at least or at most, the limit)
 TARGETS: list[tuple[str, str, str, str, float]] = [
@@ -87,7 +89,9 @@ def table(rows: list[Row]) -> str:
         lines.append(f"{r['suite']:<7} {r['name']:<40} {_fmt(r.get('rps'), '8.0f'):>8} "
                      f"{_fmt(r.get('p50_ms'), '8.2f'):>8} {_fmt(r.get('p99_ms'), '8.2f'):>8} "
                      f"{_fmt(r.get('ratio'), '6.2f'):>6}  {aside:<24} "
-                     f"{r.get('verdict', '')}")
+                     f"{r.get('verdict', '')}" + (
+                         f"  rounds {' '.join(f'{x:.2f}' for x in r['rounds'])}"
+                         if r.get("rounds") else ""))
     return "\n".join(lines)
 
 
@@ -98,7 +102,8 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     per_broker = {k: [(f"effect {k}", lambda k=k: [effect.run(work, k, posts=sizes.posts)]),
                       *([(f"worker {k}", lambda k=k: workers.run(work, k, events=sizes.events))]
                         if k != "memory" else [])] for k in ("memory", "redis", "rabbitmq")}
-    http = ("http", lambda: httpbench.run(work, requests=sizes.requests, seconds=sizes.seconds))
+    http = ("http", lambda: httpbench.run(work, requests=sizes.requests, seconds=sizes.seconds,
+                                          rounds=sizes.rounds))
     groups: list[list[tuple[str, Callable[[], list[Row]]]]] = [
         [http, *per_broker["redis"]],  # the HTTP suite's platform runs on Redis too
         per_broker["memory"],
@@ -139,9 +144,10 @@ def run(args: argparse.Namespace) -> int:
         work = args.work_dir or Path(tmp)
         rows = bench(work, sizes, args.quick)
     result = {"machine": machine(), "quick": args.quick, "sizes": sizes.__dict__,
+              "load_generator": generator(),
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
     print(table(rows))
-    print(f"\n{result['machine']}  ({result['seconds']} s)")
+    print(f"\n{result['machine']}  ({result['seconds']} s, load from {generator()})")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

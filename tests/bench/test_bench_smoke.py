@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.bench import wrk
 from infra.bench.cold import handler_modules
 
 pytestmark = pytest.mark.brokers
@@ -53,6 +54,11 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
         row = rows[name]
         assert row.get("rps") or row.get("p50_ms"), row
         assert not row.get("errors") and not row.get("missing") and not row.get("failed"), row
+    # wrk where it is installed (.ci/run installs it), the Python generator where not.
+    assert result["load_generator"] == ("wrk" if wrk.available() else "python")
+    assert {rows[n]["generator"] for n in ROWS[:5]} == {result["load_generator"]}
+    for name in ("panel", "detail", "catalog"):  # each round's ratio, against its own bare
+        assert len(rows[name]["rounds"]) == result["sizes"]["rounds"], rows[name]
     for name in JUDGED | {f"import {m}" for m in handler_modules()}:
         assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
 
