@@ -31,7 +31,7 @@ from shared.files import Upload
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
-from shared.tables import Table, Where
+from shared.tables import JsonPage, Table, Where
 
 # --- catalog -------------------------------------------------------------------------
 
@@ -269,8 +269,9 @@ class PanelFilters:
 
 
 def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str | None,
-          now: datetime) -> Doc:
-    """The caller's scope is one index partition; filters narrow it within the range."""
+          now: datetime) -> JsonPage:
+    """The caller's scope is one index partition; filters narrow it within the range. The
+    items are the panel rows' stored views (PanelItem), as JSON."""
     assignee = p.sub if f.assignee == "me" else f.assignee
     where: list[Where] = []
     if p.has("registrar") and p.org:
@@ -293,9 +294,11 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where.append(Where("service_id", "=", f.service_id))
     if f.overdue:
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
-    page = _query(table, pk, index=index, limit=limit, cursor=cursor, forward=False,
-                  where=where)
-    return {"items": [i["view"] for i in page.items], "next_cursor": page.next_cursor}
+    try:
+        return table.query_json(pk, attribute="view", index=index, limit=limit, cursor=cursor,
+                                forward=False, where=where)
+    except ValueError as exc:
+        raise ValidationFailed.field("cursor", "invalid cursor") from exc
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,

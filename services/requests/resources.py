@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import get_args
 
 import falcon
+import orjson
 
 from services.requests import handlers as h
 from services.requests.schemas import (
@@ -115,8 +116,11 @@ class Requests(_Resource):
     def on_get(self, req: Req, resp: Resp) -> None:
         p = principal(req, self.ctx.verifier)
         limit, cursor = page_params(req)
-        resp.media = h.panel(self.ctx.table, p, _panel_filters(req), limit, cursor,
-                             self.ctx.clock.now())
+        page = h.panel(self.ctx.table, p, _panel_filters(req), limit, cursor,
+                       self.ctx.clock.now())
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = b"".join([b'{"items":', page.items, b',"next_cursor":',
+                              orjson.dumps(page.next_cursor), b"}"])
 
     def on_post(self, req: Req, resp: Resp) -> None:
         p = principal(req, self.ctx.verifier)

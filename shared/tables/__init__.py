@@ -84,6 +84,29 @@ class Page:
     next_cursor: str | None = None
 
 
+@dataclass
+class JsonPage:
+    """One attribute of each item of a page, as a JSON array ready to send: a list route
+    over stored views need not build and then serialise their objects again."""
+
+    items: bytes
+    next_cursor: str | None = None
+
+
+def attribute_name(name: str) -> str:
+    """A top-level attribute's name, as queries may name one (letters, digits, _)."""
+    if not name.replace("_", "").isalnum():
+        raise TableError(f"bad attribute name {name!r}")
+    return name
+
+
+def attribute_page(page: Page, attribute: str) -> JsonPage:
+    """A JsonPage made from a Page: what an adapter without a faster way does."""
+    attribute_name(attribute)
+    return JsonPage(orjson.dumps([item.get(attribute) for item in page.items]),
+                    page.next_cursor)
+
+
 @dataclass(frozen=True)
 class KeyRange:
     prefix: str | None = None
@@ -110,6 +133,24 @@ class Table(Protocol):
         cursor: str | None = None,
         where: Sequence[Where] = (),
     ) -> Page: ...
+
+    def query_json(
+        self,
+        pk: str,
+        *,
+        attribute: str,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> JsonPage:
+        """``query``'s page, as the JSON array of each item's ``attribute`` (null where an
+        item lacks it), with the same cursor."""
+        ...
 
     def transact(self, writes: Sequence[Write]) -> None: ...
 

@@ -18,11 +18,14 @@ from shared.tables import (
     ConditionFailed,
     Delete,
     Item,
+    JsonPage,
     Page,
     Put,
     TableError,
     Where,
     Write,
+    attribute_name,
+    attribute_page,
     decode_cursor,
     encode_cursor,
     key_columns,
@@ -223,6 +226,10 @@ class DynamoTable:
             next_cursor = encode_cursor([last[scol], last["pk"], last["sk"]] if index
                                         else [last["sk"]])
         return Page(items, next_cursor)
+
+    def query_json(self, pk: str, *, attribute: str, **query: Any) -> JsonPage:
+        attribute_name(attribute)  # before reading, as the SQLite adapter does
+        return attribute_page(self.query(pk, **query), attribute)
 
     @staticmethod
     def _start_key(pk: str, pcol: str, scol: str, index: str | None,

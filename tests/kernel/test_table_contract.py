@@ -6,9 +6,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
-from shared.tables import Check, ConditionFailed, Delete, Put, Table, Where
+from shared.tables import Check, ConditionFailed, Delete, Put, Table, TableError, Where
 from tests.kernel.table_adapters import ADAPTERS
 
 
@@ -133,6 +134,52 @@ def test_where_filters_before_the_page_is_cut(table: Table) -> None:
     assert [i["n"] for i in table.query("p", where=[Where("n", "in", [2, 4, 99])]).items] == [2, 4]
     assert [i["n"] for i in table.query("p", where=[Where("n", ">=", 23)]).items] == [23, 24]
     assert len(table.query("p", where=[Where("gsi1pk", "not_exists")]).items) == 5
+
+
+SHAPES: list[dict[str, object]] = [
+    {}, {"forward": False, "limit": 3}, {"limit": 7}, {"limit": 25}, {"limit": 26},
+    {"start": "s#010", "end": "s#012"}, {"prefix": "s#02"}, {"prefix": "s#9"},
+    {"index": "gsi1", "pk": "G", "limit": 4}, {"index": "gsi1", "pk": "G", "prefix": "k1#"},
+    {"index": "gsi1", "pk": "G", "forward": False, "limit": 5},
+    {"limit": 5, "where": [Where("odd", "=", True)]},
+    {"where": [Where("n", "in", [2, 4, 99])]}, {"where": [Where("n", "in", [])]},
+]
+
+
+def _json_pages(table: Table, attribute: str, shape: dict[str, object]) -> list[object]:
+    """Every page of a query through query_json, each checked against query's own."""
+    kw = dict(shape)
+    pk = str(kw.pop("pk", "p"))
+    pages, cursor = [], None
+    while True:
+        plain = table.query(pk, cursor=cursor, **kw)  # type: ignore[arg-type]
+        page = table.query_json(pk, attribute=attribute, cursor=cursor, **kw)  # type: ignore[arg-type]
+        assert orjson.loads(page.items) == [i.get(attribute) for i in plain.items], shape
+        assert page.next_cursor == plain.next_cursor, shape
+        pages.append(orjson.loads(page.items))
+        if not (cursor := page.next_cursor):
+            return pages
+
+
+@pytest.mark.parametrize("attribute", ["view", "n", "odd", "label", "missing"])
+def test_query_json_is_query_page_by_page(table: Table, attribute: str) -> None:
+    table.transact([Put(item("p", f"s#{i:03d}", n=i, odd=bool(i % 2), label=f"é]]{i}",
+                             view={"n": i, "tags": ["a", None], "ok": i % 2 == 0,
+                                   "nested": {"x": 1.5, "name": "Zé"}},
+                             gsi1pk="G" if i % 5 else None, gsi1sk=f"k{i % 3}#{i:03d}"))
+                    for i in range(25)])
+    for shape in SHAPES:
+        _json_pages(table, attribute, shape)
+    assert _json_pages(table, attribute, {"prefix": "s#9"}) == [[]]
+    pages = _json_pages(table, attribute, {"limit": 7})
+    assert [len(p) for p in pages] == [7, 7, 7, 4]
+
+
+def test_query_json_refuses_what_query_refuses(table: Table) -> None:
+    with pytest.raises(ValueError):
+        table.query_json("p", attribute="view", cursor="not-a-cursor!!")
+    with pytest.raises(TableError):
+        table.query_json("p", attribute="view') --", limit=1)
 
 
 def test_bad_cursor_is_rejected(table: Table) -> None:
