@@ -73,6 +73,8 @@ class Request:
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Request:
+        if doc.keys() == _NAMES:  # as saved; older items may carry more
+            return cls(**doc)
         return cls(**{k: v for k, v in doc.items() if k in _NAMES})
 
     def to_doc(self) -> Doc:
@@ -82,7 +84,9 @@ class Request:
 
     def fields_view(self) -> Doc:
         """The persisted fields without copying them, for reading (a response) only."""
-        return {name: getattr(self, name) for name in _NAMES}
+        view = dict(self.__dict__)
+        del view["events"], view["entries"]
+        return view
 
     # --- who is who -------------------------------------------------------------------
 

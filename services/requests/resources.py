@@ -148,8 +148,11 @@ class RequestItem(_Resource):
     def on_get(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         with self.ctx.uow() as uow:
-            resp.media = h.read_request(uow, p, request_id).model_dump(mode="json")
-        _etag(resp)
+            out = h.read_request(uow, p, request_id)
+        # Serialised by pydantic in one step, not dumped to a dict for orjson to write.
+        resp.content_type = falcon.MEDIA_JSON
+        resp.text = out.model_dump_json()
+        resp.set_header("ETag", f'"{out.version}"')
 
 
 class Documents(_Resource):

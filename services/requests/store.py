@@ -73,8 +73,11 @@ def put_attendant(uow: UnitOfWork, attendant: dict[str, Any], previous_version: 
 
 
 def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
-    doc = _strip(uow.get(f"REQ#{request_id}", "REQ"))
-    return None if doc is None else Request.from_doc(doc)
+    doc = uow.get(f"REQ#{request_id}", "REQ")
+    if doc is None:
+        return None
+    del doc["pk"], doc["sk"]  # a fresh dict, ours to change
+    return Request.from_doc(doc)
 
 
 def save_request(uow: UnitOfWork, req: Request) -> None:
