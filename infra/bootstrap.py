@@ -27,15 +27,16 @@ def load_service(name: str) -> ServiceDef:
     return importlib.import_module(f"services.{name}.app").SERVICE
 
 
-def _tables(settings: Settings) -> dict[str, Table]:
+def _tables(settings: Settings) -> tuple[dict[str, Table], Any]:
+    """The services' tables, and the SQLite database holding them (None on DynamoDB)."""
     if settings.table_backend == "dynamodb":
         from shared.tables.dynamodb import dynamodb_tables
 
-        return dynamodb_tables(settings, SERVICES)
+        return dynamodb_tables(settings, SERVICES), None
     from shared.tables.sqlite import SQLiteDatabase
 
     db = SQLiteDatabase(settings.path("atende.db"))
-    return {name: db.table(name) for name in SERVICES}
+    return {name: db.table(name) for name in SERVICES}, db
 
 
 def _blobs(settings: Settings, service: str) -> Blobs:
@@ -56,6 +57,7 @@ class Platform:
     contexts: dict[str, ServiceContext]
     apps: dict[str, falcon.App] = field(default_factory=dict)
     actors: dict[str, Any] = field(default_factory=dict)
+    database: Any = None  # the SQLite database, when the store is one
 
     def periodic_jobs(self) -> list[Any]:
         return [job for name, svc in self.services.items() for job in
@@ -79,11 +81,11 @@ def build(
     if not durable:
         broker.add_middleware(DeliveryAcks(relay))
     dramatiq.set_broker(broker)  # for code that enqueues through actor.send
-    tables = _tables(settings)
+    tables, database = _tables(settings)
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
         broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
     verifier = verifier_from(settings)
-    platform = Platform(settings, broker, relay, clock, {}, {})
+    platform = Platform(settings, broker, relay, clock, {}, {}, database=database)
     for name in services:
         svc = load_service(name)
         ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -79,6 +80,13 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     if not platform.relay.durable:
         platform.relay.recover()
     platform.relay.start_dispatcher()
+    checkpoints = platform.database.start_checkpoints() if platform.database else None
+    # What start-up made (modules, classes, schemas) lives as long as the process: frozen
+    # out of the collector's reach, a full collection walks only what came since. Each
+    # walked everything before, 30 to 50 ms in which the process stood still: most of the
+    # command-to-effect p99.
+    gc.collect()
+    gc.freeze()
     jobs = platform.periodic_jobs() if scheduler else []
     sweep = SweepThread(platform.relay, settings.outbox_sweep_seconds, jobs)
     sweep.start()
@@ -94,6 +102,8 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
             stop.wait()
     finally:
         sweep.stop()
+        if checkpoints is not None:
+            checkpoints.set()
         if worker is not None:
             worker.stop()
         platform.relay.stop_dispatcher()

@@ -242,7 +242,7 @@ def _rabbitmq_replay(settings: Settings, ids: set[str] | None) -> int:
 def _tables(settings: Settings) -> dict[str, Any]:
     from infra.bootstrap import _tables
 
-    return _tables(settings)
+    return _tables(settings)[0]
 
 
 def _outbox_list(settings: Settings) -> Iterator[DeadLetter]:
