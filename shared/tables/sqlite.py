@@ -197,8 +197,8 @@ class SQLiteTable:
         where: Sequence[Where] = (),
     ) -> JsonPage:
         """SQLite cuts the attribute's JSON out of each body and joins them: no object is
-        made for an item (a panel page 77 -> 61 us in process, and under the server, where
-        every object made costs more, from about 5,200 to 6,100-7,900 pages/s)."""
+        made for an item (a panel page 74 -> 66 us in process, and under the server, where
+        every object made costs more, from about 5,200 to 7,000-7,300 pages/s)."""
         args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
         sql = _json_page_sql(self.name, attribute_name(attribute), *shape)
         items, order, count = self.db.connection().execute(
