@@ -19,18 +19,22 @@ def test_ids_are_26_base32_chars_ordered_by_creation() -> None:
     assert first < second
 
 
-def test_ids_never_repeat_across_threads_and_batches() -> None:
-    seen: list[list[str]] = [[] for _ in range(8)]
+def _from_threads(make: Callable[[], str], threads: int, each: int) -> list[str]:
+    seen: list[list[str]] = [[] for _ in range(threads)]
 
-    def make(out: list[str]) -> None:
-        out.extend(new_id() for _ in range(2_000))  # several batches of random bytes each
+    def run(out: list[str]) -> None:
+        out.extend(make() for _ in range(each))
 
-    threads = [threading.Thread(target=make, args=(out,)) for out in seen]
-    for t in threads:
+    pool = [threading.Thread(target=run, args=(out,)) for out in seen]
+    for t in pool:
         t.start()
-    for t in threads:
+    for t in pool:
         t.join()
-    ids = [i for out in seen for i in out]
+    return [i for out in seen for i in out]
+
+
+def test_ids_never_repeat_across_threads_and_batches() -> None:
+    ids = _from_threads(new_id, 8, 2_000)  # several batches of random bytes each
     assert len(set(ids)) == len(ids) == 16_000
     assert len({i[10:] for i in ids}) == len(ids)  # the random part alone is unique too
 
@@ -56,17 +60,7 @@ def test_a_forked_child_does_not_repeat_its_parents_next_ids() -> None:
 
 
 def test_sequence_ids_never_repeat_across_threads_or_a_fork() -> None:
-    seen: list[list[str]] = [[] for _ in range(4)]
-
-    def make(out: list[str]) -> None:
-        out.extend(sequence_id() for _ in range(5_000))
-
-    threads = [threading.Thread(target=make, args=(out,)) for out in seen]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    ids = [i for out in seen for i in out]
+    ids = _from_threads(sequence_id, 4, 5_000)
     assert len(set(ids)) == len(ids) == 20_000
     child = _in_a_child(sequence_id)  # same counter values, another prefix
     assert len(child) == 5 and not set(child) & {*ids, *(sequence_id() for _ in range(5))}
