@@ -254,6 +254,8 @@ class SQLiteTable:
         if w.expect_version is not None:
             self._update(conn, n, w.expect_version, cols, vals)
             return
+        if not w.must_not_exist and self._rewrite_body(conn, cols, vals):
+            return
         verb = "INSERT" if w.must_not_exist else "INSERT OR REPLACE"
         try:
             conn.execute(f'{verb} INTO "{self.name}" ({", ".join(cols)}) '
@@ -262,6 +264,18 @@ class SQLiteTable:
             if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise ConditionFailed(n) from exc
             raise
+
+    def _rewrite_body(self, conn: sqlite3.Connection, cols: list[str], vals: list[Any]
+                      ) -> bool:
+        """An unconditioned put over a row whose index keys stay as they are: the body and
+        version alone, in place. INSERT OR REPLACE deletes the row and inserts it again,
+        rewriting every index it is in (a panel row is in four, and a request's each
+        change rewrites it). False when there is no such row: the caller inserts."""
+        keys = cols[4:]
+        same = " AND ".join(f"{c} IS ?" for c in keys)
+        return conn.execute(
+            f'UPDATE "{self.name}" SET version = ?, body = ? WHERE pk = ? AND sk = ? AND {same}',
+            [vals[2], vals[3], vals[0], vals[1], *vals[4:]]).rowcount == 1
 
     def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
                 vals: list[Any]) -> None:

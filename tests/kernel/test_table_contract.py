@@ -182,6 +182,19 @@ def test_query_json_refuses_what_query_refuses(table: Table) -> None:
         table.query_json("p", attribute="view') --", limit=1)
 
 
+def test_a_put_over_an_item_moves_it_between_indexes_as_its_keys_say(table: Table) -> None:
+    def in_index(pk: str) -> list[object]:
+        return [i["v"] for i in table.query(pk, index="gsi1").items]
+
+    table.transact([Put(item("a", "1", v=1, gsi1pk="A", gsi1sk="x"))])
+    table.transact([Put(item("a", "1", v=2, gsi1pk="A", gsi1sk="x"))])  # keys as they were
+    assert in_index("A") == [2] and table.get("a", "1")["v"] == 2
+    table.transact([Put(item("a", "1", v=3, gsi1pk="B", gsi1sk="x"))])
+    assert in_index("A") == [] and in_index("B") == [3]
+    table.transact([Put(item("a", "1", v=4))])  # out of the index altogether
+    assert in_index("B") == [] and table.get("a", "1") == item("a", "1", v=4)
+
+
 def test_bad_cursor_is_rejected(table: Table) -> None:
     with pytest.raises(ValueError):
         table.query("p", cursor="not-a-cursor!!")
