@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import falcon
@@ -22,12 +22,15 @@ from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import SERVICES, queue_of
 
+if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads it
+    from shared.tables.sqlite import SQLiteDatabase
+
 
 def load_service(name: str) -> ServiceDef:
     return importlib.import_module(f"services.{name}.app").SERVICE
 
 
-def _tables(settings: Settings) -> tuple[dict[str, Table], Any]:
+def _tables(settings: Settings) -> tuple[dict[str, Table], SQLiteDatabase | None]:
     """The services' tables, and the SQLite database holding them (None on DynamoDB)."""
     if settings.table_backend == "dynamodb":
         from shared.tables.dynamodb import dynamodb_tables
@@ -57,7 +60,7 @@ class Platform:
     contexts: dict[str, ServiceContext]
     apps: dict[str, falcon.App] = field(default_factory=dict)
     actors: dict[str, Any] = field(default_factory=dict)
-    database: Any = None  # the SQLite database, when the store is one
+    database: SQLiteDatabase | None = None  # when the store is SQLite
 
     def periodic_jobs(self) -> list[Any]:
         return [job for name, svc in self.services.items() for job in

@@ -8,7 +8,7 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-# Two characters per 10 bits: 13 lookups instead of 26 divisions, on every request's path.
+# Two characters per 10 bits: 13 lookups instead of 26 divisions, on every command's path.
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _BATCH = 4096  # random bytes read at once: 409 ids
 

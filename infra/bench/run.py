@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
               "load_generator": generator(),
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
     print(table(rows))
-    print(f"\n{result['machine']}  ({result['seconds']} s, load from {generator()})")
+    print(f"\n{result['machine']}  ({result['seconds']} s, load from "
+          f"{result['load_generator']})")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

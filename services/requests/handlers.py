@@ -294,11 +294,9 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where.append(Where("service_id", "=", f.service_id))
     if f.overdue:
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
-    try:
-        return table.query_json(pk, attribute="view", index=index, limit=limit, cursor=cursor,
-                                forward=False, where=where)
-    except ValueError as exc:
-        raise ValidationFailed.field("cursor", "invalid cursor") from exc
+    page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
+                            cursor=cursor, forward=False, where=where)
+    return page
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
@@ -309,8 +307,11 @@ def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit
                         next_cursor=page.next_cursor)
 
 
-def _query(table: Table, pk: str, **kw: Any) -> Any:
+def _query(table: Table, pk: str, *, attribute: str | None = None, **kw: Any) -> Any:
+    """A page of ``table`` (with ``attribute``, that attribute of each item as JSON)."""
     try:
+        if attribute is not None:
+            return table.query_json(pk, attribute=attribute, **kw)
         return table.query(pk, **kw)
     except ValueError as exc:
         raise ValidationFailed.field("cursor", "invalid cursor") from exc

@@ -41,10 +41,13 @@ class _Resource:
         self.ctx = ctx
 
 
-def _etag(resp: Resp) -> None:
-    media = resp.media
-    if isinstance(media, dict) and "version" in media:
-        resp.set_header("ETag", f'"{media["version"]}"')
+def _etag(resp: Resp, version: int | None = None) -> None:
+    """The ETag of the request version answered: ``version``, or the body's."""
+    if version is None:
+        media = resp.media
+        version = media.get("version") if isinstance(media, dict) else None
+    if version is not None:
+        resp.set_header("ETag", f'"{version}"')
 
 
 def _one_file(req: Req, ctx: ServiceContext, *, fields: set[str], required: bool,
@@ -152,7 +155,7 @@ class RequestItem(_Resource):
         # Serialised by pydantic in one step, not dumped to a dict for orjson to write.
         resp.content_type = falcon.MEDIA_JSON
         resp.text = out.model_dump_json()
-        resp.set_header("ETag", f'"{out.version}"')
+        _etag(resp, out.version)
 
 
 class Documents(_Resource):
