@@ -1,4 +1,4 @@
-"""The whole walk through the gateway, as the README's curl script does it."""
+"""The whole walk through the gateway, as the documented curl walk (docs/walkthrough.md) does it."""
 
 from __future__ import annotations
 

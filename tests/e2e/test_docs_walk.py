@@ -1,5 +1,5 @@
-"""The README's curl walk, run as written (bash + curl + `atende token`) against a fresh
-`atende dev`: if the README drifts from the API, this fails."""
+"""The documented curl walk (docs/walkthrough.md), run as written (bash + curl +
+`atende token`) against a fresh `atende dev`: if the docs drift from the API, this fails."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ from tests.live import REPO, env_for, serving
 
 
 def walk_script() -> str:
-    """The first ```bash block of the README's walk section."""
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## A walk with curl", 1)[1]
+    """The first ```bash block of the walk's page."""
+    section = (REPO / "docs" / "walkthrough.md").read_text()
     found = re.search(r"^```bash\n(.*?)^```$", section, re.S | re.M)
-    assert found, "the README's walk section has no ```bash block"
+    assert found, "docs/walkthrough.md has no ```bash block"
     return found.group(1)
 
 
-def test_readme_walk_runs_against_atende_dev(tmp_path: Path) -> None:
+def test_documented_walk_runs_against_atende_dev(tmp_path: Path) -> None:
     data = tmp_path / "var"
     env = env_for(data, "memory://")
     # The walk expects `atende` and a python3 with pypdf on PATH, as in the README's venv.
