@@ -83,7 +83,6 @@ def build(
                   redeliver_after=settings.outbox_redeliver_seconds)
     if not durable:
         broker.add_middleware(DeliveryAcks(relay))
-    dramatiq.set_broker(broker)  # for code that enqueues through actor.send
     tables, database = _tables(settings)
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
         broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))

@@ -328,12 +328,7 @@ def page_params(req: falcon.Request) -> tuple[int, str | None]:
     return limit, req.get_param("cursor") or None
 
 
-def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}
-
-
 # --- commands ----------------------------------------------------------------------
-
 
 def run_command(
     ctx: ServiceContext,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -107,12 +107,6 @@ def attribute_page(page: Page, attribute: str) -> JsonPage:
                     page.next_cursor)
 
 
-@dataclass(frozen=True)
-class KeyRange:
-    prefix: str | None = None
-    start: str | None = None  # inclusive
-    end: str | None = None  # inclusive
-    extra: tuple[Where, ...] = field(default_factory=tuple)
 
 
 class Table(Protocol):
@@ -197,6 +191,3 @@ def matches(item: Item, conditions: Sequence[Where]) -> bool:
             return False
     return True
 
-
-def put(table: Table, item: Item, **condition: Any) -> None:
-    table.transact([Put(item, **condition)])
