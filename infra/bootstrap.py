@@ -35,7 +35,7 @@ def _tables(settings: Settings) -> tuple[dict[str, Table], SQLiteDatabase | None
     if settings.table_backend == "dynamodb":
         from shared.tables.dynamodb import dynamodb_tables
 
-        return dynamodb_tables(settings, SERVICES), None
+        return dict(dynamodb_tables(settings, SERVICES)), None
     from shared.tables.sqlite import SQLiteDatabase
 
     db = SQLiteDatabase(settings.path("atende.db"))

@@ -11,7 +11,7 @@ from infra.gateway import gateway_for
 from shared.identity import dev_secret, mint
 
 ORG, UNIT = "prefeitura-demo", "atendimento"
-PEOPLE = {
+PEOPLE: dict[str, dict[str, Any]] = {
     "registrar": dict(sub="reg-1", roles=["registrar"], name="Regina Registradora",
                       org=ORG, email="regina@demo.gov.br"),
     "attendant": dict(sub="att-1", roles=["attendant"], name="Ana Atendente", org=ORG,

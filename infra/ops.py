@@ -101,10 +101,14 @@ def replay(settings: Settings, ids: list[str] | None = None) -> int:
     return int(globals()[f"_{_kind(settings)}_replay"](settings, set(ids) if ids else None))
 
 
-def _decode(raw: bytes) -> Any:
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _decode(raw: bytes | str) -> Any:
     from dramatiq import Message
 
-    return Message.decode(raw)
+    return Message.decode(raw if isinstance(raw, bytes) else raw.encode())
 
 
 # SQS: a DLQ per queue, named as dramatiq_sqs and the template name them.
@@ -174,7 +178,7 @@ def _redis_list(settings: Settings) -> Iterator[DeadLetter]:
     for service in SERVICES:
         queue = queue_of(service)
         for ident, raw in client.hgetall(f"dramatiq:{queue}.XQ.msgs").items():
-            yield _summary(queue, ident.decode(), _decode(raw))
+            yield _summary(queue, _text(ident), _decode(raw))
 
 
 def _redis_replay(settings: Settings, ids: set[str] | None) -> int:
@@ -189,7 +193,7 @@ def _redis_replay(settings: Settings, ids: set[str] | None) -> int:
         queue = queue_of(service)
         broker.declare_queue(queue)
         for ident, raw in client.hgetall(f"dramatiq:{queue}.XQ.msgs").items():
-            if ids is not None and ident.decode() not in ids:
+            if ids is not None and _text(ident) not in ids:
                 continue
             message = _decode(raw)
             # A fresh retry budget: the replayed message gets the same chances as a new one.

@@ -53,7 +53,8 @@ class S3Blobs:
             if code in ("NoSuchKey", "404"):
                 raise KeyError(key) from None
             raise
-        return resp["Body"].read()
+        data: bytes = resp["Body"].read()
+        return data
 
     def presigned_url(self, key: str, *, filename: str, content_type: str,
                       expires: int = 300) -> str:
@@ -63,8 +64,9 @@ class S3Blobs:
         ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
         disposition = (f"attachment; filename=\"{ascii_name}\"; "
                        f"filename*=UTF-8''{quote(filename)}")
-        return self.client.generate_presigned_url(
+        url: str = self.client.generate_presigned_url(
             "get_object", ExpiresIn=expires,
             Params={"Bucket": self.bucket, "Key": self.object_key(key),
                     "ResponseContentDisposition": disposition,
                     "ResponseContentType": content_type})
+        return url

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
-from dramatiq import Message
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 
@@ -25,10 +25,10 @@ SQS_VISIBILITY_TIMEOUT = 180
 class Correlation(Middleware):
     """Carries the correlation id from the message into the worker's logs and events."""
 
-    def before_process_message(self, broker: dramatiq.Broker, message: Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         correlation_id.set(message.options.get("correlation_id") or message.message_id)
 
-    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
         correlation_id.set(None)
@@ -77,17 +77,27 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
-def declare_consumer(
-    broker: dramatiq.Broker, service: str, fn: Callable[[dict[str, Any]], None],
-    settings: Settings,
-) -> dramatiq.Actor:
-    """Bind a service's event handler to its queue under the topology's actor name."""
-    return dramatiq.actor(
-        fn,
+def declare_job(
+    broker: dramatiq.Broker, fn: Callable[[dict[str, Any]], None], *, actor_name: str,
+    queue_name: str, settings: Settings,
+) -> dramatiq.Actor[[dict[str, Any]], None]:
+    """Bind a function taking one JSON payload to a queue, with the platform's retries."""
+    declare: Any = dramatiq.actor(
         broker=broker,
-        actor_name=actor_of(service),
-        queue_name=queue_of(service),
+        actor_name=actor_name,
+        queue_name=queue_name,
         max_retries=settings.max_retries,
         min_backoff=settings.min_backoff_ms,
         max_backoff=settings.max_backoff_ms,
     )
+    actor: dramatiq.Actor[[dict[str, Any]], None] = declare(fn)
+    return actor
+
+
+def declare_consumer(
+    broker: dramatiq.Broker, service: str, fn: Callable[[dict[str, Any]], None],
+    settings: Settings,
+) -> dramatiq.Actor[[dict[str, Any]], None]:
+    """Bind a service's event handler to its queue under the topology's actor name."""
+    return declare_job(broker, fn, actor_name=actor_of(service), queue_name=queue_of(service),
+                       settings=settings)

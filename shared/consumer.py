@@ -12,6 +12,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Message
+from dramatiq.broker import MessageProxy
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
@@ -140,7 +141,7 @@ class CrashGuard(Middleware):
         # then never be released and stall the next suspect and everything behind it.
         self._run = threading.local()  # .suspect: None, or whether this run is alone
 
-    def _where(self, message: Message) -> tuple[Table, str] | None:
+    def _where(self, message: Message[Any] | MessageProxy) -> tuple[Table, str] | None:
         table = self.tables.get(q_name(message.queue_name))
         if table is None:
             return None
@@ -148,7 +149,7 @@ class CrashGuard(Middleware):
         key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
         return table, f"{DELIVERY_PREFIX}{key}"
 
-    def before_process_message(self, broker: dramatiq.Broker, message: Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         where = self._where(message)
         if where is None:
             return
@@ -190,7 +191,7 @@ class CrashGuard(Middleware):
                 continue  # a duplicate delivery counted at the same moment
         return 0
 
-    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
         suspect, self._run.suspect = getattr(self._run, "suspect", None), None
@@ -207,5 +208,5 @@ class CrashGuard(Middleware):
         finally:
             self.lock.release(suspect)
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)

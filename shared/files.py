@@ -54,7 +54,7 @@ def is_real_pdf(data: bytes) -> bool:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if len(reader.pages) < 1:
             return False
-        root = reader.trailer["/Root"]
+        root: Any = reader.trailer["/Root"]
         if "/OpenAction" in root or "/AA" in root:
             return False
         names = root.get("/Names")

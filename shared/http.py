@@ -103,7 +103,7 @@ def _on_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPEr
     code = codes.get(ex.status_code, "error")
     _problem(resp, ex.status_code, code, ex.title or "Error", ex.description or ex.title or "")
     if ex.headers:
-        for k, v in ex.headers.items():
+        for k, v in dict(ex.headers).items():
             resp.set_header(k, v)
 
 
@@ -167,7 +167,7 @@ class QueryGuard:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, params: dict[str, Any]) -> None:
-        allowed = self.allowed.get((req.method, req.uri_template))
+        allowed = self.allowed.get((req.method, req.uri_template or ""))
         if allowed is None:  # /health, /openapi.json: nothing declared to judge by
             return
         unknown = sorted(set(req.params) - allowed)
@@ -200,9 +200,10 @@ class HealthResource:
 
 
 def create_app(ctx: ServiceContext, routes: dict[str, object],
-               operations: list[Operation] | None = None, title: str = "Atende") -> falcon.App:
+               operations: list[Operation] | None = None, title: str = "Atende") -> falcon.App[Any, Any]:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
-    app = falcon.App(middleware=[RequestContext(), QueryGuard(list(operations or []))])
+    middleware: list[Any] = [RequestContext(), QueryGuard(list(operations or []))]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     # orjson: writing JSON was a tenth of a list route's time with the json module.
@@ -298,12 +299,13 @@ def multipart_body(req: falcon.Request, settings: Settings, *, max_files: int) -
     try:
         form = handler.deserialize(io.BytesIO(raw), req.content_type, len(raw))
         for part in form:
+            name = part.name or ""
             if part.filename is not None:
-                files.append(FilePart(part.name, part.filename, part.get_data()))
+                files.append(FilePart(name, part.filename, part.get_data()))
             else:
-                if part.name in fields:
-                    raise ValidationFailed.field(part.name, "given more than once")
-                fields[part.name] = part.get_text() or ""
+                if name in fields:
+                    raise ValidationFailed.field(name, "given more than once")
+                fields[name] = part.get_text() or ""
     except falcon.HTTPError as exc:
         if exc.status_code == 413:
             raise PayloadTooLarge("too many parts or too large") from exc

@@ -25,7 +25,7 @@ class Event(BaseModel):
     id: str = Field(default_factory=new_id)
     type: str = ""
     occurred_at: datetime = Field(default_factory=lambda: SystemClock().now())
-    correlation_id: str | None = Field(default_factory=correlation_id.get)
+    correlation_id: str | None = Field(default_factory=lambda: correlation_id.get())
     # The entity the event is about, e.g. the request id; it orders the requests timeline.
     request_id: str
 
@@ -40,7 +40,8 @@ class Event(BaseModel):
 
     @classmethod
     def parse(cls, doc: dict[str, Any]) -> Event:
-        return _REGISTRY[doc["type"]].model_validate(doc)
+        event: Event = _REGISTRY[doc["type"]].model_validate(doc)
+        return event
 
 
 class Party(BaseModel):

@@ -21,6 +21,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Message
+from dramatiq.broker import MessageProxy
 from dramatiq.errors import QueueNotFound
 from dramatiq.middleware import Middleware
 
@@ -282,7 +283,7 @@ class DeliveryAcks(Middleware):
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
 
-    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
         ref = message.options.get("outbox")
@@ -290,10 +291,10 @@ class DeliveryAcks(Middleware):
         if ref and exception is None and not message.failed:
             self.relay.acknowledge(ref[0], ref[1])
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
 
-    def after_nack(self, broker: dramatiq.Broker, message: Message) -> None:
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         ref = message.options.get("outbox")
         if ref:
             self.relay.acknowledge(ref[0], ref[1], dead=True)

@@ -24,14 +24,15 @@ class _Consumer(_RabbitmqConsumer):
         self.delivered: dict[int, Any] = {}  # tag -> the message this channel gave it to
 
     def __next__(self) -> Any:
-        message = super().__next__()
+        message: Any = super().__next__()
         if message is not None:
             self.delivered[message._tag] = message
         return message
 
     def _ours(self, message: Any) -> bool:
-        if self.delivered.get(message._tag) is message:
-            del self.delivered[message._tag]
+        tag = message._tag
+        if self.delivered.get(tag) is message:
+            del self.delivered[tag]
             return True
         log.warning("settle skipped: delivered on an earlier channel", extra={"fields": {
             "queue": self.queue_name, "message_id": message.message_id}})

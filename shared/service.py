@@ -18,7 +18,7 @@ EventHandler = Callable[[dict[str, Any]], None]
 class ServiceDef:
     name: str
     operations: Sequence[Operation]
-    create_app: Callable[[ServiceContext], falcon.App]
+    create_app: Callable[[ServiceContext], falcon.App[Any, Any]]
     # Builds the function bound to the service's queue for the events it consumes.
     on_event: Callable[[ServiceContext], EventHandler] | None = None
     # Fills ctx.extras with service-specific collaborators (notifier, rooms, ...).

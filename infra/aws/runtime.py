@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 _lock = threading.Lock()
-_built: dict[tuple[Any, ...], Any] = {}
+_built: dict[tuple[Any, ...] | str, Any] = {}
 _overrides: dict[str, Any] = {}
 
 

@@ -37,13 +37,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def run(broker: Any, body: str) -> Any:
     from dramatiq import Message
+    from dramatiq.broker import MessageProxy
 
     from shared.broker import Correlation
     from shared.logs import correlation_id
 
     message = Message.decode(b64decode(body))
     actor = broker.get_actor(message.actor_name)  # ActorNotFound: a failure like any other
-    Correlation().before_process_message(broker, message)
+    Correlation().before_process_message(broker, MessageProxy(message))
     try:
         return actor(*message.args, **message.kwargs)
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-from dramatiq import Message
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 NOOP_ACTOR, NOOP_QUEUE = "bench_noop", "bench-noop"
@@ -37,13 +37,13 @@ class Probe(Middleware):
         self.first: float | None = None
         self.failed = 0
 
-    def before_process_message(self, broker: dramatiq.Broker, message: Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         if message.actor_name == self.actor:
             with self.lock:
                 if self.first is None:
                     self.first = time.perf_counter()
 
-    def after_process_message(self, broker: dramatiq.Broker, message: Message,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
         if message.actor_name != self.actor:
@@ -59,7 +59,7 @@ class Probe(Middleware):
 
 
 def main() -> None:
-    from shared.broker import build_broker
+    from shared.broker import build_broker, declare_job
     from shared.settings import Settings
 
     settings = Settings()
@@ -68,7 +68,8 @@ def main() -> None:
     def bench_noop(payload: dict[str, Any]) -> None:
         return None
 
-    dramatiq.actor(bench_noop, broker=broker, actor_name=NOOP_ACTOR, queue_name=NOOP_QUEUE)
+    declare_job(broker, bench_noop, actor_name=NOOP_ACTOR, queue_name=NOOP_QUEUE,
+                settings=settings)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads,
                              worker_timeout=100)
     stop = threading.Event()

@@ -99,9 +99,16 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     """The suites in order; the quick form runs independent groups side by side (its
     figures mean nothing anyway) to finish in seconds. Groups that share a broker run
     one after the other, since each suite empties the broker first."""
-    per_broker = {k: [(f"effect {k}", lambda k=k: [effect.run(work, k, posts=sizes.posts)]),
-                      *([(f"worker {k}", lambda k=k: workers.run(work, k, events=sizes.events))]
-                        if k != "memory" else [])] for k in ("memory", "redis", "rabbitmq")}
+    Suite = tuple[str, Callable[[], list[Row]]]
+
+    def broker_suites(k: str) -> list[Suite]:
+        suites: list[Suite] = [
+            (f"effect {k}", lambda: [effect.run(work, k, posts=sizes.posts)])]
+        if k != "memory":
+            suites.append((f"worker {k}", lambda: workers.run(work, k, events=sizes.events)))
+        return suites
+
+    per_broker = {k: broker_suites(k) for k in ("memory", "redis", "rabbitmq")}
     http = ("http", lambda: httpbench.run(work, requests=sizes.requests, seconds=sizes.seconds,
                                           rounds=sizes.rounds))
     groups: list[list[tuple[str, Callable[[], list[Row]]]]] = [

@@ -67,9 +67,10 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
     rctx, fctx = platform.contexts["requests"], platform.contexts["followups"]
     clock = platform.clock
     with rctx.uow() as uow:
-        service = requests_handlers.create_service(uow, REGISTRAR, ServiceIn(
-            name="Certidão", unit=UNIT, deadline_days=10, steps=[],
-            form=[{"key": "nome", "label": "Nome", "type": "text", "required": True}]), clock)
+        service = requests_handlers.create_service(uow, REGISTRAR, ServiceIn.model_validate({
+            "name": "Certidão", "unit": UNIT, "deadline_days": 10, "steps": [],
+            "form": [{"key": "nome", "label": "Nome", "type": "text", "required": True}]}),
+            clock)
         requests_handlers.enrol(uow, REGISTRAR, ATTENDANT.sub,
                                 AttendantIn(name="Ana", unit=UNIT, enabled=True))
         uow.commit()
@@ -101,7 +102,8 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
         seeded.long_timeline = _grow_timeline(rctx.table, ids[0], timeline)
         seeded.short_timeline = _grow_timeline(rctx.table, ids[1 % len(ids)], 10)
     secret = dev_secret(settings)
-    opts = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "ttl": 6 * 3600}
+    opts: dict[str, Any] = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience,
+                            "ttl": 6 * 3600}
     seeded.tokens = {
         "attendant": mint(secret, sub=ATTENDANT.sub, roles=["attendant"], name="Ana", org=ORG,
                           unit=UNIT, **opts),

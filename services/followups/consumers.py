@@ -10,6 +10,7 @@ import dramatiq
 
 from services.followups import handlers
 from services.followups.notifications import MAIL_ACTOR
+from shared.broker import declare_job
 from shared.consumer import apply_once
 from shared.http import ServiceContext
 from shared.logs import log as log_fields
@@ -18,6 +19,7 @@ from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.service import EventHandler
 from shared.tables import ConditionFailed
+from shared.topology import queue_of
 
 log = logging.getLogger("atende.followups.worker")
 CONSUMER = "followups"
@@ -72,7 +74,5 @@ def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
     def followups_send_mail(payload: dict[str, Any]) -> None:
         send_mail(ctx, payload)
 
-    s = ctx.settings
-    dramatiq.actor(followups_send_mail, broker=broker, actor_name=MAIL_ACTOR,
-                   queue_name="followups-events", max_retries=s.max_retries,
-                   min_backoff=s.min_backoff_ms, max_backoff=s.max_backoff_ms)
+    declare_job(broker, followups_send_mail, actor_name=MAIL_ACTOR,
+                queue_name=queue_of("followups"), settings=ctx.settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import falcon
 
 from services.followups import handlers
@@ -19,7 +21,8 @@ from shared.http import (
     send_file,
 )
 
-Req, Resp = falcon.Request, falcon.Response
+Req: TypeAlias = falcon.Request
+Resp: TypeAlias = falcon.Response
 
 
 class _Resource:

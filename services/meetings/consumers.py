@@ -13,6 +13,7 @@ from services.meetings import handlers, reminders
 from services.meetings import repository as repo
 from services.meetings.invites import InviteTokens, invitation, invites_from
 from services.meetings.rooms import rooms_from
+from shared.broker import declare_job
 from shared.clock import iso
 from shared.consumer import apply_once
 from shared.http import ServiceContext
@@ -22,6 +23,7 @@ from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.service import EventHandler
 from shared.tables import ConditionFailed
+from shared.topology import queue_of
 
 log = logging.getLogger("atende.meetings.worker")
 CONSUMER = "meetings"
@@ -87,10 +89,8 @@ def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
     def meetings_send_invite(payload: dict[str, Any]) -> None:
         send_invite(ctx, payload)
 
-    s = ctx.settings
-    dramatiq.actor(meetings_send_invite, broker=broker, actor_name=handlers.INVITE_ACTOR,
-                   queue_name="meetings-events", max_retries=s.max_retries,
-                   min_backoff=s.min_backoff_ms, max_backoff=s.max_backoff_ms)
+    declare_job(broker, meetings_send_invite, actor_name=handlers.INVITE_ACTOR,
+                queue_name=queue_of("meetings"), settings=ctx.settings)
 
 
 def periodic(ctx: ServiceContext) -> Sequence[Callable[[], None]]:

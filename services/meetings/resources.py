@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import falcon
 
 from services.meetings import handlers
@@ -17,7 +19,8 @@ from services.meetings.schemas import (
 )
 from shared.http import ServiceContext, json_body, page_params, principal, run_command
 
-Req, Resp = falcon.Request, falcon.Response
+Req: TypeAlias = falcon.Request
+Resp: TypeAlias = falcon.Response
 
 
 class _Resource:

@@ -26,15 +26,12 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
-                                            max_length=max_length)]
-
-
 StartsAt = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 Duration = Annotated[int, Field(strict=True, ge=15, le=240)]
-Subject = _text(200)
-Name = _text(100)
+Subject = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
+                                          max_length=200)]
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
+                                       max_length=100)]
 Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import TypeAlias, get_args
 
 import falcon
 import orjson
@@ -32,7 +32,8 @@ from shared.http import (
     send_file,
 )
 
-Req, Resp = falcon.Request, falcon.Response
+Req: TypeAlias = falcon.Request
+Resp: TypeAlias = falcon.Response
 STATUSES = frozenset(get_args(Status))
 
 

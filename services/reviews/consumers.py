@@ -8,12 +8,14 @@ from typing import Any
 import dramatiq
 
 from services.reviews import handlers
+from shared.broker import declare_job
 from shared.consumer import apply_once
 from shared.http import ServiceContext
 from shared.messages import Event, RequestEvent
 from shared.outbox import UnitOfWork
 from shared.service import EventHandler
 from shared.tables import ConditionFailed
+from shared.topology import queue_of
 
 CONSUMER = "reviews"
 
@@ -56,7 +58,5 @@ def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
     def reviews_screen(payload: dict[str, Any]) -> None:
         run_screening(ctx, payload)
 
-    s = ctx.settings
-    dramatiq.actor(reviews_screen, broker=broker, actor_name=handlers.SCREEN_ACTOR,
-                   queue_name="reviews-events", max_retries=s.max_retries,
-                   min_backoff=s.min_backoff_ms, max_backoff=s.max_backoff_ms)
+    declare_job(broker, reviews_screen, actor_name=handlers.SCREEN_ACTOR,
+                queue_name=queue_of("reviews"), settings=ctx.settings)

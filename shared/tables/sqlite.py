@@ -169,7 +169,7 @@ class SQLiteTable:
         where: Sequence[Where] = (),
     ) -> Page:
         args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
-        sql = _page_sql(self.name, *shape)
+        sql = _page_sql(self.name, shape)
         bodies, order = self.db.connection().execute(sql, [*args, limit + 1]).fetchone()
         if bodies is None:
             return Page([], None)
@@ -188,7 +188,7 @@ class SQLiteTable:
         made for an item (a panel page 74 -> 66 us in process, and under the server, where
         every object made costs more, from about 5,200 to 7,000-7,300 pages/s)."""
         args, shape = _range_args(pk, **query)
-        sql = _json_page_sql(self.name, attribute_name(attribute), *shape)
+        sql = _json_page_sql(self.name, attribute_name(attribute), shape)
         items, order, count = self.db.connection().execute(
             sql, [*args, limit + 1, *args, limit]).fetchone()
         keys = orjson.loads(order) if order else []
@@ -356,22 +356,20 @@ def _keys_sql(order_cols: list[str]) -> str:
 # every list request.
 #
 # A page is one row back, not one per item: each step of a statement lets go of the GIL,
-# and under a threaded server every such hand-over costs a few context switches (the panel
-# went from about 1,300 to 1,850 requests/s under 8 server threads). Bodies come back as
-# bytes (CAST AS BLOB), which orjson reads as they are: as text they were decoded into a
-# str, which orjson then had to encode again (a page 116 -> 97 us, a point read's route
-# 57 -> 48 us).
+# and under a threaded server every such hand-over costs a few context switches. Bodies
+# come back as bytes (CAST AS BLOB), which orjson reads as they are: as text they would be
+# decoded into a str that orjson then encodes again (docs/performance.md has the figures).
 
 
 @functools.lru_cache(maxsize=512)
-def _page_sql(table: str, *shape: Any) -> str:
+def _page_sql(table: str, shape: Shape) -> str:
     rows, order_cols = _range_sql(table, *shape)
     return (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
             f"{_keys_sql(order_cols)} FROM ({rows})")
 
 
 @functools.lru_cache(maxsize=512)
-def _json_page_sql(table: str, attribute: str, *shape: Any) -> str:
+def _json_page_sql(table: str, attribute: str, shape: Shape) -> str:
     """The attribute of up to ``limit`` rows, their keys, and how many rows there are up to
     ``limit + 1`` (whether a next page exists), read from the index alone."""
     rows, order_cols = _range_sql(table, *shape)
