@@ -3,31 +3,27 @@ four services and their workers."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import falcon
 
+from infra.services import SERVICES, load_service, topology
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
-from shared.consumer import CrashGuard
-from shared.http import ServiceContext
+from shared.consumer import CrashGuard, EventConsumer
+from shared.context import ServiceContext
 from shared.identity import verifier_from
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
 from shared.tables import Table
-from shared.topology import SERVICES, queue_of
+from shared.topology import queue_of
 
 if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads it
     from shared.tables.sqlite import SQLiteDatabase
-
-
-def load_service(name: str) -> ServiceDef:
-    return importlib.import_module(f"services.{name}.app").SERVICE
 
 
 def _tables(settings: Settings) -> tuple[dict[str, Table], SQLiteDatabase | None]:
@@ -58,8 +54,9 @@ class Platform:
     clock: Clock
     services: dict[str, ServiceDef]
     contexts: dict[str, ServiceContext]
-    apps: dict[str, falcon.App] = field(default_factory=dict)
+    apps: dict[str, falcon.App[Any, Any]] = field(default_factory=dict)
     actors: dict[str, Any] = field(default_factory=dict)
+    consumers: dict[str, EventConsumer] = field(default_factory=dict)
     database: SQLiteDatabase | None = None  # when the store is SQLite
 
     def periodic_jobs(self) -> list[Any]:
@@ -91,14 +88,16 @@ def build(
     for name in services:
         svc = load_service(name)
         ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),
-                             clock=clock, verifier=verifier, relay=relay)
+                             clock=clock, verifier=verifier, relay=relay, topology=topology())
         relay.watch(tables[name])
         if svc.setup is not None:
             svc.setup(ctx)
         platform.services[name] = svc
         platform.contexts[name] = ctx
-        if svc.on_event is not None:
-            platform.actors[name] = declare_consumer(broker, name, svc.on_event(ctx), settings)
+        consumer = svc.consumer(ctx)
+        if consumer is not None:
+            platform.consumers[name] = consumer
+            platform.actors[name] = declare_consumer(broker, name, consumer, settings)
         if svc.actors is not None:
             svc.actors(broker, ctx)
         if with_http:

@@ -3,32 +3,61 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
+from falcon.routing import CompiledRouter
+
+from shared.contract import Contract
 from shared.openapi import merge
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_NESTED = re.compile(r"^/requests/[^/]+/(followups|meetings|review)(/|$)")
-_TOP = {"notifications": "followups", "meetings": "meetings", "reviews": "reviews",
-        "catalog": "requests", "attendants": "requests", "requests": "requests"}
-_NESTED_SERVICE = {"followups": "followups", "meetings": "meetings", "review": "reviews"}
+
+class Routes:
+    """Path -> service, from the operations the services declare: the longest prefix of
+    the path that is a declared route (``/requests/r1/followups/x`` is the followups
+    service's because ``/requests/{request_id}/followups`` is), else the service with the
+    shortest route under the path's first segment (``/catalog`` is the requests service's),
+    as API Gateway's ``{proxy+}`` routes send whole subtrees to one function."""
+
+    def __init__(self, contracts: Iterable[Contract]) -> None:
+        self._router = CompiledRouter()
+        seen: dict[str, str] = {}
+        for contract in contracts:
+            for op in contract.operations:
+                owner = seen.setdefault(op.path, contract.name)
+                if owner != contract.name:
+                    raise ValueError(f"{op.path} is declared by {owner} and {contract.name}")
+        self._top: dict[str, str] = {}
+        for template, service in sorted(seen.items(), key=lambda kv: len(kv[0])):
+            self._router.add_route(template, _Owner(service))
+            self._top.setdefault(template.strip("/").split("/", 1)[0], service)
+
+    def service_for(self, path: str) -> str | None:
+        segments = path.strip("/").split("/")
+        for n in range(len(segments), 0, -1):
+            found = self._router.find("/" + "/".join(segments[:n]))
+            if found is not None:
+                owner = found[0]
+                assert isinstance(owner, _Owner)
+                return owner.service
+        return self._top.get(segments[0])
 
 
-def service_for(path: str) -> str | None:
-    nested = _NESTED.match(path)
-    if nested:
-        return _NESTED_SERVICE[nested.group(1)]
-    first = path.strip("/").split("/", 1)[0]
-    return _TOP.get(first)
+class _Owner:
+    """What the router finds for a route: the service it belongs to."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
 
 
 class Gateway:
-    def __init__(self, apps: dict[str, WSGIApp],
+    def __init__(self, apps: dict[str, WSGIApp], routes: Routes,
                  openapi: Callable[[], list[dict[str, Any]]]) -> None:
         self.apps = apps
+        self.routes = routes
         self._documents = openapi
         self._openapi: bytes | None = None
 
@@ -47,7 +76,7 @@ class Gateway:
             return self._json(start_response, "200 OK", b'{"status":"ok"}')
         if path == "/openapi.json":
             return self._json(start_response, "200 OK", self.openapi)
-        name = service_for(path)
+        name = self.routes.service_for(path)
         app = self.apps.get(name) if name else None
         if app is None:
             body = json.dumps({"type": "https://atende.gov.br/problems/not_found",
@@ -64,6 +93,18 @@ class Gateway:
         return [body]
 
 
+@cache
+def platform_routes() -> Routes:
+    """The routes of every service of the platform, whichever this process runs."""
+    from infra.services import SERVICES, contract
+
+    return Routes(contract(name) for name in SERVICES)
+
+
+def service_for(path: str) -> str | None:
+    return platform_routes().service_for(path)
+
+
 def gateway_for(platform: Any) -> Gateway:
     from shared.openapi import document
 
@@ -71,4 +112,4 @@ def gateway_for(platform: Any) -> Gateway:
         return [document(name, list(svc.operations))
                 for name, svc in platform.services.items()]
 
-    return Gateway(platform.apps, documents)
+    return Gateway(platform.apps, platform_routes(), documents)

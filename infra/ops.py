@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from infra.services import SERVICES
 from shared.settings import Settings
-from shared.topology import SERVICES, queue_of
+from shared.topology import Topology, queue_of
 
 
 @dataclass
@@ -433,7 +434,7 @@ def _project_one(table: Any, get: Any, put: Any, view: Any, dry_run: bool) -> st
             return "unchanged"
         if dry_run:
             return "written"
-        uow = UnitOfWork(table, None, SystemClock())
+        uow = UnitOfWork(table, None, SystemClock(), Topology())  # it tells nobody
         put(uow, view, current)
         try:
             uow.commit()

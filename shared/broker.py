@@ -78,9 +78,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def declare_job(
-    broker: dramatiq.Broker, fn: Callable[[dict[str, Any]], None], *, actor_name: str,
+    broker: dramatiq.Broker, fn: Callable[[dict[str, Any]], object], *, actor_name: str,
     queue_name: str, settings: Settings,
-) -> dramatiq.Actor[[dict[str, Any]], None]:
+) -> dramatiq.Actor[[dict[str, Any]], object]:
     """Bind a function taking one JSON payload to a queue, with the platform's retries."""
     declare: Any = dramatiq.actor(
         broker=broker,
@@ -90,14 +90,14 @@ def declare_job(
         min_backoff=settings.min_backoff_ms,
         max_backoff=settings.max_backoff_ms,
     )
-    actor: dramatiq.Actor[[dict[str, Any]], None] = declare(fn)
+    actor: dramatiq.Actor[[dict[str, Any]], object] = declare(fn)
     return actor
 
 
 def declare_consumer(
-    broker: dramatiq.Broker, service: str, fn: Callable[[dict[str, Any]], None],
+    broker: dramatiq.Broker, service: str, fn: Callable[[dict[str, Any]], object],
     settings: Settings,
-) -> dramatiq.Actor[[dict[str, Any]], None]:
+) -> dramatiq.Actor[[dict[str, Any]], object]:
     """Bind a service's event handler to its queue under the topology's actor name."""
     return declare_job(broker, fn, actor_name=actor_of(service), queue_name=queue_of(service),
                        settings=settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
 from shared.clock import iso
+from shared.logs import log as log_fields
 from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed, Delete, Put, Table
@@ -79,6 +80,35 @@ def apply_once(
                 delivery.cleared = True
             return True
     raise AssertionError("unreachable")
+
+
+# The effect of one event on a service's own table; what it returns is logged (ids and
+# counts only: never texts, names or addresses).
+Effect = Callable[[UnitOfWork, Event], Mapping[str, Any] | None]
+
+
+class EventConsumer:
+    """A service's side of the topology, bound to its queue: each event it consumes is
+    applied once; any other type that reaches the queue is ignored."""
+
+    def __init__(self, service: str, handles: frozenset[str],
+                 new_uow: Callable[[], UnitOfWork], effect: Effect) -> None:
+        self.service = service
+        self.handles = handles
+        self.new_uow = new_uow
+        self.effect = effect
+        self.log = logging.getLogger(f"atende.{service}.worker")
+
+    def __call__(self, doc: dict[str, Any]) -> bool:
+        """Apply one delivered event; True if this delivery was the one applied."""
+        if doc.get("type") not in self.handles:
+            return False
+        return apply_once(self.new_uow, self.service, Event.parse(doc), self._run)
+
+    def _run(self, uow: UnitOfWork, event: Event) -> None:
+        result = self.effect(uow, event) or {}
+        log_fields(self.log, "event applied", type=event.type, event_id=event.id,
+                   request_id=event.request_id, **result)
 
 
 # --- deliveries that take their worker down ---------------------------------------------

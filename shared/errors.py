@@ -43,14 +43,6 @@ class IdempotencyKeyReused(DomainError):
     status, code, title = 409, "idempotency_key_reused", "Idempotency key reused"
 
 
-class OutsideJoinWindow(DomainError):
-    status, code, title = 409, "outside_join_window", "Outside the join window"
-
-
-class AlreadyReviewed(DomainError):
-    status, code, title = 409, "already_reviewed", "Already reviewed"
-
-
 class PreconditionFailed(DomainError):
     status, code, title = 412, "precondition_failed", "Precondition failed"
 

@@ -10,15 +10,16 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import falcon
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from shared.blobs import Blobs
-from shared.clock import Clock, iso
+from shared.clock import iso
+from shared.context import ServiceContext
+from shared.contract import Operation
 from shared.errors import (
     BadRequest,
     Conflict,
@@ -31,7 +32,7 @@ from shared.errors import (
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
-from shared.outbox import Relay, UnitOfWork
+from shared.outbox import UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
 
@@ -39,38 +40,6 @@ log = logging.getLogger("atende.http")
 M = TypeVar("M", bound=BaseModel)
 PROBLEM = "application/problem+json"
 _CID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
-@dataclass
-class ServiceContext:
-    """The collaborators a service's resources and workers are built with."""
-
-    settings: Settings
-    table: Table
-    blobs: Blobs
-    clock: Clock
-    verifier: Verifier
-    relay: Relay | None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.table, self.relay, self.clock)
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route of a service, as the OpenAPI document and the auth tests see it."""
-
-    method: str
-    path: str
-    summary: str
-    auth: str = "bearer"  # "bearer", "public" or "guest" (invite token in the body)
-    body: type[BaseModel] | None = None
-    multipart: tuple[str, ...] = ()  # field names of a multipart alternative
-    response: type[BaseModel] | None = None
-    status: int = 200
-    query: tuple[str, ...] = ()
-    binary: bool = False  # the response is a file
 
 
 # --- errors -------------------------------------------------------------------------
@@ -200,7 +169,8 @@ class HealthResource:
 
 
 def create_app(ctx: ServiceContext, routes: dict[str, object],
-               operations: list[Operation] | None = None, title: str = "Atende") -> falcon.App[Any, Any]:
+               operations: list[Operation] | None = None, title: str = "Atende"
+               ) -> falcon.App[Any, Any]:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
     middleware: list[Any] = [RequestContext(), QueryGuard(list(operations or []))]
     app = falcon.App(middleware=middleware)

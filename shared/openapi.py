@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from shared.contract import Operation
 from shared.files import DOCUMENT_TYPES
-from shared.http import Operation
 
 _PROBLEM = {
     "type": "object",

@@ -30,7 +30,7 @@ from shared.dispatcher import Dispatcher
 from shared.ids import new_id
 from shared.messages import Event
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
-from shared.topology import actor_of, consumers, queue_of
+from shared.topology import Topology, actor_of, queue_of
 
 log = logging.getLogger("atende.outbox")
 OUTBOX_PK = "OUTBOX"
@@ -39,10 +39,12 @@ OUTBOX_PK = "OUTBOX"
 class UnitOfWork:
     """Writes and events of one command; nothing happens unless ``commit`` is called."""
 
-    def __init__(self, table: Table, relay: Relay | None, clock: Clock) -> None:
+    def __init__(self, table: Table, relay: Relay | None, clock: Clock,
+                 topology: Topology) -> None:
         self.table = table
         self.relay = relay
         self.clock = clock
+        self.topology = topology
         self.writes: list[Write] = []
         self.entries: list[Item] = []
         self.events: list[Event] = []
@@ -79,7 +81,7 @@ class UnitOfWork:
     def publish(self, event: Event) -> None:
         self.events.append(event)
         doc = event.model_dump(mode="json")
-        for service in consumers(event.type):
+        for service in self.topology.consumers(event.type):
             entry = {
                 "pk": OUTBOX_PK,
                 "sk": f"{iso(event.occurred_at)}#{event.id}#{service}",
@@ -307,7 +309,7 @@ class SweepThread(threading.Thread):
         super().__init__(name="outbox-sweep", daemon=True)
         self.relay = relay
         self.every = every
-        self.extra = list(extra)  # other periodic jobs, e.g. the meetings scheduler tick
+        self.extra = list(extra)  # other periodic jobs, e.g. reminders that come due
         self.stopping = threading.Event()
 
     def run(self) -> None:

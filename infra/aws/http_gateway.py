@@ -9,13 +9,12 @@ from infra.aws.http import lazy_handler
 
 
 def _gateway() -> Any:
-    from infra.bootstrap import load_service
-    from infra.gateway import Gateway
+    from infra.gateway import Gateway, platform_routes
+    from infra.services import SERVICES, contract
     from shared.openapi import document
-    from shared.topology import SERVICES
 
-    return Gateway({}, lambda: [document(name, list(load_service(name).operations))
-                                for name in SERVICES])
+    return Gateway({}, platform_routes(), lambda: [document(name, list(contract(name).operations))
+                                                   for name in SERVICES])
 
 
 handler = lazy_handler(_gateway)

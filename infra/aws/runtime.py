@@ -50,7 +50,8 @@ def _configure_logs() -> None:
 
 def _declare_event_queues(broker: Any) -> None:
     # A function built for one service still publishes to every consumer's queue.
-    from shared.topology import SERVICES, queue_of
+    from infra.services import SERVICES
+    from shared.topology import queue_of
 
     for service in SERVICES:
         broker.declare_queue(queue_of(service))
@@ -75,11 +76,11 @@ def relay() -> tuple[Any, dict[str, Any]]:
     by table name."""
     with _lock:
         if "relay" not in _built:
+            from infra.services import SERVICES
             from shared.broker import build_broker
             from shared.clock import SystemClock
             from shared.outbox import Relay
             from shared.tables.dynamodb import dynamodb_tables
-            from shared.topology import SERVICES
 
             _configure_logs()
             s = settings()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.topology import SERVICES
+from infra.services import SERVICES
 
 log = logging.getLogger("atende.scheduler")
 

@@ -18,9 +18,10 @@ from infra.bench import brokers
 from infra.bench.loadgen import percentile
 from infra.bench.procs import launch_platform, start_worker
 from infra.bench.seed import seed
+from infra.services import SERVICES
 from shared.clock import iso
 from shared.tables.sqlite import SQLiteDatabase
-from shared.topology import SERVICES, queue_of
+from shared.topology import queue_of
 
 Row = dict[str, Any]
 

@@ -13,7 +13,8 @@ from infra.bench import brokers
 from infra.bench.loadgen import load
 from infra.bench.procs import Proc, env_for, free_port, serve_platform, start_worker
 from infra.bench.seed import Seeded, seed
-from shared.topology import SERVICES, queue_of
+from infra.services import SERVICES
+from shared.topology import queue_of
 
 Row = dict[str, Any]
 

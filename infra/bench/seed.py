@@ -26,6 +26,7 @@ from shared.ids import new_id
 from shared.outbox import OUTBOX_PK, UnitOfWork
 from shared.settings import Settings
 from shared.tables import Put, Table
+from shared.topology import Topology
 
 ORG, UNIT = "pref", "atend"
 ATTENDANT = Principal(sub="att-1", name="Ana", roles=("attendant",), org=ORG, unit=UNIT)
@@ -115,7 +116,7 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
 
 def _grow_timeline(table: Table, request_id: str, entries: int) -> str:
     """Bring the request's timeline up to ``entries`` entries, as follow-ups would."""
-    uow = UnitOfWork(table, None, SystemClock())
+    uow = UnitOfWork(table, None, SystemClock(), Topology())  # it tells nobody
     req = store.get_request(uow, request_id)
     assert req is not None
     have = len(table.query(f"REQ#{request_id}", prefix="TL#", limit=1000).items)

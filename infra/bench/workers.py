@@ -16,10 +16,11 @@ from infra.bench import brokers
 from infra.bench.probe import NOOP_ACTOR, NOOP_QUEUE
 from infra.bench.procs import Proc, atende, env_for
 from infra.bench.seed import ATTENDANT, seed
+from infra.services import SERVICES
 from shared import messages as m
 from shared.broker import build_broker
 from shared.settings import Settings
-from shared.topology import SERVICES, actor_of, queue_of
+from shared.topology import actor_of, queue_of
 
 Row = dict[str, Any]
 

@@ -11,37 +11,23 @@ import dramatiq
 from services.followups import handlers
 from services.followups.notifications import MAIL_ACTOR
 from shared.broker import declare_job
-from shared.consumer import apply_once
-from shared.http import ServiceContext
+from shared.consumer import Effect
+from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.mail import Mail, Mailer, mailer_from
-from shared.messages import Event
-from shared.outbox import UnitOfWork
-from shared.service import EventHandler
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
 
 log = logging.getLogger("atende.followups.worker")
-CONSUMER = "followups"
 
 
-def handle_event(ctx: ServiceContext, doc: dict[str, Any]) -> bool:
-    """Apply one delivered event; True if this delivery was the one applied."""
-    event = Event.parse(doc)
-
-    def effect(uow: UnitOfWork, e: Event) -> None:
-        result = handlers.apply_event(uow, e)
-        log_fields(log, "event applied", type=e.type, event_id=e.id,
-                   request_id=e.request_id, **result)
-
-    return apply_once(ctx.uow, CONSUMER, event, effect)
+def apply(ctx: ServiceContext) -> Effect:
+    """Every event the contract names: the request projection and who is told what."""
+    return handlers.apply_event
 
 
-def on_event(ctx: ServiceContext) -> EventHandler:
-    def followups_on_event(doc: dict[str, Any]) -> None:
-        handle_event(ctx, doc)
 
-    return followups_on_event
+
 
 
 def send_mail(ctx: ServiceContext, payload: dict[str, Any]) -> bool:

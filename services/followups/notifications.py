@@ -17,13 +17,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.followups import repository
+from services.followups.contract import MAIL_ACTOR
 from services.followups.model import RequestView
 from shared import messages as m
 from shared.clock import iso
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
 
-MAIL_ACTOR = "followups_send_mail"
 Recipients = Callable[[Any, RequestView | None], Sequence[m.Party | None]]
 
 

@@ -8,10 +8,10 @@ import falcon
 
 from services.followups import handlers
 from services.followups.schemas import FollowupIn
+from shared.context import ServiceContext
 from shared.errors import ValidationFailed
 from shared.http import (
     FilePart,
-    ServiceContext,
     is_multipart,
     json_body,
     multipart_body,

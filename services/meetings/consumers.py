@@ -15,37 +15,29 @@ from services.meetings.invites import InviteTokens, invitation, invites_from
 from services.meetings.rooms import rooms_from
 from shared.broker import declare_job
 from shared.clock import iso
-from shared.consumer import apply_once
-from shared.http import ServiceContext
+from shared.consumer import Effect
+from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.mail import Mailer, mailer_from
 from shared.messages import Event
 from shared.outbox import UnitOfWork
-from shared.service import EventHandler
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
 
 log = logging.getLogger("atende.meetings.worker")
-CONSUMER = "meetings"
 
 
-def handle_event(ctx: ServiceContext, doc: dict[str, Any]) -> bool:
-    """Apply one delivered event; True if this delivery was the one applied."""
-    event = Event.parse(doc)
+def apply(ctx: ServiceContext) -> Effect:
+    """Request events: who takes part, and meetings cancelled when attendance ends."""
 
-    def effect(uow: UnitOfWork, e: Event) -> None:
-        result = handlers.apply_event(uow, e, ctx.clock)
-        log_fields(log, "event applied", type=e.type, event_id=e.id,
-                   request_id=e.request_id, **result)
+    def effect(uow: UnitOfWork, event: Event) -> dict[str, Any]:
+        return handlers.apply_event(uow, event, ctx.clock)
 
-    return apply_once(ctx.uow, CONSUMER, event, effect)
+    return effect
 
 
-def on_event(ctx: ServiceContext) -> EventHandler:
-    def meetings_on_event(doc: dict[str, Any]) -> None:
-        handle_event(ctx, doc)
 
-    return meetings_on_event
+
 
 
 def send_invite(ctx: ServiceContext, payload: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.meetings import repository as repo
+from services.meetings.contract import INVITE_ACTOR
 from services.meetings.invites import InviteTokens, hash_matches, token_hash
 from services.meetings.model import Guest, Meeting, RequestView
 from services.meetings.rooms import JitsiRooms
@@ -33,7 +34,6 @@ from shared.settings import Settings
 from shared.tables import Table
 
 log = logging.getLogger("atende.meetings")
-INVITE_ACTOR = "meetings_send_invite"
 
 
 def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:

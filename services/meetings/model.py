@@ -17,12 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared import messages as m
-from shared.errors import (
-    Forbidden,
-    InvalidTransition,
-    OutsideJoinWindow,
-    ValidationFailed,
-)
+from shared.errors import DomainError, Forbidden, InvalidTransition, ValidationFailed
 from shared.identity import Principal
 from shared.messages import Party
 from shared.projection import RequestView as SharedView
@@ -30,6 +25,12 @@ from shared.projection import RequestView as SharedView
 JOIN_EARLY = timedelta(minutes=15)
 MAX_GUESTS = 20
 Role = Literal["attendant", "citizen", "guest"]
+
+
+class OutsideJoinWindow(DomainError):
+    """Joining opens a little before the start and closes at the end."""
+
+    status, code, title = 409, "outside_join_window", "Outside the join window"
 
 
 class RequestView(SharedView):

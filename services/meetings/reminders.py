@@ -13,7 +13,7 @@ import logging
 
 from services.meetings import repository as repo
 from shared.clock import Clock, parse
-from shared.http import ServiceContext
+from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed, Item

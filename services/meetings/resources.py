@@ -17,7 +17,8 @@ from services.meetings.schemas import (
     MeetingIn,
     MeetingPatch,
 )
-from shared.http import ServiceContext, json_body, page_params, principal, run_command
+from shared.context import ServiceContext
+from shared.http import json_body, page_params, principal, run_command
 
 Req: TypeAlias = falcon.Request
 Resp: TypeAlias = falcon.Response

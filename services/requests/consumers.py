@@ -4,20 +4,17 @@ activity, and the citizen's verdict. Each event is applied once (``apply_once``)
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from services.requests import store
 from services.requests.model import Doc, person
 from shared import messages as m
 from shared.clock import iso
-from shared.consumer import apply_once
-from shared.http import ServiceContext
+from shared.consumer import Effect
+from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.outbox import UnitOfWork
-from shared.service import EventHandler
 
 log = logging.getLogger("atende.requests.worker")
-CONSUMER = "requests"
 
 
 def _data(event: m.Event) -> tuple[m.Party | None, Doc]:
@@ -45,11 +42,6 @@ def _data(event: m.Event) -> tuple[m.Party | None, Doc]:
     raise TypeError(event.type)
 
 
-HANDLED = frozenset({"FollowupPosted", "MeetingScheduled", "MeetingRescheduled",
-                     "MeetingCanceled", "GuestInvited", "MeetingJoined", "ReviewSubmitted",
-                     "ReviewModerated"})
-
-
 def apply(uow: UnitOfWork, event: m.Event) -> None:
     req = store.get_request(uow, event.request_id)
     if req is None:
@@ -66,10 +58,7 @@ def apply(uow: UnitOfWork, event: m.Event) -> None:
     store.save_request(uow, req)
 
 
-def build(ctx: ServiceContext) -> EventHandler:
-    def on_event(doc: dict[str, Any]) -> None:
-        if doc.get("type") not in HANDLED:
-            return
-        apply_once(ctx.uow, CONSUMER, m.Event.parse(doc), apply)
 
-    return on_event
+def effect(ctx: ServiceContext) -> Effect:
+    """The other contexts' events, as the contract names them."""
+    return apply

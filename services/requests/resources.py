@@ -19,10 +19,10 @@ from services.requests.schemas import (
     Status,
     StepIn,
 )
+from shared.context import ServiceContext
 from shared.errors import UnsupportedMediaType, ValidationFailed
 from shared.files import DOCUMENT_TYPES, PDF, Upload, accept
 from shared.http import (
-    ServiceContext,
     is_multipart,
     json_body,
     multipart_body,

@@ -9,35 +9,26 @@ import dramatiq
 
 from services.reviews import handlers
 from shared.broker import declare_job
-from shared.consumer import apply_once
-from shared.http import ServiceContext
+from shared.consumer import Effect
+from shared.context import ServiceContext
 from shared.messages import Event, RequestEvent
 from shared.outbox import UnitOfWork
-from shared.service import EventHandler
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
 
-CONSUMER = "reviews"
+
+def apply(ctx: ServiceContext) -> Effect:
+    """Request events: which requests are concluded, by whom, for whom."""
+
+    def effect(uow: UnitOfWork, event: Event) -> None:
+        if isinstance(event, RequestEvent):
+            handlers.apply_request_event(uow, event)
+
+    return effect
 
 
-def handle_event(ctx: ServiceContext, doc: dict[str, Any]) -> bool:
-    """Apply one delivered event; True if it changed anything."""
-    event = Event.parse(doc)
-    if not isinstance(event, RequestEvent):
-        return False  # not ours to know about
-
-    def effect(uow: UnitOfWork, e: Event) -> None:
-        assert isinstance(e, RequestEvent)
-        handlers.apply_request_event(uow, e)
-
-    return apply_once(ctx.uow, CONSUMER, event, effect)
 
 
-def on_event(ctx: ServiceContext) -> EventHandler:
-    def reviews_on_event(doc: dict[str, Any]) -> None:
-        handle_event(ctx, doc)
-
-    return reviews_on_event
 
 
 def run_screening(ctx: ServiceContext, payload: dict[str, Any]) -> bool:

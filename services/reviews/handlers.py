@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from services.reviews import repository
+from services.reviews.contract import SCREEN_ACTOR
 from services.reviews.model import RequestView, Review
 from services.reviews.schemas import ModerationIn, ReviewIn, ReviewOut
 from services.reviews.screening import screen
@@ -18,7 +19,6 @@ from shared.messages import RequestEvent
 from shared.outbox import UnitOfWork
 
 log = logging.getLogger("atende.reviews")
-SCREEN_ACTOR = "reviews_screen"
 
 
 def submit_review(uow: UnitOfWork, who: Principal, request_id: str, body: ReviewIn,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from shared.errors import AlreadyReviewed, Forbidden, InvalidTransition, NotFound
+from shared.errors import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.identity import Principal
 from shared.messages import Event, Party, RequestSnapshot, ReviewModerated, ReviewSubmitted
 
@@ -26,6 +26,12 @@ Decision = Literal["approve", "reject"]
 Moderation = Literal["screening", "pending", "flagged", "approved", "rejected"]
 MODERATION_STATES: tuple[str, ...] = ("screening", "pending", "flagged", "approved", "rejected")
 _DECIDED = {"approve": "approved", "reject": "rejected"}
+
+
+class AlreadyReviewed(DomainError):
+    """A citizen reviews an attendance once."""
+
+    status, code, title = 409, "already_reviewed", "Already reviewed"
 
 
 @dataclass

@@ -6,7 +6,8 @@ import falcon
 
 from services.reviews import handlers, views
 from services.reviews.schemas import ModerationIn, ReviewIn
-from shared.http import ServiceContext, json_body, page_params, principal, run_command
+from shared.context import ServiceContext
+from shared.http import json_body, page_params, principal, run_command
 
 
 class RequestReview:

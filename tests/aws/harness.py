@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from infra.aws import relay, runtime, worker
-from infra.bootstrap import load_service
+from infra.services import SERVICES, load_service
 from shared.aws import client
 from shared.clock import Clock
 from shared.identity import dev_secret, mint
 from shared.settings import Settings
 from shared.tables.dynamodb import table_name
-from shared.topology import SERVICES, queue_of
+from shared.topology import queue_of
 from tests.aws.lambda_events import as_json, decode_response, http_event, route, sqs_poll
 
 
@@ -81,7 +81,7 @@ class AwsHarness:
         self.invocations: dict[str, int] = {}
         # The services with a worker: those that consume events or run their own jobs.
         self.workers = tuple(n for n in SERVICES
-                             if load_service(n).on_event or load_service(n).actors)
+                             if load_service(n).apply or load_service(n).actors)
 
     def token(self, sub: str, *roles: str, org: str | None = None, unit: str | None = None,
               name: str | None = None, email: str | None = None, ttl: int = 3600) -> str:

@@ -12,6 +12,7 @@ from dramatiq import Message
 
 from infra import ops
 from infra.aws import relay, runtime, worker
+from infra.services import topology
 from shared.aws import client
 from shared.broker import build_broker
 from shared.clock import SystemClock
@@ -108,7 +109,8 @@ def test_an_undecodable_record_is_a_failure_too(worker_env: Any) -> None:
 
 def test_stream_relay_sends_outbox_inserts_and_deletes_them(aws: Settings) -> None:
     table = dynamodb_tables(aws, ["requests"])["requests"]
-    with UnitOfWork(table, None, SystemClock()) as uow:  # no relay: as if the send failed
+    # No relay: as if the send failed.
+    with UnitOfWork(table, None, SystemClock(), topology()) as uow:
         uow.send_task("followups", "followups_notify", {"id": "t1", "request_id": "r1"})
         uow.commit()
     entry = uow.entries[0]

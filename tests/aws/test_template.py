@@ -12,9 +12,9 @@ import pytest
 
 from infra.aws import template
 from infra.gateway import service_for
+from infra.services import SERVICES
 from shared.broker import SQS_VISIBILITY_TIMEOUT
 from shared.settings import Settings
-from shared.topology import SERVICES
 
 
 def test_cfn_lint_is_clean() -> None:

@@ -19,6 +19,7 @@ from shared.messages import FollowupPosted, Party
 from shared.outbox import OUTBOX_PK, Relay, UnitOfWork
 from shared.tables import Put
 from shared.tables.sqlite import SQLiteDatabase
+from shared.topology import Topology
 
 SECRET = "s" * 48
 
@@ -90,7 +91,8 @@ def _entries(table_name: str, db: SQLiteDatabase, n: int) -> tuple[UnitOfWork, R
     for q in ("requests-events", "followups-events"):
         relay.broker.declare_queue(q)
     relay.watch(table)
-    uow = UnitOfWork(table, None, FrozenClock())
+    uow = UnitOfWork(table, None, FrozenClock(),
+                     Topology({"FollowupPosted": ("requests", "followups")}))
     for k in range(n):
         uow.publish(FollowupPosted(request_id=f"r{k}", followup_id="f",
                                    author=Party(sub="c"), author_role="citizen"))

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.topology import SERVICES
+from infra.services import SERVICES
 from tests.helpers import Setup, approve, pdf_bytes, setup_service, submit
 from tests.live import REPO, LiveClient, LiveHarness, Proc, env_for, eventually
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.services import SERVICES
 from shared.outbox import OUTBOX_PK
 from shared.tables.sqlite import SQLiteDatabase
-from shared.topology import SERVICES
 from tests.faults.workload import Caller, Workflow
 from tests.helpers import Setup
 

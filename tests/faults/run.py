@@ -108,7 +108,8 @@ def clean_broker(cluster: Cluster) -> None:
         import pika
         from dramatiq.common import dq_name, xq_name
 
-        from shared.topology import SERVICES, queue_of
+        from infra.services import SERVICES
+        from shared.topology import queue_of
 
         conn = pika.BlockingConnection(pika.URLParameters(cluster.real_url))
         channel = conn.channel()

@@ -9,7 +9,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from services.followups.consumers import handle_event
+from services.followups.app import SERVICE
 from shared.messages import (
     AnalysisStarted,
     Event,
@@ -83,7 +83,7 @@ def concluded(rid: str, summary: str = "Benefício concedido.") -> RequestConclu
 
 def feed(h: Any, *events: Event) -> list[bool]:
     ctx = h.platform.contexts["followups"]
-    return [handle_event(ctx, e.model_dump(mode="json")) for e in events]
+    return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
 
 
 def to_state(h: Any, rid: str, state: str) -> None:
@@ -145,3 +145,8 @@ class RecordingMailer:
 
     def send(self, mail: Any) -> None:
         self.sent.append(mail)
+
+
+def _consumer(ctx: Any) -> Any:
+    """The followups service's queue consumer, as the bootstrap binds it."""
+    return SERVICE.consumer(ctx)

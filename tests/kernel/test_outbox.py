@@ -19,11 +19,16 @@ from shared.outbox import OUTBOX_PK, DeliveryAcks, Relay, UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put
 from shared.tables.sqlite import SQLiteDatabase
+from shared.topology import Topology
 
 
 def posted(request_id: str = "r1") -> FollowupPosted:
     return FollowupPosted(request_id=request_id, followup_id="f1",
                           author=Party(sub="c1", name="Ana"), author_role="citizen")
+
+
+# A follow-up goes to two consumers, as on the platform.
+TOPOLOGY = Topology({"FollowupPosted": ("requests", "followups")})
 
 
 class Rig:
@@ -69,13 +74,14 @@ class Rig:
                 raise RuntimeError("poison")
             event = Event.parse(doc)
             # Two threads may run the effect for one event at once; only one commits.
-            if apply_once(lambda: UnitOfWork(table, None, self.clock), service, event, effect):
+            if apply_once(lambda: UnitOfWork(table, None, self.clock, TOPOLOGY), service, event,
+                          effect):
                 self.applied[(service, event.id)] += 1
 
         return handle
 
     def publish(self, event: Event) -> None:
-        with UnitOfWork(self.producer, self.relay, self.clock) as uow:
+        with UnitOfWork(self.producer, self.relay, self.clock, TOPOLOGY) as uow:
             uow.put({"pk": "STATE", "sk": event.id, "version": 1})
             uow.publish(event)
             uow.commit()
@@ -111,7 +117,7 @@ def test_commit_dispatches_to_every_consumer_and_empties_the_outbox(tmp_path: Pa
 
 def test_nothing_is_written_unless_committed(tmp_path: Path) -> None:
     rig = Rig(tmp_path, durable=True)
-    with UnitOfWork(rig.producer, rig.relay, rig.clock) as uow:
+    with UnitOfWork(rig.producer, rig.relay, rig.clock, TOPOLOGY) as uow:
         uow.put({"pk": "STATE", "sk": "x", "version": 1})
         uow.publish(posted())
     assert rig.producer.get("STATE", "x") is None and rig.outbox() == []
@@ -204,7 +210,7 @@ def test_a_write_conflict_is_read_and_applied_again_not_left_to_the_broker(tmp_p
                                 expect_version=item["version"])])
         uow.save({**item, "version": item["version"] + 1, "n": item["n"] + 1})
 
-    assert apply_once(lambda: UnitOfWork(table, None, clock), "c", posted(), bump)
+    assert apply_once(lambda: UnitOfWork(table, None, clock, TOPOLOGY), "c", posted(), bump)
     assert runs == 2
     assert table.get("COUNTER", "c")["n"] == 11  # both writers' changes
 
@@ -218,7 +224,7 @@ def test_a_conflict_that_persists_is_raised_for_the_broker_to_retry(tmp_path: Pa
         uow.put({"pk": "X", "sk": "x", "version": 2}, expect_version=1)  # never stored
 
     with pytest.raises(ConditionFailed):
-        apply_once(lambda: UnitOfWork(table, None, clock), "c", event, always_stale,
+        apply_once(lambda: UnitOfWork(table, None, clock, TOPOLOGY), "c", event, always_stale,
                    attempts=3)
     assert table.get("APPLIED", f"c#{event.id}") is None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.meetings.consumers import handle_event
+from services.meetings.app import SERVICE
 from shared.clock import FrozenClock
 from shared.messages import (
     AnalysisStarted,
@@ -82,7 +82,7 @@ def concluded(rid: str, assignee: Party = ASSIGNEE) -> RequestConcluded:
 
 def feed(h: Any, *events: Event) -> list[bool]:
     ctx = h.platform.contexts["meetings"]
-    return [handle_event(ctx, e.model_dump(mode="json")) for e in events]
+    return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
 
 
 def in_service(h: Any, rid: str, assignee: Party = ASSIGNEE) -> str:
@@ -135,3 +135,8 @@ def rows(h: Any) -> int:
     return table.db.connection().execute(
         f'SELECT count(*) FROM "{table.name}" WHERE pk NOT IN (\'OUTBOX\', \'APPLIED\')'
     ).fetchone()[0]
+
+
+def _consumer(ctx: Any) -> Any:
+    """The meetings service's queue consumer, as the bootstrap binds it."""
+    return SERVICE.consumer(ctx)

@@ -87,9 +87,11 @@ def test_the_projection_names_who_acts(harness: Any, clock: FrozenClock) -> None
     schedule(harness, rid, at(clock, hours=1), who="other_assignee")
 
 
-def test_other_events_are_ignored(harness: Any) -> None:
+def test_events_outside_the_contract_are_ignored(harness: Any) -> None:
+    """The topology never sends them; one that reaches the queue anyway changes nothing
+    and leaves no applied marker behind."""
     rid = new_id()
     note = FollowupPosted(request_id=rid, followup_id=new_id(), author=Party(sub="x"),
                           author_role="citizen")
-    assert feed(harness, note) == [True]
+    assert feed(harness, note) == [False]
     assert view(harness, rid) is None

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from services.reviews.consumers import handle_event as handle_reviews_event
 from shared.ids import new_id
 from shared.messages import Party, RequestConcluded, RequestSnapshot
 from tests.helpers import VALID_CPF, Setup, setup_service
@@ -64,8 +63,7 @@ class Flow:
                                service_name="Segunda via", org=self.s.org, unit=self.s.unit,
                                citizen=citizen, assignee=assignee)
         event = RequestConcluded(request_id=rid, request=snap, actor=assignee, summary="Ok.")
-        assert handle_reviews_event(self.h.platform.contexts["reviews"],
-                                    event.model_dump(mode="json"))
+        assert self.h.platform.consumers["reviews"](event.model_dump(mode="json"))
         return rid
 
     def settle(self, done: int) -> None:

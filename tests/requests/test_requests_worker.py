@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.requests.app import SERVICE
 from shared import messages as m
 from tests.helpers import setup_service, to_state
 
@@ -38,7 +37,7 @@ def read(h, s, rid):
 def test_an_event_delivered_twice_is_applied_once(harness):
     s = setup_service(harness)
     rid = to_state(harness, s, "in_service")
-    handle = SERVICE.on_event(harness.platform.contexts["requests"])
+    handle = harness.platform.consumers["requests"]
     before, _ = read(harness, s, rid)
     doc = followup(rid).model_dump(mode="json")
     handle(doc)
@@ -96,7 +95,7 @@ def test_an_event_for_an_unknown_request_is_ignored(harness):
 
 
 def test_events_it_does_not_consume_are_skipped(harness):
-    handle = SERVICE.on_event(harness.platform.contexts["requests"])
+    handle = harness.platform.consumers["requests"]
     handle(m.MeetingReminderDue(request_id="r", meeting_id="m", subject="s", starts_at=T0,
                                 ends_at=T0, actor=BRUNO).model_dump(mode="json"))
     assert harness.table("requests").query("APPLIED").items == []
@@ -110,7 +109,7 @@ def test_published_events_carry_the_snapshot_and_actor(harness):
     s = setup_service(harness)
     ctx = harness.platform.contexts["requests"]
     citizen = ctx.verifier.verify(s.tokens["citizen"])
-    uow = UnitOfWork(ctx.table, None, ctx.clock)
+    uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
     out = handlers.submit(uow, citizen, RequestIn(service_id=s.service_id, answers={
         "nome": "Ana", "cpf": "52998224725"}), ctx.clock)
     uow.commit()
@@ -120,7 +119,7 @@ def test_published_events_carry_the_snapshot_and_actor(harness):
     assert (submitted.request.org, submitted.request.unit) == (s.org, s.unit)
     harness.client.simulate_post(f"/requests/{out.id}/analysis", headers=s.h("analyst"))
     analyst = ctx.verifier.verify(s.tokens["analyst"])
-    uow = UnitOfWork(ctx.table, None, ctx.clock)
+    uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
     handlers.approve(uow, analyst, out.id, s.subs["assignee"], None, ctx.clock)
     uow.commit()
     approved = uow.events[0]

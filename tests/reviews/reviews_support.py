@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.reviews.consumers import handle_event
+from services.reviews.app import SERVICE as REVIEWS
 from shared.ids import new_id
 from shared.messages import (
     Party,
@@ -45,7 +45,7 @@ def concluded(rid: str, **kw: Any) -> RequestConcluded:
 
 def feed(h: Any, *events: RequestEvent) -> list[bool]:
     ctx = h.platform.contexts["reviews"]
-    return [handle_event(ctx, e.model_dump(mode="json")) for e in events]
+    return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
 
 
 def concluded_request(h: Any, **kw: Any) -> str:
@@ -69,3 +69,8 @@ def people(h: Any) -> dict[str, dict[str, str]]:
 def review(h: Any, rid: str, headers: dict[str, str], **body: Any) -> Any:
     return h.client.simulate_post(f"/requests/{rid}/review", headers=headers,
                                   json=body or {"verdict": "approved"})
+
+
+def _consumer(ctx: Any) -> Any:
+    """The reviews service's queue consumer, as the bootstrap binds it."""
+    return REVIEWS.consumer(ctx)

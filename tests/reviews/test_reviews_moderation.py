@@ -56,7 +56,7 @@ def test_a_review_still_screening_cannot_be_moderated(harness) -> None:
     p = people(harness)
     ctx = harness.platform.contexts["reviews"]
     # Submitted without a relay: the screening job stays in the outbox, not yet run.
-    uow = UnitOfWork(ctx.table, None, ctx.clock)
+    uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
     out = submit_review(uow, Principal(sub="ana", roles=("citizen",)),
                         concluded_request(harness), ReviewIn(verdict="approved", comment="Bom."),
                         ctx.clock)
@@ -103,7 +103,7 @@ def test_review_moderated_is_published(harness) -> None:
     rid = _submitted(harness, p, "Ótimo.")
     harness.drain()
     who = Principal(sub="bruno", name="Bruno A", roles=("attendant",), org=ORG, unit="tributos")
-    uow = UnitOfWork(ctx.table, None, ctx.clock)
+    uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
     moderate_review(uow, who, rid, ModerationIn(decision="reject"), ctx.clock)
     [event] = uow.events
     assert isinstance(event, ReviewModerated)

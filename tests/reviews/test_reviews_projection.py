@@ -3,9 +3,11 @@ right, because the newest request.version wins."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from reviews_support import approved, concluded, feed, people, review, submitted
 
-from services.reviews.consumers import handle_event
+from services.reviews.app import SERVICE
 from shared.ids import new_id
 from shared.messages import FollowupPosted, Party
 
@@ -49,7 +51,7 @@ def test_other_events_are_ignored(harness) -> None:
     ctx = harness.platform.contexts["reviews"]
     event = FollowupPosted(request_id="r1", followup_id="f1", author=Party(sub="ana"),
                            author_role="citizen")
-    assert handle_event(ctx, event.model_dump(mode="json")) is False
+    assert _consumer(ctx)(event.model_dump(mode="json")) is False
     assert harness.table("reviews").get("REQUEST#r1", "VIEW") is None
 
 
@@ -60,3 +62,8 @@ def test_events_through_the_broker_reach_the_projection(harness) -> None:
         actor.send(event.model_dump(mode="json"))
     harness.drain()
     assert _status(harness, rid) == ("concluded", 6)
+
+
+def _consumer(ctx: Any) -> Any:
+    """The reviews service's queue consumer, as the bootstrap binds it."""
+    return SERVICE.consumer(ctx)

@@ -142,7 +142,7 @@ def test_review_submitted_and_the_screening_job_go_through_the_outbox(harness) -
     rid = concluded_request(harness)
     who = Principal(sub="ana", name="Ana Maria Souza", roles=("citizen",))
     # No relay: what the command committed stays in the outbox for us to read.
-    uow = UnitOfWork(ctx.table, None, ctx.clock)
+    uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
     out = submit_review(uow, who, rid, ReviewIn(verdict="rejected", rating=2, comment="Ok."),
                         ctx.clock)
     uow.commit()
