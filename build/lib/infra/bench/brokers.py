@@ -1,0 +1,49 @@
+"""The real brokers the bench runs on, isolated from anything else using them: Redis
+database 14, flushed first; a RabbitMQ virtual host of its own, purged first."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from shared.settings import Settings
+
+REDIS_URL = os.environ.get("ATENDE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+AMQP_VHOST = "atende-bench"
+AMQP_URL = os.environ.get("ATENDE_BENCH_AMQP_URL",
+                          f"amqp://guest:guest@127.0.0.1:5672/{AMQP_VHOST}")
+
+
+def _ensure_vhost() -> None:
+    # Created through rabbitmqctl where this machine has it (and the right to use it);
+    # otherwise ATENDE_BENCH_AMQP_URL must name a virtual host that exists.
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None or "ATENDE_BENCH_AMQP_URL" in os.environ:
+        return
+    subprocess.run([ctl, "add_vhost", AMQP_VHOST], capture_output=True, timeout=60)
+    subprocess.run([ctl, "set_permissions", "-p", AMQP_VHOST, "guest", ".*", ".*", ".*"],
+                   capture_output=True, timeout=60)
+
+
+def url_for(kind: str) -> str:
+    return {"memory": "memory://", "redis": REDIS_URL, "rabbitmq": AMQP_URL}[kind]
+
+
+def reset(kind: str, queues: tuple[str, ...]) -> None:
+    """Empty the bench's broker before a run: nothing left over may be counted."""
+    if kind == "redis":
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        client.flushdb()
+        client.close()
+    elif kind == "rabbitmq":
+        _ensure_vhost()
+        from shared.broker import build_broker
+
+        broker = build_broker(Settings(broker_url=AMQP_URL))
+        for q in queues:
+            broker.declare_queue(q)
+        broker.flush_all()
+        broker.close()

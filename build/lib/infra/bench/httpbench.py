@@ -1,0 +1,86 @@
+"""Suite 1: throughput and latency of four routes against a bare Falcon app, both under
+the production server, loaded from another process. The platform runs as deployed:
+``atende serve`` and ``atende worker`` apart, on Redis, so that a follow-up's deliveries
+are applied while it is measured (by another process, as in production)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.bench import brokers
+from infra.bench.loadgen import load
+from infra.bench.procs import Proc, env_for, free_port, serve_platform, start_worker
+from infra.bench.seed import Seeded, seed
+from infra.services import SERVICES
+from shared.topology import queue_of
+
+Row = dict[str, Any]
+
+
+def _get(path: str, token: str | None = None) -> list[Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return ["GET", path, headers, None]
+
+
+def routes(s: Seeded) -> dict[str, list[list[Any]]]:
+    att = s.tokens["attendant"]
+    ids = s.request_ids[-200:]  # the panel's first pages: the requests people open
+    post_headers = {"Authorization": f"Bearer {att}", "Content-Type": "application/json"}
+    return {
+        "panel": [_get("/requests", att)],
+        "detail": [_get(f"/requests/{i}", att) for i in ids],
+        "catalog": [_get("/catalog/services")],
+        # Spread over many requests, as posts in a unit are: the same request's timeline
+        # takes one write at a time.
+        "followup": [["POST", f"/requests/{i}/followups", post_headers,
+                      json.dumps({"body": "Segue o andamento do seu pedido."})]
+                     for i in s.request_ids[: min(len(s.request_ids), 2000)]],
+    }
+
+
+def _median(rows: list[Row], key: str) -> Row:
+    return sorted(rows, key=lambda r: r[key])[len(rows) // 2]
+
+
+def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
+        rounds: int = 3) -> list[Row]:
+    """Each round loads the bare app and then each read route right after it, and a
+    route's figures are those of its median round by ratio: on a shared virtual machine
+    the speed of the whole machine drifts by a fifth within minutes, and a ratio against a
+    reading taken minutes apart carries that drift. The follow-up post is loaded once, last
+    (its deliveries keep the worker busy after it), against the median bare reading."""
+    seeded = seed(work / "http", requests)
+    spec = {"host": "127.0.0.1", "threads": threads, "seconds": seconds,
+            "warmup": min(1.0, seconds / 2)}
+    url = brokers.url_for("redis")
+    brokers.reset("redis", tuple(queue_of(s) for s in SERVICES))
+    bare_port = free_port()
+    server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
+                                  http_only=True)
+    bare_proc = Proc.python("infra.bench.bare", str(bare_port), env=env_for(work / "bare"),
+                            log=work / "logs" / "bare.log")
+    reads = routes(seeded)
+    followup = reads.pop("followup")
+    readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}
+    with server, bare_proc, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
+        bare_proc.wait_http(bare_port)
+        for _ in range(rounds):
+            bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
+            readings["bare"].append(bare)
+            for name, reqs in reads.items():
+                row = load({**spec, "port": port, "requests": reqs})
+                readings[name].append({**row, "ratio": row["rps"] / bare["rps"]
+                                       if bare["rps"] else 0.0})
+        posted = load({**spec, "port": port, "requests": followup})
+    base = _median(readings["bare"], "rps")
+    rows: list[Row] = [{"suite": "http", "name": "bare falcon GET /", **base,
+                        "note": "rounds " + ", ".join(f"{r['rps']:.0f}"
+                                                      for r in readings["bare"])}]
+    for name in reads:
+        rows.append({"suite": "http", "name": name, **_median(readings[name], "ratio"),
+                     "rounds": [round(r["ratio"], 3) for r in readings[name]]})
+    rows.append({"suite": "http", "name": "followup", **posted,
+                 "ratio": posted["rps"] / base["rps"] if base["rps"] else 0.0})
+    return rows

@@ -1,0 +1,126 @@
+"""The processes a suite measures: ``atende`` subcommands and the bench's own baselines,
+each with its output in a log file (a full pipe would stall a busy server)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(data_dir: Path, broker_url: str = "memory://", **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATENDE_")}
+    env |= {"ATENDE_DATA_DIR": str(data_dir), "ATENDE_BROKER_URL": broker_url,
+            "ATENDE_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **extra}
+    return env
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._out = log.open("wb")
+        # In the bench's own process group: whoever stops the bench by its group (Ctrl-C,
+        # a test's timeout) stops these too, and none is left consuming the bench's queues.
+        self.popen = subprocess.Popen(args, env=env, stdout=self._out,
+                                      stderr=subprocess.STDOUT)
+
+    @classmethod
+    def python(cls, module: str, *args: str, env: dict[str, str], log: Path) -> Proc:
+        return cls([sys.executable, "-m", module, *args], env, log)
+
+    def wait_http(self, port: int, timeout: float = 30.0) -> None:
+        self._wait(lambda: _answers(port), timeout, f"HTTP on port {port}")
+
+    def wait_output(self, text: str, timeout: float = 30.0) -> None:
+        self._wait(lambda: text in self.log.read_text(errors="replace"), timeout, repr(text))
+
+    def _wait(self, ready: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"process exited before {what}: {self.tail()}")
+            if ready():
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"no {what} after {timeout}s: {self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._out.close()
+
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _answers(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        conn.request("GET", "/health")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
+def atende(*args: str, env: dict[str, str], log: Path) -> Proc:
+    return Proc.python("infra.cli", *args, env=env, log=log)
+
+
+def launch_platform(data_dir: Path, logs: Path, name: str, *,
+                    broker_url: str = "memory://", http_only: bool = False) -> tuple[Proc, int]:
+    """``atende dev`` (or ``serve``, when workers run apart) on a free port, starting."""
+    port = free_port()
+    proc = atende("serve" if http_only else "dev", "--port", str(port), "--data-dir",
+                  str(data_dir), env=env_for(data_dir, broker_url), log=logs / f"{name}.log")
+    return proc, port
+
+
+def serve_platform(data_dir: Path, logs: Path, name: str, *, broker_url: str = "memory://",
+                   http_only: bool = False) -> tuple[Proc, int]:
+    """``launch_platform``, once it answers."""
+    proc, port = launch_platform(data_dir, logs, name, broker_url=broker_url,
+                                 http_only=http_only)
+    try:
+        proc.wait_http(port, 60)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, port
+
+
+def start_worker(data_dir: Path, logs: Path, name: str, broker_url: str) -> Proc:
+    """``atende worker`` on the bench store, once it runs."""
+    proc = atende("worker", "--data-dir", str(data_dir), env=env_for(data_dir, broker_url),
+                  log=logs / f"{name}.log")
+    try:
+        proc.wait_output("worker running", 60)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc

@@ -1,0 +1,87 @@
+"""Suite 3: events applied per second by one ``atende worker`` process, against a no-op
+Dramatiq actor on the same broker: the same number of messages waits on the queue
+before each worker starts, and the worker's own probe times the drain."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+from dramatiq import Message
+
+from infra.bench import brokers
+from infra.bench.probe import NOOP_ACTOR, NOOP_QUEUE
+from infra.bench.procs import Proc, atende, env_for
+from infra.bench.seed import ATTENDANT, seed
+from infra.services import SERVICES
+from shared import messages as m
+from shared.broker import build_broker
+from shared.settings import Settings
+from shared.topology import actor_of, queue_of
+
+Row = dict[str, Any]
+
+
+def _probed(env: dict[str, str], actor: str, n: int, probe: Path) -> dict[str, str]:
+    probe.unlink(missing_ok=True)
+    return env | {"ATENDE_BROKER_MIDDLEWARE": json.dumps(["infra.bench.probe:Probe"]),
+                  "ATENDE_BENCH_ACTOR": actor, "ATENDE_BENCH_EXPECT": str(n),
+                  "ATENDE_BENCH_PROBE": str(probe)}
+
+
+def _drained(proc: Proc, probe: Path, n: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 60 + n / 20
+    while not probe.exists():
+        if proc.popen.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"worker did not drain {n} messages: {proc.tail()}")
+        time.sleep(0.02)
+    time.sleep(0.05)  # the probe file is written in one call; let it land
+    return dict(json.loads(probe.read_text()))
+
+
+def _enqueue(broker: dramatiq.Broker, queue: str, actor: str, docs: list[dict[str, Any]]
+             ) -> None:
+    for doc in docs:
+        broker.enqueue(Message(queue_name=queue, actor_name=actor, args=(doc,), kwargs={},
+                               options={}))
+
+
+def run(work: Path, kind: str, *, events: int) -> list[Row]:
+    """Both queues are filled before either worker starts; the no-op worker waits (its
+    imports done) until the worker under test has drained its queue."""
+    url = brokers.url_for(kind)
+    queues = (*(queue_of(s) for s in SERVICES), NOOP_QUEUE)
+    brokers.reset(kind, queues)
+    seeded = seed(work / f"worker-{kind}", events, in_service=False)
+    broker = build_broker(Settings(broker_url=url))
+    for q in queues:
+        broker.declare_queue(q)
+    author = m.Party(sub=ATTENDANT.sub, name=ATTENDANT.name)
+    # One event per request, as a busy unit's would be; the no-op gets the same documents.
+    docs = [m.FollowupPosted(request_id=rid, followup_id=f"f-{rid}", author=author,
+                             author_role="attendant").model_dump(mode="json")
+            for rid in seeded.request_ids]
+    _enqueue(broker, queue_of("requests"), actor_of("requests"), docs)
+    _enqueue(broker, NOOP_QUEUE, NOOP_ACTOR, docs)
+    broker.close()
+    env, logs = env_for(seeded.data_dir, url), work / "logs"
+    go, probes = work / f"go-{kind}", (work / f"worker-{kind}.json", work / f"noop-{kind}.json")
+    go.unlink(missing_ok=True)
+    with atende("worker", env=_probed(env, actor_of("requests"), events, probes[0]),
+                log=logs / f"worker-{kind}.log") as worker, \
+            Proc.python("infra.bench.probe", log=logs / f"noop-{kind}.log",
+                        env=_probed(env, NOOP_ACTOR, events, probes[1])
+                        | {"ATENDE_BENCH_GO": str(go)}) as noop:
+        applied = _drained(worker, probes[0], events)
+        worker.stop()
+        noop.wait_output("waiting")
+        go.touch()
+        base = _drained(noop, probes[1], events)
+    rate, base_rate = events / applied["seconds"], events / base["seconds"]
+    return [{"suite": "worker", "name": f"no-op actor ({kind})", "rps": base_rate,
+             "failed": base["failed"]},
+            {"suite": "worker", "name": f"atende worker ({kind})", "rps": rate,
+             "failed": applied["failed"], "ratio": rate / base_rate}]

@@ -1,0 +1,105 @@
+"""The one place where settings become collaborators: tables, blobs, broker, relay, the
+four services and their workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+import falcon
+
+from infra.services import SERVICES, load_service, topology
+from shared.blobs import Blobs, FileBlobs
+from shared.broker import build_broker, declare_consumer, is_durable
+from shared.clock import Clock, SystemClock
+from shared.consumer import CrashGuard, EventConsumer
+from shared.context import ServiceContext
+from shared.identity import verifier_from
+from shared.outbox import DeliveryAcks, Relay
+from shared.service import ServiceDef
+from shared.settings import Settings
+from shared.tables import Table
+from shared.topology import queue_of
+
+if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads it
+    from shared.tables.sqlite import SQLiteDatabase
+
+
+def _tables(settings: Settings) -> tuple[dict[str, Table], SQLiteDatabase | None]:
+    """The services' tables, and the SQLite database holding them (None on DynamoDB)."""
+    if settings.table_backend == "dynamodb":
+        from shared.tables.dynamodb import dynamodb_tables
+
+        return dict(dynamodb_tables(settings, SERVICES)), None
+    from shared.tables.sqlite import SQLiteDatabase
+
+    db = SQLiteDatabase(settings.path("atende.db"))
+    return {name: db.table(name) for name in SERVICES}, db
+
+
+def _blobs(settings: Settings, service: str) -> Blobs:
+    if settings.blob_backend == "s3":
+        from shared.blobs_s3 import S3Blobs
+
+        return S3Blobs(settings, prefix=service)
+    return FileBlobs(settings.data_dir / "blobs" / service)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    broker: dramatiq.Broker
+    relay: Relay
+    clock: Clock
+    services: dict[str, ServiceDef]
+    contexts: dict[str, ServiceContext]
+    apps: dict[str, falcon.App[Any, Any]] = field(default_factory=dict)
+    actors: dict[str, Any] = field(default_factory=dict)
+    consumers: dict[str, EventConsumer] = field(default_factory=dict)
+    database: SQLiteDatabase | None = None  # when the store is SQLite
+
+    def periodic_jobs(self) -> list[Any]:
+        return [job for name, svc in self.services.items() for job in
+                svc.periodic(self.contexts[name])]
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    broker: dramatiq.Broker | None = None,
+    services: tuple[str, ...] = SERVICES,
+    with_http: bool = True,
+) -> Platform:
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    broker = broker or build_broker(settings)
+    durable = is_durable(settings.broker_url)
+    relay = Relay(broker, clock, durable=durable,
+                  redeliver_after=settings.outbox_redeliver_seconds)
+    if not durable:
+        broker.add_middleware(DeliveryAcks(relay))
+    tables, database = _tables(settings)
+    if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
+        broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
+    verifier = verifier_from(settings)
+    platform = Platform(settings, broker, relay, clock, {}, {}, database=database)
+    for name in services:
+        svc = load_service(name)
+        ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),
+                             clock=clock, verifier=verifier, relay=relay, topology=topology())
+        relay.watch(tables[name])
+        if svc.setup is not None:
+            svc.setup(ctx)
+        platform.services[name] = svc
+        platform.contexts[name] = ctx
+        consumer = svc.consumer(ctx)
+        if consumer is not None:
+            platform.consumers[name] = consumer
+            platform.actors[name] = declare_consumer(broker, name, consumer, settings)
+        if svc.actors is not None:
+            svc.actors(broker, ctx)
+        if with_http:
+            platform.apps[name] = svc.create_app(ctx)
+    return platform

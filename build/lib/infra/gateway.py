@@ -1,0 +1,115 @@
+"""The local gateway: routes by path to the services' WSGI apps, as API Gateway would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+
+from falcon.routing import CompiledRouter
+
+from shared.contract import Contract
+from shared.openapi import merge
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class Routes:
+    """Path -> service, from the operations the services declare: the longest prefix of
+    the path that is a declared route (``/requests/r1/followups/x`` is the followups
+    service's because ``/requests/{request_id}/followups`` is), else the service with the
+    shortest route under the path's first segment (``/catalog`` is the requests service's),
+    as API Gateway's ``{proxy+}`` routes send whole subtrees to one function."""
+
+    def __init__(self, contracts: Iterable[Contract]) -> None:
+        self._router = CompiledRouter()
+        seen: dict[str, str] = {}
+        for contract in contracts:
+            for op in contract.operations:
+                owner = seen.setdefault(op.path, contract.name)
+                if owner != contract.name:
+                    raise ValueError(f"{op.path} is declared by {owner} and {contract.name}")
+        self._top: dict[str, str] = {}
+        for template, service in sorted(seen.items(), key=lambda kv: len(kv[0])):
+            self._router.add_route(template, _Owner(service))
+            self._top.setdefault(template.strip("/").split("/", 1)[0], service)
+
+    def service_for(self, path: str) -> str | None:
+        segments = path.strip("/").split("/")
+        for n in range(len(segments), 0, -1):
+            found = self._router.find("/" + "/".join(segments[:n]))
+            if found is not None:
+                owner = found[0]
+                assert isinstance(owner, _Owner)
+                return owner.service
+        return self._top.get(segments[0])
+
+
+class _Owner:
+    """What the router finds for a route: the service it belongs to."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+
+class Gateway:
+    def __init__(self, apps: dict[str, WSGIApp], routes: Routes,
+                 openapi: Callable[[], list[dict[str, Any]]]) -> None:
+        self.apps = apps
+        self.routes = routes
+        self._documents = openapi
+        self._openapi: bytes | None = None
+
+    @property
+    def openapi(self) -> bytes:
+        # Built on first request: generating the schemas takes about a quarter of a second,
+        # which every start (and every test platform) would otherwise pay.
+        if self._openapi is None:
+            self._openapi = json.dumps(merge("Atende", self._documents())).encode()
+        return self._openapi
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path in ("/health", "/health/"):
+            return self._json(start_response, "200 OK", b'{"status":"ok"}')
+        if path == "/openapi.json":
+            return self._json(start_response, "200 OK", self.openapi)
+        name = self.routes.service_for(path)
+        app = self.apps.get(name) if name else None
+        if app is None:
+            body = json.dumps({"type": "https://atende.gov.br/problems/not_found",
+                               "title": "Not found", "status": 404, "code": "not_found",
+                               "detail": "no such route"}).encode()
+            return self._json(start_response, "404 Not Found", body,
+                              "application/problem+json")
+        return app(environ, start_response)
+
+    @staticmethod
+    def _json(start_response: Callable[..., Any], status: str, body: bytes,
+              ctype: str = "application/json") -> list[bytes]:
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+@cache
+def platform_routes() -> Routes:
+    """The routes of every service of the platform, whichever this process runs."""
+    from infra.services import SERVICES, contract
+
+    return Routes(contract(name) for name in SERVICES)
+
+
+def service_for(path: str) -> str | None:
+    return platform_routes().service_for(path)
+
+
+def gateway_for(platform: Any) -> Gateway:
+    from shared.openapi import document
+
+    def documents() -> list[dict[str, Any]]:
+        return [document(name, list(svc.operations))
+                for name, svc in platform.services.items()]
+
+    return Gateway(platform.apps, platform_routes(), documents)

@@ -1,0 +1,31 @@
+"""The services this platform runs, and what their contracts add up to. The one place
+outside the services' own folders that names them."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from shared.contract import Contract
+from shared.service import ServiceDef
+from shared.topology import Topology
+
+SERVICES = ("requests", "followups", "meetings", "reviews")
+
+
+def contract(name: str) -> Contract:
+    """A service's declaration, without building (or importing) its app."""
+    found: Contract = importlib.import_module(f"services.{name}.contract").CONTRACT
+    return found
+
+
+def load_service(name: str) -> ServiceDef:
+    found: ServiceDef = importlib.import_module(f"services.{name}.app").SERVICE
+    return found
+
+
+@cache
+def topology(names: tuple[str, ...] = SERVICES) -> Topology:
+    """Who consumes what, from every running service's contract: an event is published to
+    the services that declare it, whichever of them this process runs."""
+    return Topology.of(contract(n) for n in names)

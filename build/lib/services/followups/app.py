@@ -1,0 +1,27 @@
+"""The followups service: the conversation between the assignee and the citizen, and
+every notification the platform sends (in-app inbox and mail)."""
+
+from __future__ import annotations
+
+import falcon
+
+from services.followups import consumers, resources
+from services.followups.contract import CONTRACT, FU, OPERATIONS
+from shared.context import ServiceContext
+from shared.http import create_app
+from shared.service import ServiceDef
+
+
+def build_app(ctx: ServiceContext) -> falcon.App:
+    routes: dict[str, object] = {
+        FU: resources.Followups(ctx),
+        f"{FU}/{{followup_id}}/attachments/{{attachment_id}}": resources.AttachmentFile(ctx),
+        "/notifications": resources.Notifications(ctx),
+        "/notifications/{notification_id}/read": resources.NotificationRead(ctx),
+    }
+    return create_app(ctx, routes, OPERATIONS, title="Atende followups")
+
+
+SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply,
+                     setup=consumers.setup,
+                     actors=consumers.declare_actors)

@@ -1,0 +1,64 @@
+"""Workers: every event the topology sends this service (the request projection and who is
+told what), and the mail job the service sends itself through the outbox."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+
+from services.followups import handlers
+from services.followups.notifications import MAIL_ACTOR
+from shared.broker import declare_job
+from shared.consumer import Effect
+from shared.context import ServiceContext
+from shared.logs import log as log_fields
+from shared.mail import Mail, Mailer, mailer_from
+from shared.tables import ConditionFailed
+from shared.topology import queue_of
+
+log = logging.getLogger("atende.followups.worker")
+
+
+def apply(ctx: ServiceContext) -> Effect:
+    """Every event the contract names: the request projection and who is told what."""
+    return handlers.apply_event
+
+
+
+
+
+
+def send_mail(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
+    """The mail job. A failure raises, so the broker retries with backoff and finally
+    dead-letters it; the in-app notification was committed before and stays. A job run
+    again after its mail went out (a redelivery) sends nothing."""
+    note_id = str(payload["notification_id"])
+    if handlers.already_mailed(ctx.table, note_id):
+        return False
+    mailer: Mailer = ctx.extras["mailer"]
+    mailer.send(Mail(to=payload["to"], subject=payload["subject"], text=payload["text"],
+                     html=payload.get("html")))
+    log_fields(log, "mail sent", notification_id=note_id)
+    for _ in range(5):
+        with ctx.uow() as uow:
+            handlers.mark_mailed(uow, note_id, ctx.clock)
+            try:
+                uow.commit()
+                return True
+            except ConditionFailed:
+                continue  # read at the same moment: look again
+    return True  # sent; only the bookkeeping lost its races
+
+
+def setup(ctx: ServiceContext) -> None:
+    ctx.extras.setdefault("mailer", mailer_from(ctx.settings))
+
+
+def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
+    def followups_send_mail(payload: dict[str, Any]) -> None:
+        send_mail(ctx, payload)
+
+    declare_job(broker, followups_send_mail, actor_name=MAIL_ACTOR,
+                queue_name=queue_of("followups"), settings=ctx.settings)

@@ -1,0 +1,134 @@
+"""Commands and queries of the followups service. Commands register their writes and events
+in the unit of work and return the response; the caller commits (run_command, apply_once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from services.followups import notifications, repository
+from services.followups.model import Followup, RequestView, stored_attachment
+from services.followups.schemas import (
+    FollowupOut,
+    FollowupPage,
+    NotificationOut,
+    NotificationPage,
+)
+from shared.blobs import Blobs
+from shared.clock import Clock, iso
+from shared.errors import NotFound
+from shared.files import DOCUMENT_TYPES, accept
+from shared.http import FilePart
+from shared.identity import Principal
+from shared.ids import new_id
+from shared.logs import log as log_fields
+from shared.messages import Event, RequestEvent
+from shared.outbox import UnitOfWork
+from shared.settings import Settings
+from shared.tables import Item, Table
+
+log = logging.getLogger("atende.followups")
+
+
+def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:
+    view = repository.get_view(uow, request_id)
+    if view is None:
+        raise NotFound("request not found")  # not (yet) known here: the same as hidden
+    view.check_visible(who)
+    return view
+
+
+# --- follow-ups --------------------------------------------------------------------
+
+
+def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Principal,
+                  request_id: str, body: str, files: Sequence[FilePart],
+                  clock: Clock) -> FollowupOut:
+    view = _visible_view(uow, who, request_id)
+    view.author_role(who)  # refuse before looking at (or storing) any file
+    # Every file is judged before any is stored: a bad one refuses the whole post.
+    uploads = [accept(f.filename, f.data, allowed=DOCUMENT_TYPES,
+                      max_bytes=settings.max_file_bytes) for f in files]
+    attachments = [stored_attachment(new_id(), u, blobs.put(u.data, u.content_type))
+                   for u in uploads]
+    followup = Followup.post(new_id(), view, who, body, attachments, clock.now())
+    repository.add_followup(uow, followup)
+    log_fields(log, "followup posted", request_id=request_id, followup_id=followup.id,
+               attachments=len(attachments))
+    return FollowupOut.of(followup)
+
+
+def list_followups(table: Table, who: Principal, request_id: str, limit: int,
+                   cursor: str | None) -> FollowupPage:
+    _visible_view(table, who, request_id)
+    items, next_cursor = repository.followups(table, request_id, limit, cursor)
+    return FollowupPage(items=[FollowupOut.of(f) for f in items], next_cursor=next_cursor)
+
+
+def read_attachment(table: Table, blobs: Blobs, who: Principal, request_id: str,
+                    followup_id: str, attachment_id: str) -> tuple[bytes, str, str]:
+    _visible_view(table, who, request_id)
+    found = repository.get_attachment(table, request_id, followup_id, attachment_id)
+    if found is None:
+        raise NotFound("attachment not found")
+    return blobs.get(found.blob), found.content_type, found.filename
+
+
+# --- notifications -----------------------------------------------------------------
+
+
+def _note_out(item: Item) -> NotificationOut:
+    return NotificationOut.model_validate(item)
+
+
+def list_notifications(table: Table, who: Principal, limit: int, cursor: str | None
+                       ) -> NotificationPage:
+    page = repository.inbox(table, who.sub, limit, cursor)
+    return NotificationPage(items=[_note_out(i) for i in page.items],
+                            next_cursor=page.next_cursor)
+
+
+def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
+    item = repository.get_note(uow, note_id)
+    if item is None or item["recipient"] != who.sub:
+        raise NotFound("notification not found")
+    if not item["read"]:
+        item = {**item, "read": True, "version": item["version"] + 1}
+        uow.save(item)
+    return _note_out(item)
+
+
+def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock) -> None:
+    item = repository.get_note(uow, note_id)
+    if item is not None and not item.get("mailed_at"):
+        uow.save({**item, "mailed_at": iso(clock.now()), "version": item["version"] + 1})
+
+
+def already_mailed(table: Table, note_id: str) -> bool:
+    item = repository.get_note(table, note_id)
+    return bool(item and item.get("mailed_at"))
+
+
+# --- events ------------------------------------------------------------------------
+
+
+def apply_request_event(uow: UnitOfWork, event: RequestEvent,
+                        current: RequestView | None) -> RequestView:
+    """Keep the newest snapshot: a duplicate or an older event arriving late changes
+    nothing. Returns the view as it stands after the event."""
+    if current is not None and current.version >= event.request.version:
+        return current
+    view = RequestView(event.request_id, event.request)
+    repository.put_view(uow, view, current)
+    return view
+
+
+def apply_event(uow: UnitOfWork, event: Event) -> dict[str, Any]:
+    """One event's whole effect: the projection, then who is told."""
+    view = repository.get_view(uow, event.request_id)
+    if isinstance(event, RequestEvent):
+        view = apply_request_event(uow, event, view)
+    told = notifications.notify(uow, event, view)
+    return {"notifications": len(told)}

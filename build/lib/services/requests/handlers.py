@@ -1,0 +1,317 @@
+"""Commands and queries of the requests service. Each takes its collaborators as
+parameters, registers writes and events in the unit of work and returns the response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.requests import store
+from services.requests.forms import check_answers
+from services.requests.model import OPEN, Doc, Request, party, person
+from services.requests.schemas import (
+    AttendantIn,
+    AttendantOut,
+    AttendantPage,
+    DocumentOut,
+    RequestIn,
+    RequestOut,
+    ServiceIn,
+    ServiceOut,
+    ServicePage,
+    ServicePatch,
+    TimelineEntry,
+    TimelinePage,
+)
+from shared.blobs import Blobs
+from shared.clock import Clock, iso
+from shared.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from shared.files import Upload
+from shared.identity import Principal
+from shared.ids import new_id
+from shared.outbox import UnitOfWork
+from shared.tables import JsonPage, Table, Where
+
+# --- catalog -------------------------------------------------------------------------
+
+
+def _registrar(p: Principal) -> str:
+    if not p.has("registrar") or not p.org:
+        raise Forbidden("only a registrar of an institution may do this")
+    return p.org
+
+
+def create_service(uow: UnitOfWork, p: Principal, body: ServiceIn, clock: Clock) -> ServiceOut:
+    org = _registrar(p)
+    service = {"id": new_id(), "org": org, "active": True, "created_at": iso(clock.now()),
+               "version": 1, **body.model_dump(mode="json")}
+    store.save_service(uow, service)
+    return ServiceOut.model_validate(service)
+
+
+def patch_service(uow: UnitOfWork, p: Principal, service_id: str, body: ServicePatch
+                  ) -> ServiceOut:
+    service = store.get_service(uow, service_id)
+    if service is None or not (service["active"] or p.org == service["org"]):
+        raise NotFound("no such service")
+    if _registrar(p) != service["org"]:
+        raise Forbidden("only a registrar of the service's institution may change it")
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    for key in ("name", "unit", "form", "steps", "documents", "active"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed.field(key, "may not be null")
+    service |= changes
+    service["version"] += 1
+    store.save_service(uow, service)
+    return ServiceOut.model_validate(service)
+
+
+def list_services(table: Table, limit: int, cursor: str | None) -> ServicePage:
+    page = _query(table, store.CATALOG, index="gsi1", limit=limit, cursor=cursor)
+    return ServicePage(items=[ServiceOut.model_validate(i) for i in page.items],
+                       next_cursor=page.next_cursor)
+
+
+def read_service(uow: UnitOfWork, service_id: str) -> ServiceOut:
+    service = store.get_service(uow, service_id)
+    if service is None or not service["active"]:
+        raise NotFound("no such service")
+    return ServiceOut.model_validate(service)
+
+
+# --- roster --------------------------------------------------------------------------
+
+
+def enrol(uow: UnitOfWork, p: Principal, sub: str, body: AttendantIn) -> AttendantOut:
+    org = _registrar(p)
+    current = store.get_attendant(uow, org, sub)
+    attendant = {"sub": sub, "org": org, **body.model_dump(mode="json")}
+    store.put_attendant(uow, attendant, current["version"] if current else 0)
+    return AttendantOut.model_validate(attendant)
+
+
+def list_attendants(table: Table, p: Principal, unit: str | None, limit: int,
+                    cursor: str | None) -> AttendantPage:
+    if not p.is_staff or not p.org:
+        raise Forbidden("only staff of the institution see its roster")
+    if unit:
+        page = _query(table, store.roster_pk(p.org, unit), index="gsi2", limit=limit,
+                      cursor=cursor)
+    else:
+        page = _query(table, store.roster_pk(p.org), limit=limit, cursor=cursor)
+    return AttendantPage(items=[AttendantOut.model_validate(i) for i in page.items],
+                         next_cursor=page.next_cursor)
+
+
+# --- requests: access ----------------------------------------------------------------
+
+
+def can_see(p: Principal, req: Request) -> bool:
+    if req.is_citizen(p.sub):
+        return True
+    if not p.org or p.org != req.org:
+        return False
+    if p.has("registrar"):
+        return True
+    return p.has("attendant") and (
+        p.unit == req.unit or req.is_analyst(p.sub) or req.is_assignee(p.sub))
+
+
+def visible(uow: UnitOfWork, p: Principal, request_id: str) -> Request:
+    req = store.get_request(uow, request_id)
+    if req is None or not can_see(p, req):
+        raise NotFound("no such request")
+    return req
+
+
+def acting_attendant(uow: UnitOfWork, p: Principal, req: Request) -> Doc:
+    """The caller as an enabled attendant of the request's unit, per the roster."""
+    entry = store.get_attendant(uow, req.org, p.sub) if p.has("attendant") else None
+    if entry is None or not entry["enabled"] or entry["unit"] != req.unit:
+        raise Forbidden("only an enabled attendant of the request's unit may do this")
+    return party(p.sub, entry["name"] or p.display_name, entry.get("email") or p.email)
+
+
+def check_if_match(req: Request, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    if "*" not in tags and str(req.version) not in tags:
+        raise PreconditionFailed("the request changed since you read it")
+
+
+def request_out(req: Request) -> RequestOut:
+    doc = req.fields_view()  # validation below copies what it keeps
+    for who in ("citizen", "analyst", "assignee"):
+        doc[who] = person(doc[who])
+    return RequestOut.model_validate(doc)
+
+
+# --- requests: commands --------------------------------------------------------------
+
+
+def submit(uow: UnitOfWork, p: Principal, body: RequestIn, clock: Clock) -> RequestOut:
+    if not p.has("citizen"):
+        raise Forbidden("only citizens submit requests")
+    service = store.get_service(uow, body.service_id)
+    if service is None or not service["active"]:
+        raise ValidationFailed.field("service_id", "no such service accepting requests")
+    answers = check_answers(service["form"], body.answers)
+    req = Request.submit(id=new_id(), service=service, answers=answers, now=clock.now(),
+                         citizen=party(p.sub, p.display_name, p.email))
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
+                 upload: Upload, key: str | None, if_match: str | None,
+                 clock: Clock) -> DocumentOut:
+    req = visible(uow, p, request_id)
+    check_if_match(req, if_match)
+    doc = {"id": new_id(), "key": key, "filename": upload.filename,
+           "content_type": upload.content_type, "size": upload.size, "sha256": upload.sha256}
+    req.add_document(party(p.sub, p.display_name, p.email), doc, clock.now())
+    service = store.get_service(uow, req.service_id) or {}
+    if key is not None and key not in {d["key"] for d in service.get("documents", [])}:
+        raise ValidationFailed.field("key", "not a document this service asks for")
+    doc["blob"] = blobs.put(upload.data, upload.content_type)  # content-addressed: retry-safe
+    store.save_request(uow, req)
+    return DocumentOut.model_validate(doc)
+
+
+def start_analysis(uow: UnitOfWork, p: Principal, request_id: str, if_match: str | None,
+                   clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, if_match)
+    req.start_analysis(actor, clock.now())
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def check_step(uow: UnitOfWork, p: Principal, request_id: str, key: str, ok: bool,
+               note: str | None, if_match: str | None, clock: Clock) -> RequestOut:
+    note = (note or "").strip() or None
+    if not ok and note is None:
+        raise ValidationFailed.field("note", "required when the step is not ok")
+    req, actor = _for_attendant(uow, p, request_id, if_match)
+    req.check_step(actor, key, ok, note, clock.now())
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def reject(uow: UnitOfWork, p: Principal, request_id: str, justification: str,
+           if_match: str | None, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, if_match)
+    req.reject(actor, justification, clock.now())
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def approve(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str,
+            if_match: str | None, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, if_match)
+    entry = store.get_attendant(uow, req.org, assignee_sub)
+    fit = entry is not None and entry["enabled"] and entry["unit"] == req.unit
+    assignee = party(assignee_sub, entry["name"], entry.get("email")) if fit and entry else None
+    req.approve(actor, assignee, clock.now())
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def conclude(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str, summary: str,
+             upload: Upload | None, if_match: str | None, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, if_match)
+    attachment = None
+    if upload is not None:
+        attachment = {"id": new_id(), "key": None, "filename": upload.filename,
+                      "content_type": upload.content_type, "size": upload.size,
+                      "sha256": upload.sha256}
+    req.conclude(actor, summary, attachment, clock.now())
+    if attachment is not None and upload is not None:
+        attachment["blob"] = blobs.put(upload.data, upload.content_type)
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str | None
+                   ) -> tuple[Request, Doc]:
+    req = visible(uow, p, request_id)
+    actor = acting_attendant(uow, p, req)
+    check_if_match(req, if_match)
+    return req, actor
+
+
+# --- requests: queries ---------------------------------------------------------------
+
+
+def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
+    return request_out(visible(uow, p, request_id))
+
+
+def read_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
+                  doc_id: str) -> tuple[bytes, str, str]:
+    req = visible(uow, p, request_id)
+    files = list(req.documents)
+    if req.conclusion and req.conclusion.get("attachment"):
+        files.append(req.conclusion["attachment"])
+    doc = next((d for d in files if d["id"] == doc_id), None)
+    if doc is None:
+        raise NotFound("no such document")
+    return blobs.get(doc["blob"]), doc["content_type"], doc["filename"]
+
+
+@dataclass(frozen=True)
+class PanelFilters:
+    statuses: tuple[str, ...] = ()
+    assignee: str | None = None
+    service_id: str | None = None
+    overdue: bool = False
+
+
+def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str | None,
+          now: datetime) -> JsonPage:
+    """The caller's scope is one index partition; filters narrow it within the range. The
+    items are the panel rows' stored views (PanelItem), as JSON."""
+    assignee = p.sub if f.assignee == "me" else f.assignee
+    where: list[Where] = []
+    if p.has("registrar") and p.org:
+        index, pk = "gsi3", f"ORG#{p.org}"
+    elif p.has("attendant") and p.org and p.unit:
+        index, pk = "gsi2", f"UNIT#{p.org}#{p.unit}"
+    elif p.has("citizen"):
+        index, pk = "gsi1", f"CIT#{p.sub}"
+    else:
+        raise Forbidden("no panel for this caller")
+    if assignee and index != "gsi1":
+        if index == "gsi2":
+            where.append(Where("unit", "=", p.unit))
+        index, pk = "gsi4", f"ASG#{p.org}#{assignee}"
+    elif assignee:
+        where.append(Where("assignee_sub", "=", assignee))
+    if f.statuses:
+        where.append(Where("status", "in", list(f.statuses)))
+    if f.service_id:
+        where.append(Where("service_id", "=", f.service_id))
+    if f.overdue:
+        where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
+    page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
+                            cursor=cursor, forward=False, where=where)
+    return page
+
+
+def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
+             cursor: str | None) -> TimelinePage:
+    visible(uow, p, request_id)
+    page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
+    return TimelinePage(items=[TimelineEntry.model_validate(i) for i in page.items],
+                        next_cursor=page.next_cursor)
+
+
+def _query(table: Table, pk: str, *, attribute: str | None = None, **kw: Any) -> Any:
+    """A page of ``table`` (with ``attribute``, that attribute of each item as JSON)."""
+    try:
+        if attribute is not None:
+            return table.query_json(pk, attribute=attribute, **kw)
+        return table.query(pk, **kw)
+    except ValueError as exc:
+        raise ValidationFailed.field("cursor", "invalid cursor") from exc

@@ -1,0 +1,115 @@
+"""Item shapes of the requests table: every list query is one index range.
+
+item       pk            sk                  indexes (sparse)
+service    SVC#<id>      SVC                 gsi1 CATALOG / <name>#<id>, only while active
+attendant  ROSTER#<org>  <sub>               gsi2 ROSTER#<org>#<unit> / <sub>
+request    REQ#<id>      REQ
+panel row  REQ#<id>      PANEL               gsi1 CIT#<citizen>, gsi2 UNIT#<org>#<unit>,
+                                             gsi3 ORG#<org>, gsi4 ASG#<org>#<assignee>,
+                                             each sorted by <created_at>#<id>
+timeline   REQ#<id>      TL#<at>#<event id>
+
+A request's panel row is written with it, in the same transaction: it holds the page's
+item ready-made (``view``) beside the fields the panel's filters look at, so a page returns
+stored rows as they are instead of decoding whole requests (answers, steps, documents) and
+picking their fields: a page went from 152 to 110 us in process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.requests.model import Request, person
+from shared.ids import new_id
+from shared.outbox import UnitOfWork
+from shared.tables import Item, Put
+
+CATALOG = "CATALOG"
+_KEYS = frozenset(["pk", "sk", *(f"gsi{n}{k}" for n in range(1, 5) for k in ("pk", "sk"))])
+
+
+def _strip(item: Item | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: v for k, v in item.items() if k not in _KEYS}
+
+
+# --- catalog -------------------------------------------------------------------------
+
+
+def get_service(uow: UnitOfWork, service_id: str) -> dict[str, Any] | None:
+    return _strip(uow.get(f"SVC#{service_id}", "SVC"))
+
+
+def save_service(uow: UnitOfWork, service: dict[str, Any]) -> None:
+    item: Item = {**service, "pk": f"SVC#{service['id']}", "sk": "SVC"}
+    if service["active"]:
+        item |= {"gsi1pk": CATALOG, "gsi1sk": f"{service['name'].casefold()}#{service['id']}"}
+    uow.save(item)
+
+
+# --- roster --------------------------------------------------------------------------
+
+
+def roster_pk(org: str, unit: str | None = None) -> str:
+    return f"ROSTER#{org}" if unit is None else f"ROSTER#{org}#{unit}"
+
+
+def get_attendant(uow: UnitOfWork, org: str, sub: str) -> dict[str, Any] | None:
+    return _strip(uow.get(roster_pk(org), sub))
+
+
+def put_attendant(uow: UnitOfWork, attendant: dict[str, Any], previous_version: int) -> int:
+    version = previous_version + 1
+    item: Item = {**attendant, "version": version, "pk": roster_pk(attendant["org"]),
+                  "sk": attendant["sub"], "gsi2pk": roster_pk(attendant["org"],
+                                                              attendant["unit"]),
+                  "gsi2sk": attendant["sub"]}
+    uow.save(item)
+    return version
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
+    doc = uow.get(f"REQ#{request_id}", "REQ")
+    if doc is None:
+        return None
+    del doc["pk"], doc["sk"]  # a fresh dict, ours to change
+    return Request.from_doc(doc)
+
+
+def save_request(uow: UnitOfWork, req: Request) -> None:
+    """The request, its panel row, its new timeline entries and its events, in the
+    command's unit."""
+    uow.save({**req.to_doc(), "pk": f"REQ#{req.id}", "sk": "REQ"})
+    uow.add(Put(panel_row(req)))  # the request's own version check guards both
+    for entry in req.entries:
+        eid = entry.pop("event_id", None) or new_id()
+        uow.add(Put({"pk": f"REQ#{req.id}", "sk": f"TL#{entry['at']}#{eid}", **entry}))
+    for event in req.events:
+        uow.publish(event)
+    req.entries.clear()
+    req.events.clear()
+
+
+def panel_row(req: Request) -> Item:
+    order = f"{req.created_at}#{req.id}"
+    row: Item = {
+        "pk": f"REQ#{req.id}", "sk": "PANEL",
+        # What the panel's filters look at.
+        "status": req.status, "service_id": req.service_id, "unit": req.unit,
+        "assignee_sub": req.assignee["sub"] if req.assignee else None, "due_at": req.due_at,
+        # A PanelItem, as the route returns it.
+        "view": {"id": req.id, "service_id": req.service_id, "service_name": req.service_name,
+                 "citizen_name": req.citizen["name"], "status": req.status,
+                 "assignee": person(req.assignee), "citizen_verdict": req.citizen_verdict,
+                 "due_at": req.due_at, "created_at": req.created_at,
+                 "updated_at": req.updated_at},
+        "gsi1pk": f"CIT#{req.citizen['sub']}", "gsi1sk": order,
+        "gsi2pk": f"UNIT#{req.org}#{req.unit}", "gsi2sk": order,
+        "gsi3pk": f"ORG#{req.org}", "gsi3sk": order}
+    if req.assignee:
+        row |= {"gsi4pk": f"ASG#{req.org}#{req.assignee['sub']}", "gsi4sk": order}
+    return row

@@ -1,0 +1,55 @@
+"""The blob port and its filesystem adapter. Keys are generated here, never taken from a
+client, so a file name can never become a path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Blobs(Protocol):
+    def put(self, data: bytes, content_type: str) -> str:
+        """Store the bytes; return their key (the SHA-256 of the content)."""
+        ...
+
+    def get(self, key: str) -> bytes: ...
+
+
+class FileBlobs:
+    """Content-addressed files under a directory, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key):
+            raise KeyError(key)
+        return self.root / key[:2] / key
+
+    def put(self, data: bytes, content_type: str) -> str:
+        key = hashlib.sha256(data).hexdigest()
+        path = self._path(key)
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            # A name of its own per writer: two threads storing the same bytes at once
+            # must not write into, or rename away, each other's file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise KeyError(key) from exc

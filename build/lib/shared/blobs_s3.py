@@ -1,0 +1,72 @@
+"""The blob port on S3: content-addressed objects under a per-service prefix, always
+written with server-side encryption. Downloads may redirect to a short-lived presigned URL
+instead of passing the bytes through a Lambda function."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+from shared.settings import Settings
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class S3Blobs:
+    def __init__(self, settings: Settings, prefix: str, *, client: Any = None) -> None:
+        self.settings = settings
+        self.bucket = settings.bucket
+        self.prefix = prefix.strip("/")
+        self._client = client  # built on first use: nothing is contacted at import or init
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from shared.aws import client
+
+            # SigV4 is required for presigned URLs on SSE objects.
+            self._client = client(self.settings, "s3", signature_version="s3v4")
+        return self._client
+
+    def object_key(self, key: str) -> str:
+        if not _KEY.match(key):
+            raise KeyError(key)  # keys are ours (SHA-256), never a client's file name
+        return f"{self.prefix}/{key[:2]}/{key}"
+
+    def put(self, data: bytes, content_type: str) -> str:
+        digest = hashlib.sha256(data)
+        key = digest.hexdigest()
+        # S3 checks the SHA-256 itself, so a corrupted upload is refused, not stored.
+        self.client.put_object(
+            Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type,
+            ServerSideEncryption="AES256",
+            ChecksumSHA256=base64.b64encode(digest.digest()).decode())
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
+                raise KeyError(key) from None
+            raise
+        data: bytes = resp["Body"].read()
+        return data
+
+    def presigned_url(self, key: str, *, filename: str, content_type: str,
+                      expires: int = 300) -> str:
+        """A URL that downloads the blob for ``expires`` seconds, as an attachment."""
+        from urllib.parse import quote
+
+        ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+        disposition = (f"attachment; filename=\"{ascii_name}\"; "
+                       f"filename*=UTF-8''{quote(filename)}")
+        url: str = self.client.generate_presigned_url(
+            "get_object", ExpiresIn=expires,
+            Params={"Bucket": self.bucket, "Key": self.object_key(key),
+                    "ResponseContentDisposition": disposition,
+                    "ResponseContentType": content_type})
+        return url

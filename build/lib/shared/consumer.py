@@ -1,0 +1,242 @@
+"""Idempotent consumers: an event's effect and the record that it was applied commit in
+one transaction, so a repeat delivery changes nothing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+from dramatiq import Message
+from dramatiq.broker import MessageProxy
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware
+
+from shared.clock import iso
+from shared.logs import log as log_fields
+from shared.messages import Event
+from shared.outbox import UnitOfWork
+from shared.tables import ConditionFailed, Delete, Put, Table
+
+log = logging.getLogger("atende.consumer")
+APPLIED_PK = "APPLIED"
+# Delivery counts share the consumers' bookkeeping partition (sk never clashes: consumer
+# markers are "<service>#<event id>").
+DELIVERY_PREFIX = "DELIVERY#"
+
+
+@dataclass
+class _Delivery:
+    """The crash guard's count of the message this thread is running."""
+
+    table: str
+    sk: str
+    cleared: bool = False
+
+
+# Set by CrashGuard around a message's run (same worker thread as the actor): the effect's
+# own transaction clears the count, sparing the guard a write transaction of its own.
+_delivery: ContextVar[_Delivery | None] = ContextVar("delivery", default=None)
+
+
+def apply_once(
+    new_uow: Callable[[], UnitOfWork],
+    consumer: str,
+    event: Event,
+    effect: Callable[[UnitOfWork, Event], None],
+    *,
+    attempts: int = 5,
+) -> bool:
+    """Apply ``effect`` for ``event`` unless this consumer already did; True if applied.
+
+    A write conflict means another event changed what the effect read (events about one
+    request arrive together): the effect is read and run again at once, a few times, before
+    the broker's slower retry, so that a busy request does not exhaust a message's retries."""
+    sk = f"{consumer}#{event.id}"
+    for attempt in range(attempts):
+        with new_uow() as uow:
+            if uow.get(APPLIED_PK, sk) is not None:
+                return False
+            effect(uow, event)
+            marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
+                      "applied_at": iso(uow.clock.now())}
+            uow.add(Put(marker, must_not_exist=True))
+            delivery = _delivery.get()
+            if delivery is not None and delivery.table != uow.table.name:
+                delivery = None  # the guard's count lives in another service's table
+            if delivery is not None:
+                uow.add(Delete(APPLIED_PK, delivery.sk))
+            try:
+                uow.commit()
+            except ConditionFailed:
+                if attempt + 1 == attempts:
+                    raise  # still contended: let the broker retry later
+                continue  # read again; a concurrent delivery that won is seen above
+            if delivery is not None:
+                delivery.cleared = True
+            return True
+    raise AssertionError("unreachable")
+
+
+# The effect of one event on a service's own table; what it returns is logged (ids and
+# counts only: never texts, names or addresses).
+Effect = Callable[[UnitOfWork, Event], Mapping[str, Any] | None]
+
+
+class EventConsumer:
+    """A service's side of the topology, bound to its queue: each event it consumes is
+    applied once; any other type that reaches the queue is ignored."""
+
+    def __init__(self, service: str, handles: frozenset[str],
+                 new_uow: Callable[[], UnitOfWork], effect: Effect) -> None:
+        self.service = service
+        self.handles = handles
+        self.new_uow = new_uow
+        self.effect = effect
+        self.log = logging.getLogger(f"atende.{service}.worker")
+
+    def __call__(self, doc: dict[str, Any]) -> bool:
+        """Apply one delivered event; True if this delivery was the one applied."""
+        if doc.get("type") not in self.handles:
+            return False
+        return apply_once(self.new_uow, self.service, Event.parse(doc), self._run)
+
+    def _run(self, uow: UnitOfWork, event: Event) -> None:
+        result = self.effect(uow, event) or {}
+        log_fields(self.log, "event applied", type=event.type, event_id=event.id,
+                   request_id=event.request_id, **result)
+
+
+# --- deliveries that take their worker down ---------------------------------------------
+
+# A message whose processing started this many times and never finished (its worker died
+# under it each time) is dead-lettered instead of being run again.
+CRASH_LIMIT = 3
+
+
+class _RunLock:
+    """Many ordinary messages at once, or one suspect alone: a message that was running
+    when its worker died runs by itself next time, so only the culprit of a crash is
+    charged for the next one, not the innocent messages that shared the process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    def acquire(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._waiting += 1
+                self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
+                self._waiting -= 1
+                self._exclusive = True
+            else:
+                self._cond.wait_for(lambda: not self._exclusive and self._waiting == 0)
+                self._shared += 1
+
+    def release(self, exclusive: bool) -> None:
+        with self._cond:
+            if exclusive:
+                self._exclusive = False
+            else:
+                self._shared -= 1
+            self._cond.notify_all()
+
+
+class CrashGuard(Middleware):
+    """Dead-letters a message that keeps killing its worker process.
+
+    Dramatiq counts retries only when an actor raises; a worker killed mid-message (out of
+    memory, a crash in native code, SIGKILL) has its message redelivered uncounted, so such
+    a message would kill every worker forever. Before running a message the guard counts
+    the start in the consuming service's table (committed, so a crash cannot lose it) and
+    clears it when the run ends, however it ends: what is left counts crashes. At
+    ``limit`` the message is failed without running, which dead-letters it. The count is
+    keyed by the outbox entry when there is one, so a resend of the same entry (the
+    in-process broker's recovery) counts too."""
+
+    def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
+        self.tables = tables  # by queue name
+        self.limit = limit
+        self.lock = _RunLock()
+        # Per worker thread, not per message id: two deliveries of one message can run at
+        # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
+        # on), and keyed by id the second would overwrite the first's hold, which would
+        # then never be released and stall the next suspect and everything behind it.
+        self._run = threading.local()  # .suspect: None, or whether this run is alone
+
+    def _where(self, message: Message[Any] | MessageProxy) -> tuple[Table, str] | None:
+        table = self.tables.get(q_name(message.queue_name))
+        if table is None:
+            return None
+        ref = message.options.get("outbox")
+        key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
+        return table, f"{DELIVERY_PREFIX}{key}"
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        where = self._where(message)
+        if where is None:
+            return
+        table, sk = where
+        item = table.get(APPLIED_PK, sk)
+        suspect = item is not None
+        self.lock.acquire(suspect)
+        self._run.suspect = suspect
+        _delivery.set(_Delivery(table.name, sk))
+        if self._count_start(table, sk, message.message_id, item) >= self.limit:
+            log.error("message dead-lettered: its worker died under it", extra={"fields": {
+                "actor": message.actor_name, "message_id": message.message_id}})
+            message.fail()
+
+    def _count_start(self, table: Table, sk: str, message_id: str,
+                     item: dict[str, Any] | None) -> int:
+        """Record one more start; how many earlier starts never finished. Once the limit is
+        reached the record stays (``dead``): other copies of the same entry (two relays
+        may both have sent it) are failed at once instead of each killing workers anew.
+        The very message that was dead-lettered, replayed, gets a fresh count. ``item`` is
+        the record as last read; a stale one fails the conditional write and is read again
+        (a ``dead`` one is read again at once, since it fails a message without a write)."""
+        for attempt in range(20):
+            if attempt or (item and item.get("dead")):
+                item = table.get(APPLIED_PK, sk)
+            before = int(item["starts"]) if item else 0
+            if item and item.get("dead"):
+                if item["dead"] != message_id:
+                    return before
+                before = 0
+            new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
+                   "version": int(item["version"]) + 1 if item else 1,
+                   "dead": message_id if before >= self.limit else None}
+            try:
+                table.transact([Put(new, expect_version=int(item["version"]))] if item
+                               else [Put(new, must_not_exist=True)])
+                return before
+            except ConditionFailed:
+                continue  # a duplicate delivery counted at the same moment
+        return 0
+
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
+                              *, result: Any = None, exception: BaseException | None = None
+                              ) -> None:
+        suspect, self._run.suspect = getattr(self._run, "suspect", None), None
+        if suspect is None:
+            return
+        delivery, _ = _delivery.get(), _delivery.set(None)
+        try:
+            where = self._where(message)
+            done = delivery is not None and delivery.cleared
+            if where is not None and not message.failed and not done:
+                where[0].transact([Delete(APPLIED_PK, where[1])])
+        except Exception:  # the table is out of reach: the count stays, no harm done
+            log.warning("could not clear a delivery count", exc_info=True)
+        finally:
+            self.lock.release(suspect)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)

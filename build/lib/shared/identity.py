@@ -1,0 +1,174 @@
+"""Who is calling: bearer JWT verification and the typed principal."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import Unauthorized
+from shared.settings import Settings
+
+ROLES = frozenset({"citizen", "attendant", "registrar"})
+# Verified tokens are remembered (never past their exp) so that a client's every request
+# does not pay for decoding and checking the same token again: that was a third of the
+# time of a cheap read. A bounded number, for a bounded time.
+VERIFIED_CACHE_SIZE = 4096
+VERIFIED_CACHE_SECONDS = 300.0
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+
+
+class Principal(BaseModel, frozen=True):
+    sub: str
+    name: str = ""
+    email: str | None = None
+    roles: tuple[str, ...] = ()
+    org: str | None = None
+    unit: str | None = None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.org) and ("attendant" in self.roles or "registrar" in self.roles)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.sub
+
+
+@dataclass
+class Verifier:
+    """Verifies a bearer token with one pinned algorithm family; never trusts the header."""
+
+    issuer: str
+    audience: str
+    secret: str | None = None
+    jwks_url: str | None = None
+    algorithms: list[str] = field(default_factory=lambda: ["RS256", "ES256"])
+    leeway: int = 30
+    _verified: dict[str, tuple[Principal, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _verified_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._jwks = jwt.PyJWKClient(self.jwks_url, cache_keys=True) if self.jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is not None and now < hit[1]:
+            return hit[0]
+        principal, exp = self._verify(token)
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[token] = (principal, min(exp, now + VERIFIED_CACHE_SECONDS))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = self.algorithms
+            elif self.secret:
+                key, algorithms = self.secret, ["HS256"]
+            else:
+                raise Unauthorized("no verification key configured")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise Unauthorized("invalid or expired token") from exc
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        try:
+            return Principal(
+                sub=str(claims["sub"]),
+                name=str(claims.get("name") or ""),
+                email=claims.get("email"),
+                roles=tuple(r for r in roles if r in ROLES),
+                org=claims.get("org"),
+                unit=claims.get("unit"),
+            ), float(claims["exp"])
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise Unauthorized("malformed claims") from exc
+
+    def from_header(self, header: str | None) -> Principal:
+        if not header:
+            raise Unauthorized("missing bearer token")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("expected a bearer token")
+        return self.verify(token.strip())
+
+
+def dev_secret(settings: Settings) -> str:
+    """The embedded platform's signing secret: from settings, else kept in the data dir so
+    that tokens outlive a restart."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    path: Path = settings.path("dev-jwt-secret")
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def verifier_from(settings: Settings) -> Verifier:
+    if settings.jwks_url:
+        return Verifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_url=settings.jwks_url,
+            algorithms=[a for a in settings.jwt_algorithms if not a.startswith("HS")],
+            leeway=settings.jwt_leeway_seconds,
+        )
+    return Verifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        secret=dev_secret(settings),
+        leeway=settings.jwt_leeway_seconds,
+    )
+
+
+def mint(
+    secret: str,
+    *,
+    sub: str,
+    roles: list[str],
+    issuer: str,
+    audience: str,
+    name: str | None = None,
+    email: str | None = None,
+    org: str | None = None,
+    unit: str | None = None,
+    ttl: int = 3600,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": sub,
+        "roles": roles,
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    for key, value in (("name", name), ("email", email), ("org", org), ("unit", unit)):
+        if value is not None:
+            claims[key] = value
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,328 @@
+"""Unit of work and transactional outbox.
+
+A command buffers its writes and the events it raises in a ``UnitOfWork``; ``commit`` writes
+both in one table transaction (one outbox entry per consuming service), then hands the
+entries to the ``Relay``, which sends them at once (from its dispatcher threads, in
+long-running processes). The relay also sweeps on a timer, so an entry whose
+dispatch was cut short by a crash or a broker outage goes out later.
+
+On a durable broker (Redis, RabbitMQ, SQS) an entry is deleted once the broker has it. The
+in-process broker keeps nothing across a crash, so there an entry stays until its consumer
+has applied it (``DeliveryAcks``), and the sweep re-sends what was never acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from dramatiq import Message
+from dramatiq.broker import MessageProxy
+from dramatiq.errors import QueueNotFound
+from dramatiq.middleware import Middleware
+
+from shared.clock import Clock, iso
+from shared.dispatcher import Dispatcher
+from shared.ids import new_id
+from shared.messages import Event
+from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
+from shared.topology import Topology, actor_of, queue_of
+
+log = logging.getLogger("atende.outbox")
+OUTBOX_PK = "OUTBOX"
+
+
+class UnitOfWork:
+    """Writes and events of one command; nothing happens unless ``commit`` is called."""
+
+    def __init__(self, table: Table, relay: Relay | None, clock: Clock,
+                 topology: Topology) -> None:
+        self.table = table
+        self.relay = relay
+        self.clock = clock
+        self.topology = topology
+        self.writes: list[Write] = []
+        self.entries: list[Item] = []
+        self.events: list[Event] = []
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self.writes.clear()
+            self.entries.clear()
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        return self.table.get(pk, sk)
+
+    def put(self, item: Item, *, expect_version: int | None = None, new: bool = False) -> None:
+        self.writes.append(Put(item, expect_version=expect_version, must_not_exist=new))
+
+    def save(self, item: Item) -> None:
+        """Put a versioned item: new when version is 1, else conditioned on the last one."""
+        version = int(item["version"])
+        if version <= 1:
+            self.put(item, new=True)
+        else:
+            self.put(item, expect_version=version - 1)
+
+    def delete(self, pk: str, sk: str, *, expect_version: int | None = None) -> None:
+        self.writes.append(Delete(pk, sk, expect_version))
+
+    def add(self, write: Write) -> None:
+        self.writes.append(write)
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+        doc = event.model_dump(mode="json")
+        for service in self.topology.consumers(event.type):
+            entry = {
+                "pk": OUTBOX_PK,
+                "sk": f"{iso(event.occurred_at)}#{event.id}#{service}",
+                "version": 1,
+                "service": service,
+                "event": doc,
+                "status": "pending",
+                "dispatched_at": None,
+                "created_at": iso(self.clock.now()),
+            }
+            self.entries.append(entry)
+            self.writes.append(Put(entry, must_not_exist=True))
+
+    def send_task(self, service: str, actor: str, payload: dict[str, Any]) -> None:
+        """Queue a job for one of a service's own actors, durably, with the same outbox
+        guarantees as an event (e.g. sending a mail, screening a comment)."""
+        key = f"{iso(self.clock.now())}#{new_id()}#{service}"
+        entry = {"pk": OUTBOX_PK, "sk": key, "version": 1, "service": service,
+                 "actor": actor, "event": payload, "status": "pending",
+                 "dispatched_at": None, "created_at": iso(self.clock.now())}
+        self.entries.append(entry)
+        self.writes.append(Put(entry, must_not_exist=True))
+
+    def commit(self) -> None:
+        if self.writes:
+            self.table.transact(self.writes)
+        self.committed = True
+        if self.entries and self.relay is not None:
+            self.relay.submit(self.table, self.entries)
+
+
+def _transact_if(table: Table, write: Write) -> bool:
+    try:
+        table.transact([write])
+    except ConditionFailed:
+        return False
+    return True
+
+
+class Relay:
+    """Hands outbox entries to the broker."""
+
+    def __init__(self, broker: dramatiq.Broker, clock: Clock, *, durable: bool,
+                 redeliver_after: float = 30.0) -> None:
+        self.broker = broker
+        self.clock = clock
+        self.durable = durable
+        self.redeliver_after = redeliver_after
+        self.tables: dict[str, Table] = {}
+        self.dispatcher: Dispatcher | None = None
+
+    def start_dispatcher(self) -> None:
+        """From now on a commit's entries go out from threads of their own (long-running
+        processes; a Lambda instance may be frozen as soon as it answers, so it sends them
+        before answering)."""
+        self.dispatcher = Dispatcher(lambda table, entries: self.deliver(table, entries)[1])
+        self.dispatcher.start()
+
+    def stop_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+            self.dispatcher = None
+
+    def submit(self, table: Table, entries: list[Item]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(table, entries)
+        else:
+            self.dispatch(table, entries)
+
+    def watch(self, table: Table) -> None:
+        self.tables[table.name] = table
+
+    def dispatch(self, table: Table, entries: Iterable[Item]) -> int:
+        """Send the entries, in order; how many went out."""
+        return self.deliver(table, entries)[0]
+
+    def deliver(self, table: Table, entries: Iterable[Item]) -> tuple[int, bool]:
+        """``dispatch``, and whether the broker was reachable (a consumer's missing queue
+        skips that entry only)."""
+        sent: list[Item] = []
+        reachable = True
+        for entry in entries:
+            try:
+                self._send(table, entry)
+            except QueueNotFound:
+                # One consumer's queue is missing (its service not loaded in this process):
+                # that entry waits for the sweep, but must not hold up the others.
+                log.warning("outbox dispatch: no such queue",
+                            extra={"fields": {"table": table.name, "sk": entry["sk"]}})
+                continue
+            except Exception:  # broker down: the sweep will try again
+                log.warning("outbox dispatch failed", exc_info=True,
+                            extra={"fields": {"table": table.name, "sk": entry["sk"]}})
+                reachable = False
+                break
+            sent.append(entry)
+        self._settle(table, sent)
+        return len(sent), reachable
+
+    def _send(self, table: Table, entry: Item) -> None:
+        service = entry["service"]
+        event = entry["event"]
+        self.broker.enqueue(
+            Message(
+                queue_name=queue_of(service),
+                actor_name=entry.get("actor") or actor_of(service),
+                args=(event,),
+                kwargs={},
+                options={
+                    "correlation_id": event.get("correlation_id"),
+                    "outbox": [table.name, entry["sk"]],
+                },
+            )
+        )
+
+    def _settle(self, table: Table, entries: list[Item]) -> None:
+        """Record that the entries went out, in one transaction for all of a commit's
+        entries (one each was most of the cost of a command's commit); if one of them was
+        meanwhile acknowledged or re-sent by someone else, one by one, skipping it."""
+        if not entries:
+            return
+        marks = [(entry, *self._marked(entry)) for entry in entries]
+        try:
+            table.transact([write for _, write, _ in marks])
+            settled = marks
+        except ConditionFailed:
+            settled = [mark for mark in marks if _transact_if(table, mark[1])]
+        for entry, _, new in settled:
+            if new is not None:
+                entry.update(new)
+
+    def _marked(self, entry: Item) -> tuple[Write, Item | None]:
+        if self.durable:
+            return Delete(OUTBOX_PK, entry["sk"], entry["version"]), None
+        new = {**entry, "version": entry["version"] + 1, "dispatched_at": iso(self.clock.now())}
+        return Put(new, expect_version=entry["version"]), new
+
+    def pending(self, table: Table, *, min_age: float = 1.0, limit: int = 200) -> list[Item]:
+        """Entries due for (re)dispatch: old enough not to race a commit's own dispatch."""
+        now = self.clock.now()
+        cutoff = iso(now - timedelta(seconds=min_age))
+        where: list[Where] = [Where("status", "=", "pending")]
+        if not self.durable:
+            lease = iso(now - timedelta(seconds=self.redeliver_after))
+            where.append(Where("dispatched_at", "<", lease))
+        page = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit, where=where)
+        if self.durable:
+            return page.items
+        never = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit,
+                            where=[Where("status", "=", "pending"),
+                                   Where("dispatched_at", "not_exists")])
+        return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
+
+    def sweep(self, *, min_age: float = 1.0) -> int:
+        sent = 0
+        for table in list(self.tables.values()):
+            sent += self.dispatch(table, self.pending(table, min_age=min_age))
+        return sent
+
+    def recover(self) -> int:
+        """After a restart of the embedded platform nothing in flight survived: resend all."""
+        sent = 0
+        for table in list(self.tables.values()):
+            page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "pending")])
+            sent += self.dispatch(table, page.items)
+        return sent
+
+    def acknowledge(self, table_name: str, sk: str, *, dead: bool = False) -> None:
+        table = self.tables.get(table_name)
+        if table is None:
+            return
+        entry = table.get(OUTBOX_PK, sk)
+        if entry is None:
+            return
+        try:
+            if dead:
+                table.transact([Put({**entry, "status": "dead", "version": entry["version"] + 1},
+                                    expect_version=entry["version"])])
+            else:
+                table.transact([Delete(OUTBOX_PK, sk)])
+        except ConditionFailed:
+            pass
+
+    def lag(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, table in self.tables.items():
+            items = table.query(OUTBOX_PK, limit=10_000).items
+            pending = [e for e in items if e["status"] == "pending"]
+            out[name] = {
+                "pending": len(pending),
+                "dead": len(items) - len(pending),
+                "oldest": pending[0]["created_at"] if pending else None,
+            }
+        return out
+
+
+class DeliveryAcks(Middleware):
+    """For the in-process broker: an outbox entry is done only when its consumer applied
+    the event (or it was dead-lettered), not when the broker took it."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
+                              *, result: Any = None, exception: BaseException | None = None
+                              ) -> None:
+        ref = message.options.get("outbox")
+        # A failed message (e.g. by the crash guard) is not done: its nack marks it dead.
+        if ref and exception is None and not message.failed:
+            self.relay.acknowledge(ref[0], ref[1])
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)
+
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        ref = message.options.get("outbox")
+        if ref:
+            self.relay.acknowledge(ref[0], ref[1], dead=True)
+
+
+class SweepThread(threading.Thread):
+    """Runs the relay's sweep every few seconds until stopped."""
+
+    def __init__(self, relay: Relay, every: float, extra: Sequence[Any] = ()) -> None:
+        super().__init__(name="outbox-sweep", daemon=True)
+        self.relay = relay
+        self.every = every
+        self.extra = list(extra)  # other periodic jobs, e.g. reminders that come due
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                self.relay.sweep()
+            except Exception:
+                log.exception("outbox sweep failed")
+            for job in self.extra:
+                try:
+                    job()
+                except Exception:
+                    log.exception("periodic job failed")
+
+    def stop(self) -> None:
+        self.stopping.set()

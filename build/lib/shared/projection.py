@@ -1,0 +1,77 @@
+"""A service's own copy of a request, kept from the requests events it consumes, and who
+may see it. Followups and meetings decide access from it; each adds its own rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from shared.errors import NotFound, ValidationFailed
+from shared.identity import Principal
+from shared.messages import Party, RequestSnapshot
+from shared.tables import Page, Table
+
+VIEW_SK = "VIEW"
+
+
+@dataclass
+class RequestView:
+    """What a service knows of a request, from the newest request event seen."""
+
+    id: str
+    snapshot: RequestSnapshot
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+    @property
+    def citizen(self) -> Party:
+        return self.snapshot.citizen
+
+    @property
+    def assignee(self) -> Party | None:
+        return self.snapshot.assignee
+
+    def is_assignee(self, who: Principal) -> bool:
+        return self.assignee is not None and self.assignee.sub == who.sub
+
+    def visible_to(self, who: Principal) -> bool:
+        s = self.snapshot
+        if who.sub == s.citizen.sub or self.is_assignee(who):
+            return True
+        if not who.is_staff or who.org != s.org:
+            return False
+        return who.has("registrar") or (who.has("attendant") and who.unit == s.unit)
+
+    def check_visible(self, who: Principal) -> None:
+        if not self.visible_to(who):
+            raise NotFound("request not found")
+
+
+V = TypeVar("V", bound=RequestView)
+
+
+def load_view(reader: Any, pk: str, request_id: str, cls: type[V]) -> V | None:
+    """``reader``: anything with ``get(pk, sk)`` (a table or a unit of work)."""
+    item = reader.get(pk, VIEW_SK)
+    if item is None:
+        return None
+    return cls(request_id, RequestSnapshot.model_validate(item["request"]))
+
+
+def store_view(uow: Any, pk: str, view: RequestView, previous: RequestView | None) -> None:
+    """Versioned on the request's own version, so a concurrent older event cannot win."""
+    item = {"pk": pk, "sk": VIEW_SK, "version": view.version,
+            "request": view.snapshot.model_dump(mode="json")}
+    if previous is None:
+        uow.put(item, new=True)
+    else:
+        uow.put(item, expect_version=previous.version)
+
+
+def query_page(table: Table, pk: str, **kwargs: Any) -> Page:
+    try:
+        return table.query(pk, **kwargs)
+    except ValueError as exc:  # a cursor that is not one of ours
+        raise ValidationFailed.field("cursor", "invalid cursor") from exc

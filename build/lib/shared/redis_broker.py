@@ -1,0 +1,47 @@
+"""Dramatiq's Redis broker, made to give back what a broken connection strands.
+
+A fetch moves message ids into this process's ack set on the server before the reply
+comes back. When the connection breaks in between, the worker never sees those messages,
+and the server keeps them reserved for as long as this process heartbeats: for ever, in a
+long-running worker. An ack that fails the same way leaves its message reserved too.
+After such an error the process takes a new identity: the old one stops heartbeating, and
+Redis's maintenance hands whatever it still holds back to the queue once the heartbeat
+timeout has passed (a repeat for messages already done, which consumers apply once)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import uuid4
+
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
+
+log = logging.getLogger("atende.broker")
+
+
+class _Consumer(_RedisConsumer):
+    def _forget_reservations(self) -> None:
+        old, self.broker.broker_id = self.broker.broker_id, str(uuid4())
+        log.warning("redis connection lost: new worker identity", extra={"fields": {
+            "queue": self.queue_name, "old": old, "new": self.broker.broker_id}})
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except ConnectionClosed:
+            self._forget_reservations()
+            raise
+
+    def ack(self, message: Any) -> None:
+        try:
+            super().ack(message)
+        except ConnectionClosed:
+            self._forget_reservations()
+            raise
+
+
+class ResilientRedisBroker(RedisBroker):
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _Consumer

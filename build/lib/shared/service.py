@@ -1,0 +1,47 @@
+"""What a service hands the bootstrap: its contract, its app factory and its workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+
+from shared.consumer import Effect, EventConsumer
+from shared.context import ServiceContext
+from shared.contract import Contract, Operation
+
+if TYPE_CHECKING:  # a worker never builds an app: it need not import the HTTP stack
+    import falcon
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    contract: Contract
+    create_app: Callable[[ServiceContext], falcon.App[Any, Any]]
+    # The effect of one event the contract says the service consumes, given its context.
+    apply: Callable[[ServiceContext], Effect] | None = None
+    # Fills ctx.extras with service-specific collaborators (notifier, rooms, ...).
+    setup: Callable[[ServiceContext], None] | None = None
+    # Declares the service's own actors (the jobs of its contract).
+    actors: Callable[[dramatiq.Broker, ServiceContext], None] | None = None
+    # Periodic jobs for the scheduler tick (e.g. due meeting reminders).
+    periodic: Callable[[ServiceContext], Sequence[Callable[[], None]]] = field(
+        default=lambda ctx: ()
+    )
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        return self.contract.operations
+
+    def consumer(self, ctx: ServiceContext) -> EventConsumer | None:
+        """The function bound to the service's queue, or None if it consumes nothing."""
+        if self.apply is None or not self.contract.consumes:
+            return None
+        return EventConsumer(self.name, frozenset(self.contract.consumes), ctx.uow,
+                             self.apply(ctx))

@@ -1,0 +1,193 @@
+"""The table port: a small, DynamoDB-shaped key-value store.
+
+Items are dicts with a partition key ``pk`` and a sort key ``sk``. Secondary indexes are
+sparse: an item joins index ``gsiN`` by carrying ``gsiNpk`` and ``gsiNsk``. Writes happen in
+transactions of puts, deletes and checks, each optionally conditioned on the stored item's
+``version`` (optimistic concurrency) or on its absence.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import orjson
+
+Item = dict[str, Any]
+INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+
+
+def key_columns(index: str | None) -> tuple[str, str]:
+    """The partition and sort attributes a query reads: the table's, or an index's."""
+    if index is None:
+        return "pk", "sk"
+    if index not in INDEXES:
+        raise TableError(f"unknown index {index}")
+    return f"{index}pk", f"{index}sk"
+
+
+Op = Literal["=", "!=", "in", "<", "<=", ">", ">=", "exists", "not_exists"]
+
+
+class TableError(Exception):
+    pass
+
+
+class ConditionFailed(TableError):
+    """A write's condition did not hold; nothing in the transaction was written."""
+
+    def __init__(self, index: int | None = None) -> None:
+        super().__init__(f"condition failed (operation {index})")
+        self.index = index
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Item
+    expect_version: int | None = None
+    must_not_exist: bool = False
+
+
+@dataclass(frozen=True)
+class Delete:
+    pk: str
+    sk: str
+    expect_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    pk: str
+    sk: str
+    expect_version: int | None = None
+    must_exist: bool = False
+    must_not_exist: bool = False
+
+
+Write = Put | Delete | Check
+
+
+@dataclass(frozen=True)
+class Where:
+    """A filter on a top-level attribute, applied before the page is cut."""
+
+    attr: str
+    op: Op
+    value: Any = None
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    next_cursor: str | None = None
+
+
+@dataclass
+class JsonPage:
+    """One attribute of each item of a page, as a JSON array ready to send: a list route
+    over stored views need not build and then serialise their objects again."""
+
+    items: bytes
+    next_cursor: str | None = None
+
+
+def attribute_name(name: str) -> str:
+    """A top-level attribute's name, as queries may name one (letters, digits, _)."""
+    if not name.replace("_", "").isalnum():
+        raise TableError(f"bad attribute name {name!r}")
+    return name
+
+
+def attribute_page(page: Page, attribute: str) -> JsonPage:
+    """A JsonPage made from a Page: what an adapter without a faster way does."""
+    attribute_name(attribute)
+    return JsonPage(orjson.dumps([item.get(attribute) for item in page.items]),
+                    page.next_cursor)
+
+
+
+
+class Table(Protocol):
+    name: str
+
+    def get(self, pk: str, sk: str) -> Item | None: ...
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> Page: ...
+
+    def query_json(
+        self,
+        pk: str,
+        *,
+        attribute: str,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> JsonPage:
+        """``query``'s page, as the JSON array of each item's ``attribute`` (null where an
+        item lacks it), with the same cursor."""
+        ...
+
+    def transact(self, writes: Sequence[Write]) -> None: ...
+
+
+def encode_cursor(key: Sequence[str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = orjson.loads(raw)
+    except ValueError as exc:  # orjson.JSONDecodeError is one
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        raise ValueError("invalid cursor")
+    return key
+
+
+def matches(item: Item, conditions: Sequence[Where]) -> bool:
+    """Reference semantics of ``Where`` for adapters that filter in Python."""
+    for c in conditions:
+        value = item.get(c.attr)
+        if c.op == "exists":
+            ok = value is not None
+        elif c.op == "not_exists":
+            ok = value is None
+        elif c.op == "=":
+            ok = value == c.value
+        elif c.op == "!=":
+            ok = value != c.value
+        elif c.op == "in":
+            ok = value in c.value
+        elif value is None:
+            ok = False
+        else:
+            ok = {
+                "<": value < c.value,
+                "<=": value <= c.value,
+                ">": value > c.value,
+                ">=": value >= c.value,
+            }[c.op]
+        if not ok:
+            return False
+    return True
+

@@ -1,0 +1,394 @@
+"""The table port on DynamoDB: one table per service, four sparse GSIs, transactions with
+TransactWriteItems. Table definitions live in infra/template.yaml only; this module never
+creates tables (``atende ops create`` and the tests do, from the template)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shared.settings import Settings
+from shared.tables import (
+    INDEXES,
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    JsonPage,
+    Page,
+    Put,
+    TableError,
+    Where,
+    Write,
+    attribute_name,
+    attribute_page,
+    decode_cursor,
+    encode_cursor,
+    key_columns,
+)
+
+_COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_INDEX_KEYS = frozenset(f"{i}{k}" for i in INDEXES for k in ("pk", "sk"))
+_TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
+_CONFLICT_RETRIES = 4
+
+
+def table_name(settings: Settings, service: str) -> str:
+    return f"{settings.table_prefix}-{settings.environment}-{service}"
+
+
+def dynamodb_tables(settings: Settings, services: Iterable[str]) -> dict[str, DynamoTable]:
+    from shared.aws import client
+
+    dynamodb = client(settings, "dynamodb")
+    return {s: DynamoTable(dynamodb, table_name(settings, s)) for s in services}
+
+
+# --- values ------------------------------------------------------------------------
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    """Python → DynamoDB JSON. Floats go through Decimal(repr) so 0.1 stays 0.1."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TableError("DynamoDB cannot store NaN or infinity")
+        return {"N": str(Decimal(repr(value)))}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attr(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attr(v) for v in value]}
+    raise TableError(f"cannot store a {type(value).__name__}")
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    """DynamoDB JSON → Python; numbers come back as int when integral, else float."""
+    (kind, value), = attr.items()
+    if kind == "S" or kind == "B" or kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    if kind in ("SS", "BS"):
+        return list(value)
+    if kind == "NS":
+        return [from_attr({"N": v}) for v in value]
+    raise TableError(f"unknown attribute type {kind}")
+
+
+def to_item(item: Item) -> dict[str, Any]:
+    # An index key that is None means "not in that index": DynamoDB refuses a NULL key.
+    return {k: to_attr(v) for k, v in item.items() if not (v is None and k in _INDEX_KEYS)}
+
+
+def from_item(raw: dict[str, Any]) -> Item:
+    return {k: from_attr(v) for k, v in raw.items()}
+
+
+class _Expr:
+    """Builds an expression's placeholders (#n0, :v0) so no attribute name or value is
+    ever spliced into the expression text."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def name(self, attr: str) -> str:
+        if not attr or not attr.replace("_", "").isalnum():
+            raise TableError(f"bad attribute name {attr!r}")
+        key = f"#n{len(self.names)}"
+        self.names[key] = attr
+        return key
+
+    def value(self, value: Any) -> str:
+        key = f":v{len(self.values)}"
+        self.values[key] = to_attr(value)
+        return key
+
+    def kwargs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.names:
+            out["ExpressionAttributeNames"] = self.names
+        if self.values:
+            out["ExpressionAttributeValues"] = self.values
+        return out
+
+
+def _filter(e: _Expr, c: Where) -> str:
+    """One ``Where`` as a FilterExpression with ``shared.tables.matches`` semantics: a NULL
+    attribute counts as missing."""
+    n = e.name(c.attr)
+    missing = f"(attribute_not_exists({n}) OR attribute_type({n}, :null))"
+    e.values[":null"] = {"S": "NULL"}
+    if c.op == "not_exists" or (c.op == "=" and c.value is None):
+        return missing
+    if c.op == "exists" or (c.op == "!=" and c.value is None):
+        return f"NOT {missing}"
+    if c.op == "in":
+        return f"{n} IN ({', '.join(e.value(v) for v in c.value)})"
+    if c.op == "!=":
+        return f"({missing} OR {n} <> {e.value(c.value)})"
+    return f"{n} {_COMPARE[c.op]} {e.value(c.value)}"
+
+
+class DynamoTable:
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    # --- reads --------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        resp = self._call("get_item", TableName=self.name, ConsistentRead=True,
+                          Key={"pk": {"S": pk}, "sk": {"S": sk}})
+        raw = resp.get("Item")
+        return from_item(raw) if raw else None
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> Page:
+        pcol, scol = key_columns(index)
+        start_key = self._start_key(pk, pcol, scol, index, cursor)
+        if any(c.op == "in" and not c.value for c in where):
+            return Page([])  # "in ()" matches nothing; DynamoDB would reject the syntax
+        lo, hi = start, end
+        if prefix is not None:
+            lo = max(lo, prefix) if lo is not None else prefix
+            hi = min(hi, prefix + _TOP) if hi is not None else prefix + _TOP
+        if lo is not None and hi is not None and lo > hi:
+            return Page([])  # BETWEEN with lo > hi is a ValidationException
+        e = _Expr()
+        key_expr = f"{e.name(pcol)} = {e.value(pk)}"
+        if prefix is not None and start is None and end is None:
+            key_expr += f" AND begins_with({e.name(scol)}, {e.value(prefix)})"
+        elif lo is not None and hi is not None:
+            key_expr += f" AND {e.name(scol)} BETWEEN {e.value(lo)} AND {e.value(hi)}"
+        elif lo is not None:
+            key_expr += f" AND {e.name(scol)} >= {e.value(lo)}"
+        elif hi is not None:
+            key_expr += f" AND {e.name(scol)} <= {e.value(hi)}"
+        kwargs: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": key_expr,
+                                  "ScanIndexForward": forward}
+        if where:
+            kwargs["FilterExpression"] = " AND ".join(_filter(e, c) for c in where)
+        if index:
+            kwargs["IndexName"] = index
+        else:
+            kwargs["ConsistentRead"] = True  # GSIs cannot; the base table can, so it does
+        kwargs.update(e.kwargs())
+        # One item past the page tells whether there is a next page. DynamoDB applies Limit
+        # before the filter, so with a filter read wider pages and keep going.
+        items: list[Item] = []
+        while len(items) <= limit:
+            want = limit + 1 - len(items)
+            kwargs["Limit"] = min(1000, max(want * 4, 50)) if where else want
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            resp = self._call("query", **kwargs)
+            items += [from_item(raw) for raw in resp.get("Items", [])]
+            start_key = resp.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        more = len(items) > limit
+        items = items[:limit]
+        next_cursor = None
+        if more and items:
+            last = items[-1]
+            next_cursor = encode_cursor([last[scol], last["pk"], last["sk"]] if index
+                                        else [last["sk"]])
+        return Page(items, next_cursor)
+
+    def query_json(self, pk: str, *, attribute: str, **query: Any) -> JsonPage:
+        attribute_name(attribute)  # before reading, as the SQLite adapter does
+        return attribute_page(self.query(pk, **query), attribute)
+
+    @staticmethod
+    def _start_key(pk: str, pcol: str, scol: str, index: str | None,
+                   cursor: str | None) -> dict[str, Any] | None:
+        if not cursor:
+            return None
+        key = decode_cursor(cursor)
+        if len(key) != (3 if index else 1):
+            raise ValueError("invalid cursor")
+        if index:
+            return {pcol: {"S": pk}, scol: {"S": key[0]}, "pk": {"S": key[1]},
+                    "sk": {"S": key[2]}}
+        return {"pk": {"S": pk}, "sk": {"S": key[0]}}
+
+    # --- writes -------------------------------------------------------------------
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        ops = _merge(writes)
+        if len(ops) == 1:
+            self._single(ops[0])
+            return
+        if len(ops) > 100:
+            raise TableError("a transaction holds at most 100 items on DynamoDB")
+        items = [self._request(o) for o in ops]
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except Exception as exc:  # botocore's ClientError, imported lazily
+                code, reasons = _error(exc)
+                if code != "TransactionCanceledException":
+                    raise TableError(f"{code}: {exc}") from exc
+                failed = [n for n, r in enumerate(reasons)
+                          if r.get("Code") == "ConditionalCheckFailed"]
+                if failed:
+                    raise ConditionFailed(ops[failed[0]].origin) from None
+                if not any(r.get("Code") == "TransactionConflict" for r in reasons):
+                    raise TableError(f"transaction cancelled: {reasons}") from exc
+                # Another transaction held one of the items: retry after a short jitter; if
+                # it changed our items, our conditions now fail, as they should.
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        raise TableError("transaction kept conflicting with concurrent ones")
+
+    def _single(self, op: _Op) -> None:
+        """One write needs no transaction (half the cost): a conditional put or delete."""
+        if op.kind == "ConditionCheck":
+            if not op.holds(self.get(op.pk, op.sk)):
+                raise ConditionFailed(op.origin)
+            return
+        method = "put_item" if op.kind == "Put" else "delete_item"
+        try:
+            getattr(self.client, method)(**self._request(op)[op.kind])
+        except Exception as exc:
+            code, _ = _error(exc)
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(op.origin) from None
+            raise TableError(f"{code}: {exc}") from exc
+
+    def _request(self, op: _Op) -> dict[str, Any]:
+        e = _Expr()
+        body: dict[str, Any] = {"TableName": self.name}
+        if op.kind == "Put":
+            body["Item"] = to_item(op.item or {})
+        else:
+            body["Key"] = {"pk": {"S": op.pk}, "sk": {"S": op.sk}}
+        parts = []
+        if op.must_not_exist:
+            parts.append(f"attribute_not_exists({e.name('pk')})")
+        if op.must_exist:
+            parts.append(f"attribute_exists({e.name('pk')})")
+        if op.expect_version is not None:
+            parts.append(f"{e.name('version')} = {e.value(op.expect_version)}")
+        if op.kind == "ConditionCheck" and not parts:
+            n = e.name("pk")  # a check with no condition: always true
+            parts.append(f"(attribute_exists({n}) OR attribute_not_exists({n}))")
+        if parts:
+            body["ConditionExpression"] = " AND ".join(parts)
+            body.update(e.kwargs())
+        return {op.kind: body}
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except Exception as exc:
+            code, _ = _error(exc)
+            if code is None:
+                raise
+            raise TableError(f"{code}: {exc}") from exc
+
+
+def _error(exc: Exception) -> tuple[str | None, list[dict[str, Any]]]:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None, []
+    return response.get("Error", {}).get("Code"), response.get("CancellationReasons", [])
+
+
+@dataclass
+class _Op:
+    """One DynamoDB operation: what the port's writes on one item fold into."""
+
+    kind: str  # "Put", "Delete" or "ConditionCheck"
+    pk: str
+    sk: str
+    origin: int  # index of the port write it reports a failed condition as
+    item: Item | None = None
+    expect_version: int | None = None
+    must_exist: bool = False
+    must_not_exist: bool = False
+
+    def holds(self, current: Item | None) -> bool:
+        exists = current is not None
+        return not ((self.must_not_exist and exists) or (self.must_exist and not exists)
+                    or (self.expect_version is not None
+                        and (current is None or current.get("version") != self.expect_version)))
+
+
+def _as_op(n: int, w: Write) -> _Op:
+    if isinstance(w, Put):
+        pk, sk = w.item.get("pk"), w.item.get("sk")
+        if not (isinstance(pk, str) and pk and isinstance(sk, str) and sk):
+            raise TableError("an item needs non-empty string pk and sk")
+        return _Op("Put", pk, sk, n, w.item, w.expect_version, False, w.must_not_exist)
+    if isinstance(w, Delete):
+        return _Op("Delete", w.pk, w.sk, n, None, w.expect_version)
+    if isinstance(w, Check):
+        return _Op("ConditionCheck", w.pk, w.sk, n, None, w.expect_version, w.must_exist,
+                   w.must_not_exist)
+    raise TableError(f"unknown write {w!r}")
+
+
+def _merge(writes: Sequence[Write]) -> list[_Op]:
+    """DynamoDB refuses two operations on one item in a transaction; the port allows them
+    and applies them in order. Fold each item's operations into one: the conditions before
+    the item's first write go to DynamoDB; later ones are checked here against what the
+    earlier writes leave (a ConditionFailed with that write's index if they fail)."""
+    folded: dict[tuple[str, str], _Op] = {}
+    state: dict[tuple[str, str], Item | None] = {}  # what a write in this batch leaves
+    for n, w in enumerate(writes):
+        op = _as_op(n, w)
+        key = (op.pk, op.sk)
+        prior = folded.get(key)
+        if prior is None:
+            folded[key] = op
+            if op.kind != "ConditionCheck":
+                state[key] = op.item
+            continue
+        if key in state:  # an earlier write in this batch decides the condition
+            if not op.holds(state[key]):
+                raise ConditionFailed(n)
+        else:  # only checks so far: both conditions go to DynamoDB together
+            if (op.expect_version is not None and prior.expect_version is not None
+                    and op.expect_version != prior.expect_version):
+                raise ConditionFailed(n)
+            prior.expect_version = prior.expect_version if op.expect_version is None \
+                else op.expect_version
+            prior.must_exist |= op.must_exist
+            prior.must_not_exist |= op.must_not_exist
+        if op.kind != "ConditionCheck":
+            prior.kind, prior.item = op.kind, op.item
+            state[key] = op.item
+    return list(folded.values())

@@ -1,0 +1,406 @@
+"""The table port on SQLite: one WAL file, one SQL table per logical table, an index per
+GSI so that every list query is a bounded index range scan."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared.tables import (
+    INDEXES,
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    JsonPage,
+    Page,
+    Put,
+    TableError,
+    Where,
+    Write,
+    attribute_name,
+    attribute_page,
+    decode_cursor,
+    encode_cursor,
+    key_columns,
+)
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the in-process lock alone, SQLite's busy handler between
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("atende.sqlite")
+_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class SQLiteDatabase:
+    """One database file shared by the tables of a process; a connection per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._created: set[str] = set()
+        self._writer = threading.Lock()
+        self._writer_file: tuple[int, int] | None = None  # (pid, fd) of the lock file
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One writer at a time, across the threads and processes sharing the file.
+
+        SQLite lets a second writer find the database locked and retry in its busy
+        handler, which sleeps from 1 up to 100 ms between tries: under a steady load of
+        short writes that sleeping, not the writes, was most of a command's latency and
+        capped a worker's throughput. Waiting on a lock wakes the next writer as soon as
+        the last one is done."""
+        with self._writer:
+            fd = self._lock_fd()
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        if self._writer_file is None or self._writer_file[0] != os.getpid():
+            fd = os.open(self.path + ".writer", os.O_RDWR | os.O_CREAT, 0o600)
+            self._writer_file = (os.getpid(), fd)
+        return self._writer_file[1]
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file, waiting on no reader
+        or writer (PASSIVE): what it cannot copy now, the next one will."""
+        self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    def start_checkpoints(self, every: float = 0.5) -> threading.Event:
+        """Checkpoints from a thread of their own, until the returned event is set.
+
+        Otherwise the commit that takes the WAL past ``wal_autocheckpoint`` pages copies
+        them itself, holding the write lock meanwhile, and every writer of every process
+        waits behind it: command-to-effect p99 on Redis went from 33-39 ms to 23-27 ms.
+        Commits still checkpoint at that mark, but find the pages already copied."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    self.checkpoint()
+                except sqlite3.Error:
+                    log.warning("checkpoint failed", exc_info=True)
+
+        threading.Thread(target=run, name="sqlite-checkpoint", daemon=True).start()
+        return stop
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            # Checkpoint every 10,000 WAL pages (40 MB) instead of 1,000: a checkpoint runs in
+            # the commit that crosses the mark, and a rarer one copies each hot page (the
+            # markers', an index's) once instead of ten times. A consumer's commit went from
+            # 93 to 63 us on average.
+            conn.execute("PRAGMA wal_autocheckpoint=10000")
+            self._local.conn = conn
+        return conn
+
+    def table(self, name: str) -> SQLiteTable:
+        with self._lock:
+            if name not in self._created:
+                self._create(name)
+                self._created.add(name)
+        return SQLiteTable(self, name)
+
+    def _create(self, name: str) -> None:
+        cols = ", ".join(f"{i}pk TEXT, {i}sk TEXT" for i in INDEXES)
+        conn = self.connection()
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{name}" (pk TEXT NOT NULL, sk TEXT NOT NULL, '
+            f"version INTEGER, body TEXT NOT NULL, {cols}, PRIMARY KEY (pk, sk)) WITHOUT ROWID"
+        )
+        for i in INDEXES:
+            conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{name}_{i}" ON "{name}" ({i}pk, {i}sk, pk, sk) '
+                f"WHERE {i}pk IS NOT NULL"
+            )
+
+
+class SQLiteTable:
+    def __init__(self, db: SQLiteDatabase, name: str) -> None:
+        self.db = db
+        self.name = name
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        row = (
+            self.db.connection()
+            .execute(f'SELECT CAST(body AS BLOB) FROM "{self.name}" WHERE pk = ? AND sk = ?',
+                     (pk, sk))
+            .fetchone()
+        )
+        return orjson.loads(row[0]) if row else None
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        forward: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Sequence[Where] = (),
+    ) -> Page:
+        args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
+        sql = _page_sql(self.name, shape)
+        bodies, order = self.db.connection().execute(sql, [*args, limit + 1]).fetchone()
+        if bodies is None:
+            return Page([], None)
+        # The order of an aggregate's input is not promised: sort again, on the same keys
+        # (unique, as they end with pk and sk, so the bodies are never compared).
+        rows = sorted(zip(orjson.loads(order), orjson.loads(bodies), strict=True),
+                      reverse=not forward)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][0]) if more else None
+        return Page([body for _, body in rows], next_cursor)
+
+    def query_json(self, pk: str, *, attribute: str, limit: int = 100, **query: Any
+                   ) -> JsonPage:
+        """SQLite cuts the attribute's JSON out of each body and joins them: no object is
+        made for an item (a panel page 74 -> 66 us in process, and under the server, where
+        every object made costs more, from about 5,200 to 7,000-7,300 pages/s)."""
+        args, shape = _range_args(pk, **query)
+        sql = _json_page_sql(self.name, attribute_name(attribute), shape)
+        items, order, count = self.db.connection().execute(
+            sql, [*args, limit + 1, *args, limit]).fetchone()
+        keys = orjson.loads(order) if order else []
+        if keys != sorted(keys, reverse=not query.get("forward", True)):
+            # The aggregate met the rows out of order (SQLite does not promise it): the
+            # general path sorts them.
+            return attribute_page(self.query(pk, limit=limit, **query), attribute)
+        return JsonPage(items, encode_cursor(keys[-1]) if count > limit else None)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        conn = self.db.connection()
+        with self.db.writing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for n, w in enumerate(writes):
+                    self._apply(conn, n, w)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _apply(self, conn: sqlite3.Connection, n: int, w: Write) -> None:
+        """One write. A new item's condition is its key clash and a delete's the rows it
+        touched, with no read before them; a versioned put reads the stored index keys,
+        which its update needs anyway (``_update``)."""
+        if isinstance(w, Check):
+            self._check(conn, n, w)
+        elif isinstance(w, Put):
+            self._put(conn, n, w)
+        elif isinstance(w, Delete):
+            sql = f'DELETE FROM "{self.name}" WHERE pk = ? AND sk = ?'
+            args: list[Any] = [w.pk, w.sk]
+            if w.expect_version is not None:
+                sql += " AND version = ?"
+                args.append(w.expect_version)
+            if conn.execute(sql, args).rowcount == 0 and w.expect_version is not None:
+                raise ConditionFailed(n)
+        else:
+            raise TableError(f"unknown write {w!r}")
+
+    def _put(self, conn: sqlite3.Connection, n: int, w: Put) -> None:
+        item = w.item
+        cols = ["pk", "sk", "version", "body"]
+        vals: list[Any] = [item["pk"], item["sk"], item.get("version"),
+                           orjson.dumps(item).decode()]
+        for i in INDEXES:
+            cols += [f"{i}pk", f"{i}sk"]
+            vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+        if w.expect_version is not None:
+            self._update(conn, n, w.expect_version, cols, vals)
+            return
+        if not w.must_not_exist and self._rewrite_body(conn, cols, vals):
+            return
+        verb = "INSERT" if w.must_not_exist else "INSERT OR REPLACE"
+        try:
+            conn.execute(f'{verb} INTO "{self.name}" ({", ".join(cols)}) '
+                         f"VALUES ({', '.join('?' * len(cols))})", vals)
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
+                raise ConditionFailed(n) from exc
+            raise
+
+    def _rewrite_body(self, conn: sqlite3.Connection, cols: list[str], vals: list[Any]
+                      ) -> bool:
+        """An unconditioned put over a row whose index keys stay as they are: the body and
+        version alone, in place. INSERT OR REPLACE deletes the row and inserts it again,
+        rewriting every index it is in (a panel row is in four, and a request's each
+        change rewrites it). False when there is no such row: the caller inserts."""
+        keys = cols[4:]
+        same = " AND ".join(f"{c} IS ?" for c in keys)
+        return conn.execute(
+            f'UPDATE "{self.name}" SET version = ?, body = ? WHERE pk = ? AND sk = ? AND {same}',
+            [vals[2], vals[3], vals[0], vals[1], *vals[4:]]).rowcount == 1
+
+    def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
+                vals: list[Any]) -> None:
+        """Rewrite a versioned item, setting only the index keys that changed: SQLite
+        rewrites every index whose column an UPDATE sets, changed or not: a consumer's commit
+        (request, timeline entry, marker) took 111 us with the request's four index keys set
+        and 62 us without, and most events change none of them."""
+        keys = cols[4:]
+        row = conn.execute(
+            f'SELECT {", ".join(keys)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
+            "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
+        if row is None:
+            raise ConditionFailed(n)
+        changed = [(c, v) for c, v, old in zip(keys, vals[4:], row, strict=True) if v != old]
+        assigns = ", ".join(["version = ?", "body = ?", *(f"{c} = ?" for c, _ in changed)])
+        conn.execute(f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ?',
+                     [vals[2], vals[3], *(v for _, v in changed), vals[0], vals[1]])
+
+    def _check(self, conn: sqlite3.Connection, n: int, w: Check) -> None:
+        row = conn.execute(
+            f'SELECT version FROM "{self.name}" WHERE pk = ? AND sk = ?', (w.pk, w.sk)
+        ).fetchone()
+        exists, version = row is not None, (row[0] if row else None)
+        if (
+            (w.must_not_exist and exists)
+            or (w.must_exist and not exists)
+            or (w.expect_version is not None and (not exists or version != w.expect_version))
+        ):
+            raise ConditionFailed(n)
+
+
+Shape = tuple[str | None, bool, bool, bool, bool, bool, tuple[tuple[str, str, int], ...]]
+
+
+def _range_args(pk: str, index: str | None = None, prefix: str | None = None,
+                start: str | None = None, end: str | None = None, forward: bool = True,
+                cursor: str | None = None, where: Sequence[Where] = ()
+                ) -> tuple[list[Any], Shape]:
+    """A range query's parameters (but its limit) and its shape, which names its SQL."""
+    args: list[Any] = [pk]
+    if prefix is not None:
+        args += [prefix, prefix + "\U0010ffff"]
+    if start is not None:
+        args.append(start)
+    if end is not None:
+        args.append(end)
+    key: list[str] = decode_cursor(cursor) if cursor else []
+    if key and len(key) != (3 if index else 1):
+        raise ValueError("invalid cursor")
+    args += key
+    shape: list[tuple[str, str, int]] = []
+    for cond in where:
+        params = _where_params(cond)
+        shape.append((cond.attr, cond.op, len(params)))
+        args += params
+    return args, (index, prefix is not None, start is not None, end is not None, bool(key),
+                  forward, tuple(shape))
+
+
+def _range_sql(table: str, index: str | None, prefix: bool, start: bool, end: bool,
+               cursor: bool, forward: bool, where: tuple[tuple[str, str, int], ...],
+               body: bool = True) -> tuple[str, list[str]]:
+    """The rows of a page, in order (the limit its last parameter), and its key columns;
+    without ``body``, the keys alone, which an index holds (unless a filter reads bodies)."""
+    pcol, scol = key_columns(index)
+    order_cols = [scol, "pk", "sk"] if index else ["sk"]
+    columns = ", ".join(["body", *order_cols] if body else order_cols)
+    sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?']
+    if prefix:
+        # A range, not LIKE: it uses the index and treats % and _ literally.
+        sql.append(f"AND {scol} >= ? AND {scol} < ?")
+    if start:
+        sql.append(f"AND {scol} >= ?")
+    if end:
+        sql.append(f"AND {scol} <= ?")
+    if cursor:
+        cmp = ">" if forward else "<"
+        sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join('?' * len(order_cols))})")
+    sql += ["AND " + _where_sql(attr, op, n) for attr, op, n in where]
+    direction = "ASC" if forward else "DESC"
+    sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
+    sql.append("LIMIT ?")
+    return " ".join(sql), order_cols
+
+
+def _keys_sql(order_cols: list[str]) -> str:
+    keys = ", ".join(f"coalesce({c}, '')" for c in order_cols)
+    return f"'[' || group_concat(json_array({keys}), ',') || ']'"
+
+
+# Statements by the shape of the query (its values are parameters): built once, not on
+# every list request.
+#
+# A page is one row back, not one per item: each step of a statement lets go of the GIL,
+# and under a threaded server every such hand-over costs a few context switches. Bodies
+# come back as bytes (CAST AS BLOB), which orjson reads as they are: as text they would be
+# decoded into a str that orjson then encodes again (docs/performance.md has the figures).
+
+
+@functools.lru_cache(maxsize=512)
+def _page_sql(table: str, shape: Shape) -> str:
+    rows, order_cols = _range_sql(table, *shape)
+    return (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
+            f"{_keys_sql(order_cols)} FROM ({rows})")
+
+
+@functools.lru_cache(maxsize=512)
+def _json_page_sql(table: str, attribute: str, shape: Shape) -> str:
+    """The attribute of up to ``limit`` rows, their keys, and how many rows there are up to
+    ``limit + 1`` (whether a next page exists), read from the index alone."""
+    rows, order_cols = _range_sql(table, *shape)
+    keys_only, _ = _range_sql(table, *shape, body=False)
+    # ->, not json_extract: it gives JSON back (true, "text"), not SQL values (1, text).
+    return (f"SELECT CAST('[' || coalesce(group_concat("
+            f"coalesce(body -> '$.{attribute}', 'null'), ','), '') || ']' AS BLOB), "
+            f"{_keys_sql(order_cols)}, (SELECT count(*) FROM ({keys_only})) FROM ({rows})")
+
+
+def _where_sql(attr: str, op: str, values: int) -> str:
+    expr = f"json_extract(body, '$.{attribute_name(attr)}')"
+    if op == "exists":
+        return f"{expr} IS NOT NULL"
+    if op == "not_exists":
+        return f"{expr} IS NULL"
+    if op == "in":
+        return f"{expr} IN ({', '.join('?' * values)})" if values else "0"
+    if op == "!=":
+        return f"({expr} IS NULL OR {expr} != ?)"
+    return f"{expr} {_OPS[op]} ?"
+
+
+def _where_params(cond: Where) -> list[Any]:
+    if cond.op in ("exists", "not_exists"):
+        return []
+    if cond.op == "in":
+        return [_sql_value(v) for v in cond.value]
+    return [_sql_value(cond.value)]
+
+
+def _sql_value(value: Any) -> Any:
+    # json_extract gives JSON true/false back as 1/0.
+    return int(value) if isinstance(value, bool) else value
