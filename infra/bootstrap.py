@@ -88,10 +88,9 @@ def build(
     for name in services:
         svc = load_service(name)
         ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),
-                             clock=clock, verifier=verifier, relay=relay, topology=topology())
+                             clock=clock, verifier=verifier, relay=relay, topology=topology(),
+                             deps=svc.deps(settings) if svc.deps else None)
         relay.watch(tables[name])
-        if svc.setup is not None:
-            svc.setup(ctx)
         platform.services[name] = svc
         platform.contexts[name] = ctx
         consumer = svc.consumer(ctx)

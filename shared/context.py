@@ -3,8 +3,8 @@ HTTP edge does, so it lives apart from both."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from shared.blobs import Blobs
 from shared.clock import Clock
@@ -14,10 +14,13 @@ from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import Topology
 
+D = TypeVar("D")
+
 
 @dataclass
-class ServiceContext:
-    """The collaborators the bootstrap built for one service."""
+class ServiceContext(Generic[D]):
+    """The collaborators the bootstrap built for one service; ``deps`` are its own (a mail
+    sender, a room maker...), a dataclass the service declares."""
 
     settings: Settings
     table: Table
@@ -26,7 +29,7 @@ class ServiceContext:
     verifier: Verifier
     relay: Relay | None
     topology: Topology
-    extras: dict[str, Any] = field(default_factory=dict)
+    deps: D
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.table, self.relay, self.clock, self.topology)

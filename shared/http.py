@@ -168,7 +168,7 @@ class HealthResource:
         resp.media = {"status": "ok"}
 
 
-def create_app(ctx: ServiceContext, routes: dict[str, object],
+def create_app(ctx: ServiceContext[Any], routes: dict[str, object],
                operations: list[Operation] | None = None, title: str = "Atende"
                ) -> falcon.App[Any, Any]:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
@@ -303,7 +303,7 @@ def page_params(req: falcon.Request) -> tuple[int, str | None]:
 # --- commands ----------------------------------------------------------------------
 
 def run_command(
-    ctx: ServiceContext,
+    ctx: ServiceContext[Any],
     req: falcon.Request,
     resp: falcon.Response,
     command: Callable[[UnitOfWork], BaseModel | dict[str, Any]],

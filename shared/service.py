@@ -11,6 +11,7 @@ import dramatiq
 from shared.consumer import Effect, EventConsumer
 from shared.context import ServiceContext
 from shared.contract import Contract, Operation
+from shared.settings import Settings
 
 if TYPE_CHECKING:  # a worker never builds an app: it need not import the HTTP stack
     import falcon
@@ -19,15 +20,15 @@ if TYPE_CHECKING:  # a worker never builds an app: it need not import the HTTP s
 @dataclass(frozen=True)
 class ServiceDef:
     contract: Contract
-    create_app: Callable[[ServiceContext], falcon.App[Any, Any]]
+    create_app: Callable[[ServiceContext[Any]], falcon.App[Any, Any]]
     # The effect of one event the contract says the service consumes, given its context.
-    apply: Callable[[ServiceContext], Effect] | None = None
-    # Fills ctx.extras with service-specific collaborators (notifier, rooms, ...).
-    setup: Callable[[ServiceContext], None] | None = None
+    apply: Callable[[ServiceContext[Any]], Effect] | None = None
+    # Builds the service's own collaborators (ctx.deps) from the settings.
+    deps: Callable[[Settings], Any] | None = None
     # Declares the service's own actors (the jobs of its contract).
-    actors: Callable[[dramatiq.Broker, ServiceContext], None] | None = None
+    actors: Callable[[dramatiq.Broker, ServiceContext[Any]], None] | None = None
     # Periodic jobs for the scheduler tick (e.g. due meeting reminders).
-    periodic: Callable[[ServiceContext], Sequence[Callable[[], None]]] = field(
+    periodic: Callable[[ServiceContext[Any]], Sequence[Callable[[], None]]] = field(
         default=lambda ctx: ()
     )
 
@@ -39,7 +40,7 @@ class ServiceDef:
     def operations(self) -> tuple[Operation, ...]:
         return self.contract.operations
 
-    def consumer(self, ctx: ServiceContext) -> EventConsumer | None:
+    def consumer(self, ctx: ServiceContext[Any]) -> EventConsumer | None:
         """The function bound to the service's queue, or None if it consumes nothing."""
         if self.apply is None or not self.contract.consumes:
             return None

@@ -7,6 +7,7 @@ import falcon
 
 from services.followups import consumers, resources
 from services.followups.contract import CONTRACT, FU, OPERATIONS
+from services.followups.deps import build as build_deps
 from shared.context import ServiceContext
 from shared.http import create_app
 from shared.service import ServiceDef
@@ -23,5 +24,5 @@ def build_app(ctx: ServiceContext) -> falcon.App:
 
 
 SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply,
-                     setup=consumers.setup,
+                     deps=build_deps,
                      actors=consumers.declare_actors)

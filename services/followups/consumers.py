@@ -9,12 +9,13 @@ from typing import Any
 import dramatiq
 
 from services.followups import handlers
+from services.followups.deps import FollowupsDeps
 from services.followups.notifications import MAIL_ACTOR
 from shared.broker import declare_job
 from shared.consumer import Effect
 from shared.context import ServiceContext
 from shared.logs import log as log_fields
-from shared.mail import Mail, Mailer, mailer_from
+from shared.mail import Mail
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
 
@@ -30,15 +31,14 @@ def apply(ctx: ServiceContext) -> Effect:
 
 
 
-def send_mail(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
+def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bool:
     """The mail job. A failure raises, so the broker retries with backoff and finally
     dead-letters it; the in-app notification was committed before and stays. A job run
     again after its mail went out (a redelivery) sends nothing."""
     note_id = str(payload["notification_id"])
     if handlers.already_mailed(ctx.table, note_id):
         return False
-    mailer: Mailer = ctx.extras["mailer"]
-    mailer.send(Mail(to=payload["to"], subject=payload["subject"], text=payload["text"],
+    ctx.deps.mailer.send(Mail(to=payload["to"], subject=payload["subject"], text=payload["text"],
                      html=payload.get("html")))
     log_fields(log, "mail sent", notification_id=note_id)
     for _ in range(5):
@@ -51,9 +51,6 @@ def send_mail(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
                 continue  # read at the same moment: look again
     return True  # sent; only the bookkeeping lost its races
 
-
-def setup(ctx: ServiceContext) -> None:
-    ctx.extras.setdefault("mailer", mailer_from(ctx.settings))
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:

@@ -7,6 +7,7 @@ import falcon
 
 from services.meetings import consumers, resources
 from services.meetings.contract import CONTRACT, MEETING, MEETINGS, OPERATIONS
+from services.meetings.deps import build as build_deps
 from shared.context import ServiceContext
 from shared.http import create_app
 from shared.service import ServiceDef
@@ -25,5 +26,5 @@ def build_app(ctx: ServiceContext) -> falcon.App:
 
 
 SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply,
-                     setup=consumers.setup,
+                     deps=build_deps,
                      actors=consumers.declare_actors, periodic=consumers.periodic)

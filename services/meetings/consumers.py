@@ -11,14 +11,13 @@ import dramatiq
 
 from services.meetings import handlers, reminders
 from services.meetings import repository as repo
-from services.meetings.invites import InviteTokens, invitation, invites_from
-from services.meetings.rooms import rooms_from
+from services.meetings.deps import MeetingsDeps
+from services.meetings.invites import invitation
 from shared.broker import declare_job
 from shared.clock import iso
 from shared.consumer import Effect
 from shared.context import ServiceContext
 from shared.logs import log as log_fields
-from shared.mail import Mailer, mailer_from
 from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed
@@ -40,7 +39,7 @@ def apply(ctx: ServiceContext) -> Effect:
 
 
 
-def send_invite(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
+def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> bool:
     """The invitation job. A failure raises, so the broker retries with backoff and
     finally dead-letters it; a redelivery after the mail went out sends nothing."""
     guest = repo.get_guest(ctx.table, str(payload["guest_id"]))
@@ -49,8 +48,7 @@ def send_invite(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
     meeting = repo.get_meeting(ctx.table, guest["request_id"], guest["meeting_id"])
     if meeting is None or meeting.status != "scheduled":
         return False
-    tokens: InviteTokens = ctx.extras["invites"]
-    mailer: Mailer = ctx.extras["mailer"]
+    tokens, mailer = ctx.deps.invites, ctx.deps.mailer
     mailer.send(invitation(to=guest["email"], guest_name=guest["name"],
                            attendant=meeting.attendant.name, subject=meeting.subject,
                            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
@@ -70,11 +68,6 @@ def send_invite(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
                 continue
     return True  # sent; only the bookkeeping lost its races
 
-
-def setup(ctx: ServiceContext) -> None:
-    ctx.extras.setdefault("rooms", rooms_from(ctx.settings))
-    ctx.extras.setdefault("invites", invites_from(ctx.settings))
-    ctx.extras.setdefault("mailer", mailer_from(ctx.settings))
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:

@@ -7,8 +7,7 @@ from typing import TypeAlias
 import falcon
 
 from services.meetings import handlers
-from services.meetings.invites import InviteTokens
-from services.meetings.rooms import JitsiRooms
+from services.meetings.deps import MeetingsDeps
 from services.meetings.schemas import (
     CancellationIn,
     GuestIn,
@@ -25,10 +24,10 @@ Resp: TypeAlias = falcon.Response
 
 
 class _Resource:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext[MeetingsDeps]) -> None:
         self.ctx = ctx
-        self.rooms: JitsiRooms = ctx.extras["rooms"]
-        self.invites: InviteTokens = ctx.extras["invites"]
+        self.rooms = ctx.deps.rooms
+        self.invites = ctx.deps.invites
 
 
 class Meetings(_Resource):

@@ -80,7 +80,7 @@ def test_a_failing_mail_server_retries_then_dead_letters_and_the_inbox_is_there(
         harness: Any) -> None:
     ctx = harness.platform.contexts["followups"]
     failing = FailingMailer()
-    ctx.extras["mailer"] = failing
+    ctx.deps.mailer = failing
     rid = new_id()
     feed(harness, submitted(rid), analysis(rid))
     harness.drain()

@@ -106,7 +106,7 @@ def test_rule(harness: Any, case: str) -> None:
     harness.drain()
     before = {sub: len(inbox(harness, sub)) for sub in EVERYONE}
     recorder = RecordingMailer()
-    ctx.extras["mailer"] = recorder
+    ctx.deps.mailer = recorder
     event = make(rid)
     feed(harness, event)
     harness.drain()
@@ -141,7 +141,7 @@ def test_recipients_without_email_get_in_app_only(harness: Any) -> None:
     to_state(harness, rid, "in_service")
     harness.drain()
     recorder = RecordingMailer()
-    ctx.extras["mailer"] = recorder
+    ctx.deps.mailer = recorder
     feed(harness, m.FollowupPosted(request_id=rid, followup_id="fu-9", author=ASSIGNEE,
                                    author_role="attendant", recipient=no_mail))
     harness.drain()

@@ -84,7 +84,7 @@ def test_duplicate_followup_posted_tells_once_and_mails_once(harness: Any) -> No
 def test_a_mail_job_delivered_again_sends_nothing(harness: Any) -> None:
     ctx = harness.platform.contexts["followups"]
     recorder = RecordingMailer()
-    ctx.extras["mailer"] = recorder
+    ctx.deps.mailer = recorder
     rid = new_id()
     feed(harness, submitted(rid), analysis(rid))
     harness.drain()
