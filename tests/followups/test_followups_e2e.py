@@ -9,8 +9,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
-from followups_support import mails, text_of
-
+from tests.followups.followups_support import mails, text_of
 from tests.helpers import approve, conclude, idem, multipart, pdf_bytes, setup_service, submit
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from followups_support import to_state, token
 
 from shared.ids import new_id
+from tests.followups.followups_support import to_state, token
 from tests.helpers import multipart, pdf_bytes, png_bytes
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"

@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from followups_support import (
+
+from shared.ids import new_id
+from shared.mail import Mail, SmtpMailer
+from shared.messages import FollowupPosted
+from tests.followups.followups_support import (
     ASSIGNEE,
     CITIZEN,
     FailingMailer,
@@ -24,10 +28,6 @@ from followups_support import (
     text_of,
     token,
 )
-
-from shared.ids import new_id
-from shared.mail import Mail, SmtpMailer
-from shared.messages import FollowupPosted
 
 
 def _notes(h: Any, who: str, query: str = "") -> Any:

@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from followups_support import (
+
+from services.followups.notifications import render
+from shared import messages as m
+from shared.ids import new_id
+from tests.followups.followups_support import (
     ANALYST,
     ASSIGNEE,
     CITIZEN,
@@ -24,10 +28,6 @@ from followups_support import (
     submitted,
     to_state,
 )
-
-from services.followups.notifications import render
-from shared import messages as m
-from shared.ids import new_id
 
 START = datetime(2025, 5, 12, 17, 30, tzinfo=UTC)
 GUEST = m.Party(sub="guest-1", name="Gil Convidado", email="gil@example.org")

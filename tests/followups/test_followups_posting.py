@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from followups_support import approved, feed, inbox, to_state, token
 
 from shared.ids import new_id
 from shared.messages import Party
+from tests.followups.followups_support import approved, feed, inbox, to_state, token
 
 
 def _url(rid: str) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from followups_support import (
+from services.followups.consumers import send_mail
+from shared.ids import new_id
+from shared.messages import FollowupPosted
+from tests.followups.followups_support import (
     ASSIGNEE,
     CITIZEN,
     RecordingMailer,
@@ -20,10 +23,6 @@ from followups_support import (
     token,
     view,
 )
-
-from services.followups.consumers import send_mail
-from shared.ids import new_id
-from shared.messages import FollowupPosted
 
 
 def _status(h: Any, rid: str) -> tuple[str, int]:

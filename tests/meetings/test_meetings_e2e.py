@@ -9,10 +9,10 @@ from typing import Any
 
 import jwt
 import pytest
-from meetings_support import frozen
 
 from shared.clock import FrozenClock
 from tests.helpers import approve, idem, setup_service, submit
+from tests.meetings.meetings_support import frozen
 
 SECRET = "segredo-do-jitsi-com-32-bytes-ok!"
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import jwt
 import pytest
-from meetings_support import at, frozen, in_service, post, record_events, schedule
 
 from services.meetings.consumers import send_invite
 from services.meetings.invites import InviteTokens
@@ -20,6 +19,7 @@ from shared.clock import FrozenClock
 from shared.ids import new_id
 from shared.messages import GuestInvited, MeetingJoined
 from shared.outbox import UnitOfWork
+from tests.meetings.meetings_support import at, frozen, in_service, post, record_events, schedule
 
 GUEST = {"name": "Gilberto Perito", "email": "gil@example.com"}
 

@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from meetings_support import at, frozen, in_service, post, record_events, schedule
 
 from services.meetings.rooms import JitsiRooms
 from shared.clock import FrozenClock
 from shared.ids import new_id
 from shared.messages import MeetingJoined
+from tests.meetings.meetings_support import at, frozen, in_service, post, record_events, schedule
 
 JITSI = {"jitsi_base_url": "https://meet.example.gov.br/", "jitsi_app_id": "atende",
          "jitsi_app_secret": "segredo-do-jitsi-com-32-bytes-ok!"}

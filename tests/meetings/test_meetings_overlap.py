@@ -6,7 +6,10 @@ import threading
 from typing import Any
 
 import pytest
-from meetings_support import (
+
+from shared.clock import FrozenClock
+from shared.ids import new_id
+from tests.meetings.meetings_support import (
     OTHER_ASSIGNEE,
     at,
     frozen,
@@ -15,9 +18,6 @@ from meetings_support import (
     schedule,
     token,
 )
-
-from shared.clock import FrozenClock
-from shared.ids import new_id
 
 
 @pytest.fixture

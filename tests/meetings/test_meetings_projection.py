@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meetings_support import (
+
+from shared.clock import FrozenClock
+from shared.ids import new_id
+from shared.messages import FollowupPosted, MeetingCanceled, Party
+from tests.meetings.meetings_support import (
     OTHER_ASSIGNEE,
     analysis,
     approved,
@@ -20,10 +24,6 @@ from meetings_support import (
     submitted,
     view,
 )
-
-from shared.clock import FrozenClock
-from shared.ids import new_id
-from shared.messages import FollowupPosted, MeetingCanceled, Party
 
 
 @pytest.fixture

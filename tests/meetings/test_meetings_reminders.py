@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meetings_support import (
+
+from services.meetings import reminders
+from services.meetings.app import SERVICE
+from shared.clock import FrozenClock
+from shared.ids import new_id
+from shared.messages import MeetingCanceled, MeetingReminderDue
+from shared.tables import ConditionFailed
+from tests.meetings.meetings_support import (
     ASSIGNEE,
     CITIZEN,
     at,
@@ -19,13 +26,6 @@ from meetings_support import (
     schedule,
     token,
 )
-
-from services.meetings import reminders
-from services.meetings.app import SERVICE
-from shared.clock import FrozenClock
-from shared.ids import new_id
-from shared.messages import MeetingCanceled, MeetingReminderDue
-from shared.tables import ConditionFailed
 
 
 @pytest.fixture

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from meetings_support import (
+
+from shared.clock import FrozenClock
+from shared.ids import new_id
+from shared.messages import MeetingCanceled, MeetingRescheduled, MeetingScheduled
+from tests.meetings.meetings_support import (
     CITIZEN,
     analysis,
     at,
@@ -22,10 +26,6 @@ from meetings_support import (
     submitted,
     token,
 )
-
-from shared.clock import FrozenClock
-from shared.ids import new_id
-from shared.messages import MeetingCanceled, MeetingRescheduled, MeetingScheduled
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from reviews_support import ORG, SERVICE, concluded_request, people, review
 
 from services.reviews.consumers import run_screening
 from shared.messages import ReviewModerated
+from tests.reviews.reviews_support import ORG, SERVICE, concluded_request, people, review
 
 
 def _submitted(harness, p, comment: str, **kw) -> str:

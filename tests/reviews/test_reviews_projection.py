@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviews_support import approved, concluded, feed, people, review, submitted
-
 from services.reviews.app import SERVICE
 from shared.ids import new_id
 from shared.messages import FollowupPosted, Party
+from tests.reviews.reviews_support import approved, concluded, feed, people, review, submitted
 
 
 def _status(harness, rid: str) -> tuple[str, int]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from reviews_support import SERVICE, concluded_request, people, review
-
 from shared.messages import Party
+from tests.reviews.reviews_support import SERVICE, concluded_request, people, review
 
 
 def _published(harness, service_id: str = SERVICE, query: str = ""):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from reviews_support import SERVICE, approved, concluded_request, feed, people, review, submitted
 
 from services.reviews.handlers import submit_review
 from services.reviews.schemas import ReviewIn
@@ -11,6 +10,15 @@ from shared.identity import Principal
 from shared.ids import new_id
 from shared.messages import ReviewSubmitted
 from shared.outbox import UnitOfWork
+from tests.reviews.reviews_support import (
+    SERVICE,
+    approved,
+    concluded_request,
+    feed,
+    people,
+    review,
+    submitted,
+)
 
 
 def test_the_citizen_reviews_a_concluded_request(harness) -> None:
