@@ -52,6 +52,12 @@ class _ProblemChannel(HTTPChannel):  # type: ignore[misc]
 
 def build_server(app: WSGIApp, settings: Settings, host: str,
                  port: int) -> BaseWSGIServer | MultiSocketServer:
+    if settings.http_threads <= settings.judge_concurrency:
+        raise SystemExit(
+            f"ATENDE_HTTP_THREADS ({settings.http_threads}) must exceed "
+            f"ATENDE_JUDGE_CONCURRENCY ({settings.judge_concurrency}): uploads being judged "
+            "would hold every thread and stall every other request; raise the first or "
+            "lower the second")
     server = create_server(app, host=host, port=port, **waitress_options(settings))
     server.channel_class = _ProblemChannel
     return server

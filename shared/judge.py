@@ -56,17 +56,17 @@ class Judge:
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
-        self._slots = threading.BoundedSemaphore(max(1, budget.concurrency))
+        self.slots = threading.BoundedSemaphore(max(1, budget.concurrency))
 
     def judge(self, kind: str, data: bytes) -> None:
         """Return if the file is what ``kind`` says; else raise 415 (not that type),
         422 (over budget) or 503 (every judge busy: no thread waits for one)."""
-        if not self._slots.acquire(blocking=False):
+        if not self.slots.acquire(blocking=False):
             raise ServiceBusy("too many files are being checked at once; retry in a moment")
         try:
             verdict = self._run(kind, data)
         finally:
-            self._slots.release()
+            self.slots.release()
         if verdict.get("ok"):
             return
         status, detail = verdict.get("refuse"), str(verdict.get("detail", ""))

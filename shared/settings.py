@@ -51,14 +51,12 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
-    # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
-    # broker is left to the outbox's dispatcher threads), so threads only take turns on the
-    # GIL, and each hand-over costs context switches: under 8 client connections the panel
-    # served 2,000 requests/s with 8 threads, 2,900 with 2 and 3,650 with 1. One is enough:
-    # waitress reads request bodies and writes responses on its own I/O thread, so a slow
-    # client or a large upload does not hold it. A post that waits on the store's write
-    # lock does (follow-up posts: 650/s with 2 threads, 570 with 1).
-    http_threads: int = 1
+    # Threads of the WSGI server. Requests are CPU-bound, so more threads mostly take turns
+    # on the GIL; but a thread waiting on an upload's judge (a child process, for up to its
+    # budget) holds no GIL and serves nobody, so there must be threads to spare beyond
+    # ``judge_concurrency`` (docs/uploads.md). Waitress reads bodies and writes responses on
+    # its own I/O thread, so a slow client does not hold one.
+    http_threads: int = 4
     # The server's connections at once, and the seconds a connection may stay silent
     # (a stalled upload holds its buffers until then).
     http_connection_limit: int = 100
