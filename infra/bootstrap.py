@@ -10,6 +10,7 @@ import dramatiq
 import falcon
 
 from infra.services import SERVICES, load_service, topology
+from shared import judge
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
@@ -84,6 +85,7 @@ def build(
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
         broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
     verifier = verifier_from(settings)
+    judge.configure(settings)  # uploads are judged within this platform's budget
     platform = Platform(settings, broker, relay, clock, {}, {}, database=database)
     for name in services:
         svc = load_service(name)

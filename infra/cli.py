@@ -14,12 +14,6 @@ from typing import Any
 from shared.settings import Settings
 
 
-def waitress_options(settings: Settings) -> dict[str, Any]:
-    """The production WSGI server's settings, shared with the benchmark's bare baseline."""
-    return {"threads": settings.http_threads, "ident": "atende",
-            "clear_untrusted_proxy_headers": True}
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)
@@ -47,12 +41,10 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
-    from waitress import create_server
-
     from infra.gateway import gateway_for
+    from infra.server import build_server
 
-    server = create_server(gateway_for(platform), host=host, port=port,
-                           **waitress_options(platform.settings))
+    server = build_server(gateway_for(platform), platform.settings, host, port)
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
     print(f"Atende listening on http://{host}:{server.effective_port}", flush=True)

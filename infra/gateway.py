@@ -1,4 +1,5 @@
-"""The local gateway: routes by path to the services' WSGI apps, as API Gateway would."""
+"""The local gateway: routes by path to the services' WSGI apps, as API Gateway would, and
+refuses a body larger than any route accepts before it is read."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 from falcon.routing import CompiledRouter
 
 from shared.contract import Contract
+from shared.files import size_text
 from shared.openapi import merge
 
+_PROBLEM = "application/problem+json"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -46,6 +49,20 @@ class Routes:
         return self._top.get(segments[0])
 
 
+_CAP_SETTINGS = "ATENDE_MAX_FILE_BYTES x ATENDE_MAX_FILES_PER_POST + ATENDE_MAX_JSON_BYTES"
+
+
+def problem(status: int, code: str, title: str, detail: str) -> bytes:
+    return json.dumps({"type": f"https://atende.gov.br/problems/{code}", "title": title,
+                       "status": status, "code": code, "detail": detail}).encode()
+
+
+def too_large(cap: int) -> bytes:
+    return problem(413, "payload_too_large", "Payload too large",
+                   f"request body larger than {size_text(cap)}, the most any route accepts "
+                   f"({_CAP_SETTINGS})")
+
+
 class _Owner:
     """What the router finds for a route: the service it belongs to."""
 
@@ -55,9 +72,10 @@ class _Owner:
 
 class Gateway:
     def __init__(self, apps: dict[str, WSGIApp], routes: Routes,
-                 openapi: Callable[[], list[dict[str, Any]]]) -> None:
+                 openapi: Callable[[], list[dict[str, Any]]], max_body: int) -> None:
         self.apps = apps
         self.routes = routes
+        self.max_body = max_body
         self._documents = openapi
         self._openapi: bytes | None = None
 
@@ -76,15 +94,22 @@ class Gateway:
             return self._json(start_response, "200 OK", b'{"status":"ok"}')
         if path == "/openapi.json":
             return self._json(start_response, "200 OK", self.openapi)
+        if self._declared_length(environ) > self.max_body:
+            # Before routing: neither an unknown route nor a missing token may make a
+            # server read the body. (Waitress refuses it earlier, from the same cap.)
+            return self._json(start_response, "413 Payload Too Large",
+                              too_large(self.max_body), _PROBLEM)
         name = self.routes.service_for(path)
         app = self.apps.get(name) if name else None
         if app is None:
-            body = json.dumps({"type": "https://atende.gov.br/problems/not_found",
-                               "title": "Not found", "status": 404, "code": "not_found",
-                               "detail": "no such route"}).encode()
-            return self._json(start_response, "404 Not Found", body,
-                              "application/problem+json")
+            body = problem(404, "not_found", "Not found", "no such route")
+            return self._json(start_response, "404 Not Found", body, _PROBLEM)
         return app(environ, start_response)
+
+    @staticmethod
+    def _declared_length(environ: dict[str, Any]) -> int:
+        raw = environ.get("CONTENT_LENGTH") or "0"
+        return int(raw) if raw.isdigit() else 0  # a malformed one is the service's 400
 
     @staticmethod
     def _json(start_response: Callable[..., Any], status: str, body: bytes,
@@ -112,4 +137,4 @@ def gateway_for(platform: Any) -> Gateway:
         return [document(name, list(svc.operations))
                 for name, svc in platform.services.items()]
 
-    return Gateway(platform.apps, platform_routes(), documents)
+    return Gateway(platform.apps, platform_routes(), documents, platform.settings.max_body_bytes)

@@ -61,3 +61,7 @@ class ValidationFailed(DomainError):
     @classmethod
     def field(cls, field: str, message: str) -> ValidationFailed:
         return cls(f"{field}: {message}", [{"field": field, "message": message}])
+
+
+class ServiceBusy(DomainError):
+    status, code, title = 503, "busy", "Busy"

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
-
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from shared.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.judge import Judge, default_judge
+from shared.judging import JPEG as JPEG
+from shared.judging import PDF as PDF
+from shared.judging import PNG as PNG
 
-PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 DOCUMENT_TYPES = frozenset({PDF, PNG, JPEG})
-
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# The extension a stored name ends with, by proven type; the first is the one given.
+EXTENSIONS = {PDF: (".pdf",), PNG: (".png",), JPEG: (".jpg", ".jpeg")}
 
 
 @dataclass(frozen=True)
@@ -48,61 +44,33 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def is_real_pdf(data: bytes) -> bool:
-    """A PDF that parses, with at least one page, and no JavaScript or auto-actions."""
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if len(reader.pages) < 1:
-            return False
-        root: Any = reader.trailer["/Root"]
-        if "/OpenAction" in root or "/AA" in root:
-            return False
-        names = root.get("/Names")
-        if names is not None and "/JavaScript" in names.get_object():
-            return False
-        return not _has_script(reader.trailer.raw_get("/Root"))
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError):
-        return False
-    except Exception:  # pypdf raises assorted errors on hostile input; none is ours
-        return False
-
-
-_SCRIPTED = frozenset({"/JavaScript", "/Launch"})
-_WALK_BUDGET = 200_000
-
-
-def _has_script(root: Any) -> bool:
-    """JavaScript or a launch action anywhere reachable from the catalog: pages' actions,
-    annotations, form fields, outlines. Bounded: a document too large to walk is refused."""
-    seen: set[tuple[int, int]] = set()
-    stack: list[Any] = [root]
-    budget = _WALK_BUDGET
-    while stack:
-        budget -= 1
-        if budget < 0:
-            return True
-        obj = stack.pop()
-        if isinstance(obj, IndirectObject):
-            ref = (obj.idnum, obj.generation)
-            if ref in seen:
-                continue
-            seen.add(ref)
-            obj = obj.get_object()
-        if isinstance(obj, DictionaryObject):
-            if "/JS" in obj or "/JavaScript" in obj or obj.get("/S") in _SCRIPTED:
-                return True
-            stack.extend(obj.values())  # raw values: indirect references stay references
-        elif isinstance(obj, ArrayObject):
-            stack.extend(obj)
-    return False
+# Controls, format characters (U+202E's right-to-left override, U+200B's zero width),
+# line and paragraph separators, surrogates, private use and unassigned code points: none
+# belongs in a name shown to people, and each can make it read as something it is not.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def safe_filename(name: str | None, fallback: str = "file") -> str:
-    """A display name only (never a path): no directories, controls or quotes."""
+    """A display name only (never a path): no directories, controls, invisible characters
+    or quotes."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r'[\x00-\x1f\x7f"<>|:*?;]', "", name).strip(" .")
+    name = "".join(c for c in name if unicodedata.category(c) not in _INVISIBLE)
+    name = re.sub(r'["<>|:*?;]', "", name).strip(" .")
     return name[:200] or fallback
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
+def proven_filename(name: str, kind: str) -> str:
+    """``name`` ending with the extension of the type its bytes proved: ``RG.hta`` holding
+    a JPEG is stored as ``RG.jpg``, so no program opens it as what its name claimed."""
+    allowed = EXTENSIONS[kind]
+    if name.lower().endswith(allowed):
+        return name
+    stem = _EXTENSION.sub("", name).rstrip(" .") or "file"
+    return stem[:195] + allowed[0]
 
 
 _NOT_PLAIN = re.compile(r"[/\\\x00-\x1f\x7f]")
@@ -119,18 +87,24 @@ def _check_plain_name(filename: str | None) -> None:
 
 
 def accept(
-    filename: str | None, data: bytes, *, allowed: frozenset[str], max_bytes: int
+    filename: str | None, data: bytes, *, allowed: frozenset[str], max_bytes: int,
+    judge: Judge | None = None,
 ) -> Upload:
     """Judge an uploaded file by its bytes: 413 if too large, 415 if not an allowed type
-    (whatever its name or declared type say), 422 if its name is a path."""
+    (whatever its name or declared type say) or not a whole one, 422 if its name is a path
+    or judging it would take more than its budget (``shared.judge``)."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"file larger than {max_bytes} bytes")
+        raise PayloadTooLarge(f"file larger than {size_text(max_bytes)} (ATENDE_MAX_FILE_BYTES)")
     kind = sniff(data)
     if kind not in allowed:
         raise UnsupportedMediaType(
             "file must be one of: " + ", ".join(sorted(t.split("/")[1].upper() for t in allowed))
         )
-    if kind == PDF and not is_real_pdf(data):
-        raise UnsupportedMediaType("file is not a valid PDF")
     _check_plain_name(filename)
-    return Upload(safe_filename(filename), kind, data)
+    (judge or default_judge()).judge(kind, data)
+    return Upload(proven_filename(safe_filename(filename), kind), kind, data)
+
+
+def size_text(size: int) -> str:
+    """A cap as people read it: ``10 MiB``, ``50.06 MiB``, ``512 bytes``."""
+    return f"{size / (1 << 20):.4g} MiB" if size >= 1 << 20 else f"{size} bytes"

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     max_json_bytes: int = 64 * 1024
     max_file_bytes: int = 10 * 1024 * 1024
     max_files_per_post: int = 5
+    # Judging one file (docs/uploads.md): CPU and address space of the child process that
+    # judges it, a wall-clock bound on it, what its PDF streams may inflate to, an image's
+    # pixels, and how many files one process judges at once (more are 503, not queued).
+    judge_cpu_seconds: int = 2
+    judge_memory_mb: int = 384
+    judge_wall_seconds: float = 8.0
+    judge_inflated_mb: int = 50
+    judge_max_pixels: int = 40_000_000
+    judge_concurrency: int = 2
 
     # Delivery: retries before a message is dead-lettered, and how often the outbox sweeps.
     max_retries: int = 5
@@ -42,14 +51,16 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
-    # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
-    # broker is left to the outbox's dispatcher threads), so threads only take turns on the
-    # GIL, and each hand-over costs context switches: under 8 client connections the panel
-    # served 2,000 requests/s with 8 threads, 2,900 with 2 and 3,650 with 1. One is enough:
-    # waitress reads request bodies and writes responses on its own I/O thread, so a slow
-    # client or a large upload does not hold it. A post that waits on the store's write
-    # lock does (follow-up posts: 650/s with 2 threads, 570 with 1).
-    http_threads: int = 1
+    # Threads of the WSGI server. Requests are CPU-bound, so more threads mostly take turns
+    # on the GIL; but a thread waiting on an upload's judge (a child process, for up to its
+    # budget) holds no GIL and serves nobody, so there must be threads to spare beyond
+    # ``judge_concurrency`` (docs/uploads.md). Waitress reads bodies and writes responses on
+    # its own I/O thread, so a slow client does not hold one.
+    http_threads: int = 4
+    # The server's connections at once, and the seconds a connection may stay silent
+    # (a stalled upload holds its buffers until then).
+    http_connection_limit: int = 100
+    http_channel_timeout: int = 30
     # Extra Dramatiq middleware, "module:Class" each, added to every process's broker
     # (e.g. metrics; the fault suite's chaos injector).
     broker_middleware: list[str] = Field(default_factory=list)
@@ -75,6 +86,12 @@ class Settings(BaseSettings):
     table_prefix: str = "atende"
     bucket: str = "atende-blobs"
     ses_sender: str = "atende@example.gov.br"
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest body any route accepts (a follow-up's files and fields): anything
+        larger is refused from its Content-Length, before it is read."""
+        return self.max_file_bytes * max(1, self.max_files_per_post) + self.max_json_bytes
 
     def path(self, *parts: str) -> Path:
         p = self.data_dir.joinpath(*parts)

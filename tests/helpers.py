@@ -63,6 +63,15 @@ def png_bytes() -> bytes:
             + chunk(b"IEND", b""))
 
 
+def jpeg_bytes() -> bytes:
+    """A valid 8x8 JPEG."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def multipart(fields: dict[str, str] | None = None,
               files: list[tuple[str, str, bytes]] | None = None) -> tuple[bytes, str]:
     """A multipart/form-data body and its Content-Type; files are (field, filename, bytes)."""

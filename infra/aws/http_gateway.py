@@ -12,9 +12,12 @@ def _gateway() -> Any:
     from infra.gateway import Gateway, platform_routes
     from infra.services import SERVICES, contract
     from shared.openapi import document
+    from shared.settings import Settings
 
-    return Gateway({}, platform_routes(), lambda: [document(name, list(contract(name).operations))
-                                                   for name in SERVICES])
+    def documents() -> list[dict[str, Any]]:
+        return [document(name, list(contract(name).operations)) for name in SERVICES]
+
+    return Gateway({}, platform_routes(), documents, Settings().max_body_bytes)
 
 
 handler = lazy_handler(_gateway)

@@ -24,7 +24,7 @@ def app() -> falcon.App:
 if __name__ == "__main__":
     from waitress import serve
 
-    from infra.cli import waitress_options
+    from infra.server import waitress_options
     from shared.settings import Settings
 
     serve(app(), host="127.0.0.1", port=int(sys.argv[1]), **waitress_options(Settings()))

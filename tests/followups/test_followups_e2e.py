@@ -10,9 +10,18 @@ from email.message import Message
 from typing import Any
 
 from tests.followups.followups_support import mails, text_of
-from tests.helpers import approve, conclude, idem, multipart, pdf_bytes, setup_service, submit
+from tests.helpers import (
+    approve,
+    conclude,
+    idem,
+    jpeg_bytes,
+    multipart,
+    pdf_bytes,
+    setup_service,
+    submit,
+)
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = jpeg_bytes()
 
 
 def _subject(msg: Message) -> str:

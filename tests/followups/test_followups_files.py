@@ -9,9 +9,9 @@ import pytest
 
 from shared.ids import new_id
 from tests.followups.followups_support import to_state, token
-from tests.helpers import multipart, pdf_bytes, png_bytes
+from tests.helpers import jpeg_bytes, multipart, pdf_bytes, png_bytes
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+JPEG = jpeg_bytes()
 
 
 def _stored(h: Any) -> tuple[int, int]:

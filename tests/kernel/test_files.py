@@ -27,7 +27,7 @@ def pdf_bytes(js: bool = False) -> bytes:
 
 def test_real_pdf_is_told_by_its_bytes() -> None:
     up = accept("digitalizado", pdf_bytes(), allowed=DOCUMENT_TYPES, max_bytes=1 << 20)
-    assert up.content_type == PDF and up.filename == "digitalizado"
+    assert up.content_type == PDF and up.filename == "digitalizado.pdf"
 
 
 @pytest.mark.parametrize("data", [b"hello, I am text", b"%PDF-1.7 but not really a pdf",
