@@ -12,6 +12,7 @@ _REQUEST_EVENTS = (
     "RequestRejected",
     "RequestApproved",
     "RequestConcluded",
+    "RequestReassigned",
 )
 _MEETING_EVENTS = (
     "MeetingScheduled",
@@ -28,6 +29,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "MeetingReminderDue": ("followups",),
     "ReviewSubmitted": ("requests", "followups"),
     "ReviewModerated": ("requests", "followups"),
+    # The requests service keeps the roster; the others keep copies to check callers by.
+    "RosterChanged": ("followups", "meetings", "reviews"),
 }
 
 

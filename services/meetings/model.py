@@ -26,6 +26,7 @@ from shared.errors import (
 from shared.identity import Principal
 from shared.messages import Party
 from shared.projection import RequestView as SharedView
+from shared.roster import forbid_own
 
 JOIN_EARLY = timedelta(minutes=15)
 MAX_GUESTS = 20
@@ -36,8 +37,10 @@ class RequestView(SharedView):
     """This service's rules on top of the shared view of a request."""
 
     def check_manager(self, who: Principal) -> Party:
-        """The assignee, as the party who schedules; refuses everyone else."""
+        """The assignee, as the party who schedules; refuses everyone else, and staff
+        on a request of their own first."""
         self.check_visible(who)
+        forbid_own(who, self.citizen.sub)
         if self.snapshot.status != "in_service":
             raise InvalidTransition(
                 f"meetings are managed while the request is in_service, "

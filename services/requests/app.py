@@ -41,6 +41,9 @@ OPERATIONS = [
               response=s.RequestOut),
     Operation("POST", f"{_RID}/approval", "Approve and assign", body=s.ApprovalIn,
               response=s.RequestOut),
+    Operation("POST", f"{_RID}/reassignment",
+              "Hand the request to another attendant (registrar or the assignee)",
+              body=s.ReassignmentIn, response=s.RequestOut),
     Operation("POST", f"{_RID}/conclusion", "Conclude (optional PDF)", body=s.ConclusionIn,
               multipart=("summary", "file"), response=s.RequestOut),
     Operation("GET", f"{_RID}/timeline", "Everything that happened, oldest first",
@@ -62,6 +65,7 @@ def build_app(ctx: ServiceContext) -> falcon.App:
         f"{_RID}/steps/{{key}}": r.StepCheck(ctx),
         f"{_RID}/rejection": r.Rejection(ctx),
         f"{_RID}/approval": r.Approval(ctx),
+        f"{_RID}/reassignment": r.Reassignment(ctx),
         f"{_RID}/conclusion": r.Conclusion(ctx),
         f"{_RID}/timeline": r.Timeline(ctx),
     }

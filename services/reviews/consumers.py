@@ -10,7 +10,7 @@ import dramatiq
 from services.reviews import handlers
 from shared.consumer import apply_once
 from shared.http import ServiceContext
-from shared.messages import Event, RequestEvent
+from shared.messages import Event, RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
 from shared.service import EventHandler
 from shared.tables import ConditionFailed
@@ -21,12 +21,15 @@ CONSUMER = "reviews"
 def handle_event(ctx: ServiceContext, doc: dict[str, Any]) -> bool:
     """Apply one delivered event; True if it changed anything."""
     event = Event.parse(doc)
-    if not isinstance(event, RequestEvent):
+    if not isinstance(event, RequestEvent | RosterChanged):
         return False  # not ours to know about
 
     def effect(uow: UnitOfWork, e: Event) -> None:
-        assert isinstance(e, RequestEvent)
-        handlers.apply_request_event(uow, e)
+        if isinstance(e, RosterChanged):
+            handlers.apply_roster_event(uow, e)
+        else:
+            assert isinstance(e, RequestEvent)
+            handlers.apply_request_event(uow, e)
 
     return apply_once(ctx.uow, CONSUMER, event, effect)
 

@@ -20,6 +20,7 @@ from typing import Literal
 from shared.errors import AlreadyReviewed, Forbidden, InvalidTransition, NotFound
 from shared.identity import Principal
 from shared.messages import Event, Party, RequestSnapshot, ReviewModerated, ReviewSubmitted
+from shared.roster import forbid_own
 
 Verdict = Literal["approved", "rejected"]
 Decision = Literal["approve", "reject"]
@@ -124,6 +125,7 @@ class Review:
         """Record a moderator's decision; False if it changes nothing (a repeat)."""
         if not self.visible_to(who):
             raise NotFound("review not found")
+        forbid_own(who, self.citizen.sub)
         if not (who.has("attendant") and who.org == self.org and who.unit == self.unit):
             raise Forbidden("only an attendant of the service's unit may moderate its reviews")
         if self.moderation is None:
