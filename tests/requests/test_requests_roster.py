@@ -5,11 +5,14 @@ them."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from infra import cli
 from services.followups.consumers import handle_event
 from shared.messages import Party, RosterChanged
+from shared.tables import Delete
 from tests.helpers import Setup, approve, conclude, setup_service, submit
 
 NOT_ENABLED = "attendant_not_enabled"
@@ -168,3 +171,26 @@ def test_the_roster_reaches_every_service_and_a_late_or_repeated_copy_changes_no
     assert handle_event(ctx, older.model_dump(mode="json")) is True  # applied: a no-op
     assert handle_event(ctx, older.model_dump(mode="json")) is False  # seen: skipped
     assert h.table("followups").get(f"ROSTER#{s.org}", "vera")["enabled"] is False
+
+
+def test_ops_reproject_roster_fills_the_copies_a_store_from_before_lacks(
+        harness, capsys, monkeypatch):
+    h = harness
+    s, rid, _ = _world(h)
+    # As before the copies existed: the followups service has none.
+    followups = h.table("followups")
+    copies = followups.query(f"ROSTER#{s.org}", limit=100).items
+    assert len(copies) == 3
+    followups.transact([Delete(c["pk"], c["sk"]) for c in copies])
+    r = h.client.simulate_get(f"/requests/{rid}/followups", headers=s.h("assignee"))
+    assert _refused(r)
+    data_dir = str(h.platform.settings.data_dir)
+    monkeypatch.setenv("ATENDE_DATA_DIR", data_dir)
+    assert cli.main(["ops", "reproject", "roster", "--data-dir", data_dir]) == 0
+    report = {d["service"]: d for d in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert report == {
+        "followups": {"service": "followups", "entries": 3, "written": 3, "unchanged": 0},
+        "meetings": {"service": "meetings", "entries": 3, "written": 0, "unchanged": 3},
+        "reviews": {"service": "reviews", "entries": 3, "written": 0, "unchanged": 3}}
+    r = h.client.simulate_get(f"/requests/{rid}/followups", headers=s.h("assignee"))
+    assert r.status_code == 200, r.text
