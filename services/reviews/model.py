@@ -5,6 +5,9 @@ Moderation of a review with a comment::
 
     screening --(worker)--> pending | flagged --(attendant)--> approved | rejected
 
+The moderator is an attendant of the service's unit, enabled on this service's copy of the
+roster (``shared.roster``), and never the review's own author (403 conflict_of_interest).
+
 A moderator may change a decision later (approved <-> rejected): taking down a comment
 approved by mistake must be possible. A review without a comment has nothing to moderate:
 its ``moderation`` is null and it never enters the queue (its verdict and rating still
