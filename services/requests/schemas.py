@@ -182,7 +182,9 @@ class ApprovalIn(_In):
 
 class ReassignmentIn(_In):
     assignee: str = Field(min_length=1, max_length=200)
-    reason: str = Field(max_length=2000)
+    reason: str = Field(max_length=2000, description=(
+        "Why the request changes hands; part of the request's timeline, which its citizen "
+        "reads too"))
 
     @field_validator("reason")
     @classmethod
