@@ -444,6 +444,83 @@ def _project_one(table: Any, get: Any, put: Any, view: Any, dry_run: bool) -> st
     return "skipped"
 
 
+# --- the roster's copies ----------------------------------------------------------------
+#
+# The same services keep a copy of the roster (RosterChanged events) to judge callers by. A
+# store from before they did has none, and every attendant would be refused there: this
+# copies each entry of the requests store by the consumers' own rule (newest version wins).
+
+
+@dataclass
+class RosterCopy:
+    service: str
+    entries: int = 0  # roster entries read from the requests store
+    written: int = 0
+    unchanged: int = 0  # the copy was as new as the source, or newer
+
+    def count(self, outcome: str) -> None:
+        self.entries += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def _scan_roster(table: Any) -> Iterator[dict[str, Any]]:
+    """Every roster entry of the requests table (an offline full scan)."""
+    from shared.tables.dynamodb import DynamoTable, from_item
+
+    if isinstance(table, DynamoTable):
+        pages = table.client.get_paginator("scan").paginate(
+            TableName=table.name, ConsistentRead=True,
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": "ROSTER#"}})
+        for page in pages:
+            yield from (from_item(raw) for raw in page["Items"])
+        return
+    after = ("ROSTER#", "")
+    while True:
+        rows = table.db.connection().execute(
+            f'SELECT pk, sk, body FROM "{table.name}" WHERE (pk, sk) > (?, ?) AND pk < ? '
+            "ORDER BY pk, sk LIMIT 500", (*after, "ROSTER$")).fetchall()
+        if not rows:
+            return
+        after = (rows[-1][0], rows[-1][1])
+        yield from (json.loads(body) for _, _, body in rows)
+
+
+def reproject_roster(settings: Settings, services: Iterable[str] = PROJECTING, *,
+                     dry_run: bool = False) -> list[RosterCopy]:
+    from shared.clock import SystemClock
+    from shared.messages import Party, RosterChanged
+    from shared.outbox import UnitOfWork
+    from shared.roster import apply_roster, get_entry
+    from shared.tables import ConditionFailed
+
+    tables = _tables(settings)
+    targets = [(tables[s], RosterCopy(s)) for s in services]
+    for item in _scan_roster(tables["requests"]):
+        entry = RosterChanged(
+            attendant=Party(sub=item["sub"], name=item["name"], email=item.get("email")),
+            org=item["org"], unit=item["unit"], enabled=item["enabled"],
+            version=int(item["version"]))
+        for table, done in targets:
+            outcome = "unchanged"
+            for _ in range(5):
+                current = get_entry(table, entry.org, entry.attendant.sub)
+                if current is not None and int(current["version"]) >= entry.version:
+                    break
+                outcome = "written"
+                if dry_run:
+                    break
+                uow = UnitOfWork(table, None, SystemClock(), Topology())  # it tells nobody
+                apply_roster(uow, entry)
+                try:
+                    uow.commit()
+                    break
+                except ConditionFailed:
+                    outcome = "unchanged"  # an event delivery wrote it meanwhile: look again
+            done.count(outcome)
+    return [done for _, done in targets]
+
+
 # --- the command -------------------------------------------------------------------------
 
 
@@ -464,7 +541,9 @@ def add_parser(sub: Any) -> None:
         if name == "replay":
             p.add_argument("--id", action="append", dest="ids")
         if name == "reproject":
-            p.add_argument("service", choices=[*PROJECTING, "requests", "all"])
+            p.add_argument("service", choices=[*PROJECTING, "requests", "all", "roster"],
+                           help="roster: copy the roster into followups, meetings and "
+                                "reviews (a store from before they kept one)")
             p.add_argument("--request", action="append", dest="requests",
                            help="only this request (repeatable); default: every request")
             p.add_argument("--dry-run", action="store_true",
@@ -484,6 +563,9 @@ def run(args: Any, settings: Settings) -> int:
         print(f"replayed {replay(settings, args.ids)}")
     elif args.ops_command == "lag":
         print(json.dumps(lag(settings), indent=2))
+    elif args.ops_command == "reproject" and args.service == "roster":
+        for copy in reproject_roster(settings, dry_run=args.dry_run):
+            print(json.dumps(asdict(copy)))
     elif args.ops_command == "reproject":
         services = ((*PROJECTING, "requests") if args.service == "all"
                     else (args.service,))

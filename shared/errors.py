@@ -27,6 +27,14 @@ class Forbidden(DomainError):
     status, code, title = 403, "forbidden", "Not allowed"
 
 
+class AttendantNotEnabled(Forbidden):
+    status, code, title = 403, "attendant_not_enabled", "Attendant not enabled"
+
+
+class ConflictOfInterest(Forbidden):
+    status, code, title = 403, "conflict_of_interest", "Conflict of interest"
+
+
 class NotFound(DomainError):
     status, code, title = 404, "not_found", "Not found"
 

@@ -97,6 +97,27 @@ class RequestConcluded(RequestEvent):
     has_attachment: bool = False
 
 
+class RequestReassigned(RequestEvent):
+    """The request changed hands while in service; ``request.assignee`` is the new one."""
+
+    previous: Party | None = None
+    reason: str = ""
+
+
+class RosterChanged(Event):
+    """An attendant's roster entry, whole, as the requests service keeps it now: every
+    other service keeps its own copy of the roster from these (event-carried state
+    transfer). ``version`` is the entry's own, so a copy arriving late changes nothing."""
+
+    # Not about a request; the field is the base contract's.
+    request_id: str = ""
+    attendant: Party
+    org: str
+    unit: str
+    enabled: bool
+    version: int
+
+
 class FollowupPosted(Event):
     followup_id: str
     author: Party

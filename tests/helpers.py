@@ -110,7 +110,7 @@ def setup_service(h: Any, *, org: str = ORG, unit: str = UNIT,
 
     People: ``registrar``; ``analyst`` (Alice) and ``assignee`` (Bruno), attendants of the
     unit; ``citizen`` (sub "ana") and ``other_citizen`` (sub "beto"); ``outsider`` (Otto),
-    an attendant of another unit of the same org, not enrolled. Staff subs are unique per
+    an enabled attendant of another unit of the same org. Staff subs are unique per
     org and unit (see ``s.subs``), so several setups can live in one harness.
     """
     subs = {"registrar": f"reg-{org}", "analyst": f"alice-{org}-{unit}",
@@ -137,10 +137,12 @@ def setup_service(h: Any, *, org: str = ORG, unit: str = UNIT,
     r = h.client.simulate_post("/catalog/services", json=body, headers=auth)
     assert r.status_code == 201, r.text
     service_id = r.json["id"]
-    for who, name in (("analyst", "Alice Analista"), ("assignee", "Bruno Atendente")):
+    for who, name, where in (("analyst", "Alice Analista", unit),
+                             ("assignee", "Bruno Atendente", unit),
+                             ("outsider", "Otto Outro", f"{unit}-outra")):
         r = h.client.simulate_put(f"/attendants/{subs[who]}", headers=auth, json={
             "name": name, "email": f"{name.split()[0].lower()}@example.gov.br",
-            "unit": unit, "enabled": True})
+            "unit": where, "enabled": True})
         assert r.status_code == 200, r.text
     return Setup(org, unit, service_id, tokens, subs)
 

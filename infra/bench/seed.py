@@ -7,6 +7,7 @@ started platform finds a settled store with nothing in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,9 +24,11 @@ from services.requests.schemas import AttendantIn, ServiceIn
 from shared.clock import SystemClock, iso
 from shared.identity import Principal, dev_secret, mint
 from shared.ids import new_id
+from shared.messages import RosterChanged
 from shared.outbox import OUTBOX_PK, UnitOfWork
+from shared.roster import apply_roster
 from shared.settings import Settings
-from shared.tables import Put, Table
+from shared.tables import ConditionFailed, Put, Table
 from shared.topology import Topology
 
 ORG, UNIT = "pref", "atend"
@@ -75,6 +78,14 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
         requests_handlers.enrol(uow, REGISTRAR, ATTENDANT.sub,
                                 AttendantIn(name="Ana", unit=UNIT, enabled=True))
         uow.commit()
+    # The followups service's copy of that roster entry, as its event would make it (the
+    # bench posts follow-ups as this attendant), written now rather than waited for.
+    with fctx.uow() as fuow:
+        event = next(e for e in uow.events if isinstance(e, RosterChanged))
+        # ConditionFailed: the event's own delivery wrote it first.
+        with contextlib.suppress(ConditionFailed):
+            if apply_roster(fuow, event):
+                fuow.commit()
     svc = store.get_service(rctx.uow(), service.id) or {}
     analyst = party(ATTENDANT.sub, "Ana", "ana@example.gov.br")
     start = datetime.now(UTC) - timedelta(days=1)

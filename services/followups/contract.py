@@ -32,7 +32,7 @@ OPERATIONS = [
 
 # What the requests service tells about a request (by name: no service imports another).
 REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestConcluded")
+                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="followups",
@@ -40,6 +40,6 @@ CONTRACT = Contract(
     publishes=("FollowupPosted",),
     consumes=(*REQUEST_EVENTS, "FollowupPosted", "MeetingScheduled", "MeetingRescheduled",
               "MeetingCanceled", "GuestInvited", "MeetingJoined", "MeetingReminderDue",
-              "ReviewSubmitted", "ReviewModerated"),
+              "ReviewSubmitted", "ReviewModerated", "RosterChanged"),
     jobs=(MAIL_ACTOR,),
 )

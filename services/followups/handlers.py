@@ -24,8 +24,9 @@ from shared.http import FilePart
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import log as log_fields
-from shared.messages import Event, RequestEvent
+from shared.messages import Event, RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
+from shared.roster import apply_roster, require_enabled
 from shared.settings import Settings
 from shared.tables import Item, Table
 
@@ -33,6 +34,7 @@ log = logging.getLogger("atende.followups")
 
 
 def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:
+    """The request as ``who`` may see it; ``who`` already judged by the roster."""
     view = repository.get_view(uow, request_id)
     if view is None:
         raise NotFound("request not found")  # not (yet) known here: the same as hidden
@@ -46,6 +48,7 @@ def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> R
 def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Principal,
                   request_id: str, body: str, files: Sequence[FilePart],
                   clock: Clock) -> FollowupOut:
+    who = require_enabled(who, uow)
     view = _visible_view(uow, who, request_id)
     view.author_role(who)  # refuse before looking at (or storing) any file
     # Every file is judged before any is stored: a bad one refuses the whole post.
@@ -62,14 +65,14 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
 
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
-    _visible_view(table, who, request_id)
+    _visible_view(table, require_enabled(who, table), request_id)
     items, next_cursor = repository.followups(table, request_id, limit, cursor)
     return FollowupPage(items=[FollowupOut.of(f) for f in items], next_cursor=next_cursor)
 
 
 def read_attachment(table: Table, blobs: Blobs, who: Principal, request_id: str,
                     followup_id: str, attachment_id: str) -> tuple[bytes, str, str]:
-    _visible_view(table, who, request_id)
+    _visible_view(table, require_enabled(who, table), request_id)
     found = repository.get_attachment(table, request_id, followup_id, attachment_id)
     if found is None:
         raise NotFound("attachment not found")
@@ -85,12 +88,14 @@ def _note_out(item: Item) -> NotificationOut:
 
 def list_notifications(table: Table, who: Principal, limit: int, cursor: str | None
                        ) -> NotificationPage:
+    who = require_enabled(who, table)
     page = repository.inbox(table, who.sub, limit, cursor)
     return NotificationPage(items=[_note_out(i) for i in page.items],
                             next_cursor=page.next_cursor)
 
 
 def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
+    who = require_enabled(who, uow)
     item = repository.get_note(uow, note_id)
     if item is None or item["recipient"] != who.sub:
         raise NotFound("notification not found")
@@ -127,6 +132,8 @@ def apply_request_event(uow: UnitOfWork, event: RequestEvent,
 
 def apply_event(uow: UnitOfWork, event: Event) -> dict[str, Any]:
     """One event's whole effect: the projection, then who is told."""
+    if isinstance(event, RosterChanged):
+        return {"roster_changed": apply_roster(uow, event)}
     view = repository.get_view(uow, event.request_id)
     if isinstance(event, RequestEvent):
         view = apply_request_event(uow, event, view)

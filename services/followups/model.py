@@ -6,6 +6,9 @@ the request events carry (citizen, org, unit, assignee, status)::
     read   the citizen, the assignee, attendants of the request's org and unit,
            registrars of its org                                  (others: 404)
     post   the citizen or the assignee, while ``in_service``      (409 / 403)
+
+Before any of it, an attendant is judged by this service's copy of the roster
+(``shared.roster``): not enabled, 403 ``attendant_not_enabled``.
 """
 
 from __future__ import annotations

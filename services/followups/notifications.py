@@ -42,6 +42,10 @@ def _assignee(e: m.RequestEvent, view: RequestView | None) -> list[m.Party | Non
     return [e.request.assignee]
 
 
+def _previous(e: m.RequestReassigned, view: RequestView | None) -> list[m.Party | None]:
+    return [e.previous]
+
+
 def _other_side(e: m.FollowupPosted, view: RequestView | None) -> list[m.Party | None]:
     if e.recipient is not None:
         return [e.recipient]
@@ -71,6 +75,9 @@ RULES: tuple[Rule, ...] = (
     Rule(m.RequestApproved, _citizen, "request_approved"),
     Rule(m.RequestApproved, _assignee, "request_assigned"),
     Rule(m.RequestConcluded, _citizen, "request_concluded"),
+    Rule(m.RequestReassigned, _citizen, "request_reassigned"),
+    Rule(m.RequestReassigned, _assignee, "request_assigned"),
+    Rule(m.RequestReassigned, _previous, "request_unassigned"),
     Rule(m.FollowupPosted, _other_side, "followup_posted"),
     Rule(m.MeetingScheduled, _meeting_citizen, "meeting_scheduled"),
     Rule(m.MeetingRescheduled, _meeting_citizen, "meeting_rescheduled"),

@@ -40,7 +40,7 @@ OPERATIONS = [
 
 # What the requests service tells about a request (by name: no service imports another).
 REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestConcluded")
+                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 MEETING_EVENTS = ("MeetingScheduled", "MeetingRescheduled", "MeetingCanceled",
                   "GuestInvited", "MeetingJoined")
 
@@ -48,6 +48,6 @@ CONTRACT = Contract(
     name="meetings",
     operations=tuple(OPERATIONS),
     publishes=(*MEETING_EVENTS, "MeetingReminderDue"),
-    consumes=REQUEST_EVENTS,
+    consumes=(*REQUEST_EVENTS, "RosterChanged"),
     jobs=(INVITE_ACTOR,),
 )

@@ -28,8 +28,9 @@ from shared.errors import NotFound, ValidationFailed
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import log as log_fields
-from shared.messages import Event, Party, RequestEvent
+from shared.messages import Event, Party, RequestEvent, RequestReassigned, RosterChanged
 from shared.outbox import UnitOfWork
+from shared.roster import apply_roster, require_enabled
 from shared.settings import Settings
 from shared.tables import Table
 
@@ -37,6 +38,7 @@ log = logging.getLogger("atende.meetings")
 
 
 def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:
+    """The request as ``who`` may see it; ``who`` already judged by the roster."""
     view = repo.get_view(uow, request_id)
     if view is None:
         raise NotFound("request not found")  # not (yet) known here: the same as hidden
@@ -62,6 +64,7 @@ def _reminder_lead(settings: Settings) -> timedelta:
 
 def schedule(uow: UnitOfWork, rooms: JitsiRooms, settings: Settings, who: Principal,
              request_id: str, body: MeetingIn, clock: Clock) -> MeetingOut:
+    who = require_enabled(who, uow)
     view = _visible_view(uow, who, request_id)
     now = clock.now()
     meeting = Meeting.schedule(new_id(), view, who, subject=body.subject,
@@ -77,6 +80,7 @@ def schedule(uow: UnitOfWork, rooms: JitsiRooms, settings: Settings, who: Princi
 
 def change(uow: UnitOfWork, settings: Settings, who: Principal, request_id: str,
            meeting_id: str, body: MeetingPatch, clock: Clock) -> MeetingOut:
+    who = require_enabled(who, uow)
     view, meeting = _meeting(uow, who, request_id, meeting_id)
     now, previous = clock.now(), meeting.starts_at
     moved = meeting.change(view, who, now=now, subject=body.subject, starts_at=body.starts_at,
@@ -93,6 +97,7 @@ def change(uow: UnitOfWork, settings: Settings, who: Principal, request_id: str,
 
 def cancel(uow: UnitOfWork, who: Principal, request_id: str, meeting_id: str,
            reason: str | None, clock: Clock) -> MeetingOut:
+    who = require_enabled(who, uow)
     view, meeting = _meeting(uow, who, request_id, meeting_id)
     actor = view.check_manager(who)
     meeting.cancel(view, actor, reason or None, clock.now())
@@ -106,6 +111,7 @@ def cancel(uow: UnitOfWork, who: Principal, request_id: str, meeting_id: str,
 
 def invite(uow: UnitOfWork, invites: InviteTokens, who: Principal, request_id: str,
            meeting_id: str, body: GuestIn, clock: Clock) -> GuestCreated:
+    who = require_enabled(who, uow)
     view, meeting = _meeting(uow, who, request_id, meeting_id)
     if any(g.email.lower() == body.email.lower() for g in meeting.guests):
         raise ValidationFailed.field("email", "already invited to this meeting")
@@ -123,6 +129,7 @@ def invite(uow: UnitOfWork, invites: InviteTokens, who: Principal, request_id: s
 
 def join(uow: UnitOfWork, rooms: JitsiRooms, who: Principal, request_id: str,
          meeting_id: str, display_name: str, clock: Clock) -> JoinOut:
+    who = require_enabled(who, uow)
     view, meeting = _meeting(uow, who, request_id, meeting_id)
     role = meeting.participant_role(view, who)
     participant = Party(sub=who.sub, name=display_name, email=who.email)
@@ -166,7 +173,7 @@ def _publish(uow: UnitOfWork, meeting: Meeting) -> None:
 
 def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
                   cursor: str | None) -> MeetingPage:
-    _visible_view(table, who, request_id)
+    _visible_view(table, require_enabled(who, table), request_id)
     items, next_cursor = repo.meetings(table, request_id, limit, cursor)
     return MeetingPage(items=[MeetingOut.of(mt) for mt in items], next_cursor=next_cursor)
 
@@ -176,8 +183,11 @@ def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
 
 def apply_event(uow: UnitOfWork, event: Event, clock: Clock) -> dict[str, Any]:
     """Keep the newest request snapshot: a duplicate or an older event arriving late
-    changes nothing. When attendance ends, its pending meetings are cancelled, which also
-    frees the attendant's calendar."""
+    changes nothing. When attendance ends, or passes to another attendant, its pending
+    meetings are cancelled, which also frees the (previous) attendant's calendar: the new
+    assignee schedules their own. Roster entries are kept to judge callers by."""
+    if isinstance(event, RosterChanged):
+        return {"applied": apply_roster(uow, event)}
     if not isinstance(event, RequestEvent):
         return {"applied": False}
     current = repo.get_view(uow, event.request_id)
@@ -187,11 +197,15 @@ def apply_event(uow: UnitOfWork, event: Event, clock: Clock) -> dict[str, Any]:
     repo.put_view(uow, view, current)
     cancelled = 0
     if view.snapshot.status == "concluded":
-        cancelled = _cancel_pending(uow, view, event.actor, clock)
+        cancelled = _cancel_pending(uow, view, event.actor, clock, "Atendimento concluído")
+    elif isinstance(event, RequestReassigned):
+        cancelled = _cancel_pending(uow, view, event.actor, clock,
+                                    "Atendimento transferido para outro atendente")
     return {"applied": True, "cancelled": cancelled}
 
 
-def _cancel_pending(uow: UnitOfWork, view: RequestView, actor: Party, clock: Clock) -> int:
+def _cancel_pending(uow: UnitOfWork, view: RequestView, actor: Party, clock: Clock,
+                    reason: str) -> int:
     now = clock.now()
     pending: list[Meeting] = []
     cursor: str | None = None
@@ -201,7 +215,7 @@ def _cancel_pending(uow: UnitOfWork, view: RequestView, actor: Party, clock: Clo
         if cursor is None:
             break
     for mt in pending:
-        mt.cancel(view, actor, "Atendimento concluído", now)
+        mt.cancel(view, actor, reason, now)
         repo.drop_reminder(uow, mt)
         repo.save_meeting(uow, mt)
     if pending:

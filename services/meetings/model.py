@@ -4,10 +4,15 @@ Who may do what, from the projection of the request events::
 
     see      the citizen, the assignee, attendants of the request's org and unit,
              registrars of its org                                          (others: 404)
-    manage   schedule, change, cancel, invite: the assignee, request in_service (409 / 403)
+    manage   schedule, change, cancel, invite: the assignee, request in_service (409 / 403);
+             never staff on a request of their own (403 conflict_of_interest)
     join     the meeting's attendant (or the assignee) and the citizen; guests by invite;
              from 15 minutes before the start to the end (409 outside_join_window),
              never once cancelled (409)
+
+Before any of it, an attendant is judged by this service's copy of the roster
+(``shared.roster``): not enabled, 403 ``attendant_not_enabled``. A reassignment cancels the
+previous assignee's pending meetings (handlers.apply_event).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from shared.errors import DomainError, Forbidden, InvalidTransition, ValidationF
 from shared.identity import Principal
 from shared.messages import Party
 from shared.projection import RequestView as SharedView
+from shared.roster import forbid_own
 
 JOIN_EARLY = timedelta(minutes=15)
 MAX_GUESTS = 20
@@ -37,8 +43,10 @@ class RequestView(SharedView):
     """This service's rules on top of the shared view of a request."""
 
     def check_manager(self, who: Principal) -> Party:
-        """The assignee, as the party who schedules; refuses everyone else."""
+        """The assignee, as the party who schedules; refuses everyone else, and staff
+        on a request of their own first."""
         self.check_visible(who)
+        forbid_own(who, self.citizen.sub)
         if self.snapshot.status != "in_service":
             raise InvalidTransition(
                 f"meetings are managed while the request is in_service, "

@@ -28,6 +28,7 @@ def build_app(ctx: ServiceContext) -> falcon.App:
         f"{RID}/approval": r.Approval(ctx),
         f"{RID}/conclusion": r.Conclusion(ctx),
         f"{RID}/timeline": r.Timeline(ctx),
+        f"{RID}/reassignment": r.Reassignment(ctx),
     }
     return create_app(ctx, routes, OPERATIONS, title="Atende requests")
 

@@ -6,7 +6,7 @@ from services.requests import schemas as s
 from shared.contract import Contract, Operation
 
 REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                 "RequestApproved", "RequestConcluded")
+                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 _PAGE = ("limit", "cursor")
 RID = "/requests/{request_id}"
@@ -39,6 +39,9 @@ OPERATIONS = [
               response=s.RequestOut),
     Operation("POST", f"{RID}/approval", "Approve and assign", body=s.ApprovalIn,
               response=s.RequestOut),
+    Operation("POST", f"{RID}/reassignment",
+              "Hand the request to another attendant (registrar or the assignee)",
+              body=s.ReassignmentIn, response=s.RequestOut),
     Operation("POST", f"{RID}/conclusion", "Conclude (optional PDF)", body=s.ConclusionIn,
               multipart=("summary", "file"), response=s.RequestOut),
     Operation("GET", f"{RID}/timeline", "Everything that happened, oldest first",
@@ -48,7 +51,7 @@ OPERATIONS = [
 CONTRACT = Contract(
     name="requests",
     operations=tuple(OPERATIONS),
-    publishes=REQUEST_EVENTS,
+    publishes=(*REQUEST_EVENTS, "RosterChanged"),
     consumes=("FollowupPosted", "MeetingScheduled", "MeetingRescheduled", "MeetingCanceled",
               "GuestInvited", "MeetingJoined", "ReviewSubmitted", "ReviewModerated"),
 )

@@ -24,13 +24,21 @@ from services.requests.schemas import (
     TimelineEntry,
     TimelinePage,
 )
+from shared import messages as m
 from shared.blobs import Blobs
 from shared.clock import Clock, iso
-from shared.errors import Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from shared.errors import (
+    ConflictOfInterest,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from shared.files import Upload
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
+from shared.roster import forbid_own, is_enabled, require_enabled
 from shared.tables import JsonPage, Table, Where
 
 # --- catalog -------------------------------------------------------------------------
@@ -43,7 +51,7 @@ def _registrar(p: Principal) -> str:
 
 
 def create_service(uow: UnitOfWork, p: Principal, body: ServiceIn, clock: Clock) -> ServiceOut:
-    org = _registrar(p)
+    org = _registrar(require_enabled(p, uow))
     service = {"id": new_id(), "org": org, "active": True, "created_at": iso(clock.now()),
                "version": 1, **body.model_dump(mode="json")}
     store.save_service(uow, service)
@@ -52,6 +60,7 @@ def create_service(uow: UnitOfWork, p: Principal, body: ServiceIn, clock: Clock)
 
 def patch_service(uow: UnitOfWork, p: Principal, service_id: str, body: ServicePatch
                   ) -> ServiceOut:
+    p = require_enabled(p, uow)
     service = store.get_service(uow, service_id)
     if service is None or not (service["active"] or p.org == service["org"]):
         raise NotFound("no such service")
@@ -84,15 +93,20 @@ def read_service(uow: UnitOfWork, service_id: str) -> ServiceOut:
 
 
 def enrol(uow: UnitOfWork, p: Principal, sub: str, body: AttendantIn) -> AttendantOut:
-    org = _registrar(p)
+    """Enrol or change an attendant; the other services learn it from the event."""
+    org = _registrar(require_enabled(p, uow))
     current = store.get_attendant(uow, org, sub)
     attendant = {"sub": sub, "org": org, **body.model_dump(mode="json")}
-    store.put_attendant(uow, attendant, current["version"] if current else 0)
+    version = store.put_attendant(uow, attendant, current["version"] if current else 0)
+    uow.publish(m.RosterChanged(
+        attendant=m.Party(sub=sub, name=body.name, email=body.email), org=org,
+        unit=body.unit, enabled=body.enabled, version=version))
     return AttendantOut.model_validate(attendant)
 
 
 def list_attendants(table: Table, p: Principal, unit: str | None, limit: int,
                     cursor: str | None) -> AttendantPage:
+    p = require_enabled(p, table)
     if not p.is_staff or not p.org:
         raise Forbidden("only staff of the institution see its roster")
     if unit:
@@ -128,9 +142,20 @@ def visible(uow: UnitOfWork, p: Principal, request_id: str) -> Request:
 def acting_attendant(uow: UnitOfWork, p: Principal, req: Request) -> Doc:
     """The caller as an enabled attendant of the request's unit, per the roster."""
     entry = store.get_attendant(uow, req.org, p.sub) if p.has("attendant") else None
-    if entry is None or not entry["enabled"] or entry["unit"] != req.unit:
+    if entry is None or not is_enabled(entry, req.unit):
         raise Forbidden("only an enabled attendant of the request's unit may do this")
     return party(p.sub, entry["name"] or p.display_name, entry.get("email") or p.email)
+
+
+def assignable(uow: UnitOfWork, req: Request, sub: str) -> Doc | None:
+    """``sub`` as the request's assignee: None unless an enabled attendant of its unit;
+    never its own citizen (403)."""
+    if req.is_citizen(sub):
+        raise ConflictOfInterest("nobody may be assigned a request they made themselves")
+    entry = store.get_attendant(uow, req.org, sub)
+    if entry is None or not is_enabled(entry, req.unit):
+        return None
+    return party(sub, entry["name"], entry.get("email"))
 
 
 def check_if_match(req: Request, if_match: str | None) -> None:
@@ -152,6 +177,7 @@ def request_out(req: Request) -> RequestOut:
 
 
 def submit(uow: UnitOfWork, p: Principal, body: RequestIn, clock: Clock) -> RequestOut:
+    p = require_enabled(p, uow)
     if not p.has("citizen"):
         raise Forbidden("only citizens submit requests")
     service = store.get_service(uow, body.service_id)
@@ -167,6 +193,7 @@ def submit(uow: UnitOfWork, p: Principal, body: RequestIn, clock: Clock) -> Requ
 def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
                  upload: Upload, key: str | None, if_match: str | None,
                  clock: Clock) -> DocumentOut:
+    p = require_enabled(p, uow)
     req = visible(uow, p, request_id)
     check_if_match(req, if_match)
     doc = {"id": new_id(), "key": key, "filename": upload.filename,
@@ -210,10 +237,27 @@ def reject(uow: UnitOfWork, p: Principal, request_id: str, justification: str,
 def approve(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str,
             if_match: str | None, clock: Clock) -> RequestOut:
     req, actor = _for_attendant(uow, p, request_id, if_match)
-    entry = store.get_attendant(uow, req.org, assignee_sub)
-    fit = entry is not None and entry["enabled"] and entry["unit"] == req.unit
-    assignee = party(assignee_sub, entry["name"], entry.get("email")) if fit and entry else None
-    req.approve(actor, assignee, clock.now())
+    req.approve(actor, assignable(uow, req, assignee_sub), clock.now())
+    store.save_request(uow, req)
+    return request_out(req)
+
+
+def reassign(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str, reason: str,
+             if_match: str | None, clock: Clock) -> RequestOut:
+    """The registrar of the institution, or the assignee, hands the attendance over: the
+    way on when the assignee was disabled (then only the registrar can)."""
+    p = require_enabled(p, uow)
+    req = visible(uow, p, request_id)
+    forbid_own(p, req.citizen["sub"])
+    if p.has("registrar") and p.org == req.org:
+        actor = party(p.sub, p.display_name, p.email)
+    elif p.has("attendant") and req.assignee is not None and req.is_assignee(p.sub):
+        actor = dict(req.assignee)
+    else:
+        raise Forbidden("only a registrar of the institution or the request's assignee "
+                        "hands it over")
+    check_if_match(req, if_match)
+    req.reassign(actor, assignable(uow, req, assignee_sub), reason, clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
@@ -235,7 +279,11 @@ def conclude(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str, summa
 
 def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str | None
                    ) -> tuple[Request, Doc]:
+    """The request and the caller as its handler: an enabled attendant of its unit, and
+    not its citizen."""
+    p = require_enabled(p, uow)
     req = visible(uow, p, request_id)
+    forbid_own(p, req.citizen["sub"])
     actor = acting_attendant(uow, p, req)
     check_if_match(req, if_match)
     return req, actor
@@ -245,12 +293,12 @@ def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str
 
 
 def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
-    return request_out(visible(uow, p, request_id))
+    return request_out(visible(uow, require_enabled(p, uow), request_id))
 
 
 def read_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
                   doc_id: str) -> tuple[bytes, str, str]:
-    req = visible(uow, p, request_id)
+    req = visible(uow, require_enabled(p, uow), request_id)
     files = list(req.documents)
     if req.conclusion and req.conclusion.get("attachment"):
         files.append(req.conclusion["attachment"])
@@ -272,6 +320,7 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
           now: datetime) -> JsonPage:
     """The caller's scope is one index partition; filters narrow it within the range. The
     items are the panel rows' stored views (PanelItem), as JSON."""
+    p = require_enabled(p, table)
     assignee = p.sub if f.assignee == "me" else f.assignee
     where: list[Where] = []
     if p.has("registrar") and p.org:
@@ -301,7 +350,7 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
              cursor: str | None) -> TimelinePage:
-    visible(uow, p, request_id)
+    visible(uow, require_enabled(p, uow), request_id)
     page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
     return TimelinePage(items=[TimelineEntry.model_validate(i) for i in page.items],
                         next_cursor=page.next_cursor)

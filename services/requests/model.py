@@ -156,6 +156,21 @@ class Request:
         self.status, self.assignee = "in_service", assignee
         self._record(m.RequestApproved, actor, now, {"assignee": person(assignee)})
 
+    def reassign(self, actor: Doc, assignee: Doc | None, reason: str, now: datetime) -> None:
+        """Hand the attendance to another attendant. ``assignee`` is None when the chosen
+        sub is not an enabled attendant of the unit; who may do this is the caller's to
+        check (the registrar or the current assignee)."""
+        self._require("in_service")
+        if assignee is None:
+            raise ValidationFailed.field("assignee", "must be an enabled attendant of the unit")
+        if self.is_assignee(assignee["sub"]):
+            raise ValidationFailed.field("assignee", "is already the request's assignee")
+        previous, self.assignee = self.assignee, assignee
+        self._record(m.RequestReassigned, actor, now,
+                     {"assignee": person(assignee), "previous": person(previous),
+                      "reason": reason},
+                     previous=m.Party(**previous) if previous else None, reason=reason)
+
     def conclude(self, actor: Doc, summary: str, attachment: Doc | None,
                  now: datetime) -> None:
         self._require("in_service")

@@ -12,6 +12,7 @@ from services.requests.schemas import (
     ApprovalIn,
     AttendantIn,
     ConclusionIn,
+    ReassignmentIn,
     RejectionIn,
     RequestIn,
     ServiceIn,
@@ -219,6 +220,17 @@ class Approval(_Resource):
         if_match = req.get_header("If-Match")
         run_command(self.ctx, req, resp, lambda uow: h.approve(
             uow, p, request_id, body.assignee, if_match, self.ctx.clock), caller=p.sub)
+        _etag(resp)
+
+
+class Reassignment(_Resource):
+    def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
+        p = principal(req, self.ctx.verifier)
+        body = json_body(req, ReassignmentIn, self.ctx.settings)
+        if_match = req.get_header("If-Match")
+        run_command(self.ctx, req, resp, lambda uow: h.reassign(
+            uow, p, request_id, body.assignee, body.reason, if_match, self.ctx.clock),
+            caller=p.sub)
         _etag(resp)
 
 

@@ -180,6 +180,20 @@ class ApprovalIn(_In):
     assignee: str = Field(min_length=1, max_length=200)
 
 
+class ReassignmentIn(_In):
+    assignee: str = Field(min_length=1, max_length=200)
+    reason: str = Field(max_length=2000, description=(
+        "Why the request changes hands; part of the request's timeline, which its citizen "
+        "reads too"))
+
+    @field_validator("reason")
+    @classmethod
+    def _given(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a reason is required")
+        return v.strip()
+
+
 class ConclusionIn(_In):
     summary: str = Field(min_length=1, max_length=10_000)
 

@@ -3,6 +3,8 @@
 item       pk            sk                  indexes (sparse)
 service    SVC#<id>      SVC                 gsi1 CATALOG / <name>#<id>, only while active
 attendant  ROSTER#<org>  <sub>               gsi2 ROSTER#<org>#<unit> / <sub>
+                                             (the layout of shared.roster, whose
+                                             copies the other services keep)
 request    REQ#<id>      REQ
 panel row  REQ#<id>      PANEL               gsi1 CIT#<citizen>, gsi2 UNIT#<org>#<unit>,
                                              gsi3 ORG#<org>, gsi4 ASG#<org>#<assignee>,
@@ -22,6 +24,7 @@ from typing import Any
 from services.requests.model import Request, person
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
+from shared.roster import roster_pk
 from shared.tables import Item, Put
 
 CATALOG = "CATALOG"
@@ -49,10 +52,6 @@ def save_service(uow: UnitOfWork, service: dict[str, Any]) -> None:
 
 
 # --- roster --------------------------------------------------------------------------
-
-
-def roster_pk(org: str, unit: str | None = None) -> str:
-    return f"ROSTER#{org}" if unit is None else f"ROSTER#{org}#{unit}"
 
 
 def get_attendant(uow: UnitOfWork, org: str, sub: str) -> dict[str, Any] | None:

@@ -11,17 +11,19 @@ from services.reviews import handlers
 from shared.broker import declare_job
 from shared.consumer import Effect
 from shared.context import ServiceContext
-from shared.messages import Event, RequestEvent
+from shared.messages import Event, RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
 
 
 def apply(ctx: ServiceContext) -> Effect:
-    """Request events: which requests are concluded, by whom, for whom."""
+    """Request events (which requests are concluded, by whom, for whom) and the roster's."""
 
     def effect(uow: UnitOfWork, event: Event) -> None:
-        if isinstance(event, RequestEvent):
+        if isinstance(event, RosterChanged):
+            handlers.apply_roster_event(uow, event)
+        elif isinstance(event, RequestEvent):
             handlers.apply_request_event(uow, event)
 
     return effect

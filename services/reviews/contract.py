@@ -21,12 +21,12 @@ OPERATIONS = [
 
 # What the requests service tells about a request (by name: no service imports another).
 REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestConcluded")
+                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="reviews",
     operations=tuple(OPERATIONS),
     publishes=("ReviewSubmitted", "ReviewModerated"),
-    consumes=REQUEST_EVENTS,
+    consumes=(*REQUEST_EVENTS, "RosterChanged"),
     jobs=(SCREEN_ACTOR,),
 )

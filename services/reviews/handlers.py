@@ -15,14 +15,16 @@ from shared.errors import NotFound
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import correlation_id
-from shared.messages import RequestEvent
+from shared.messages import RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
+from shared.roster import apply_roster, require_enabled
 
 log = logging.getLogger("atende.reviews")
 
 
 def submit_review(uow: UnitOfWork, who: Principal, request_id: str, body: ReviewIn,
                   clock: Clock) -> ReviewOut:
+    who = require_enabled(who, uow)
     request = repository.get_request(uow, request_id)
     if request is None:
         raise NotFound("request not found")
@@ -58,6 +60,7 @@ def screen_review(uow: UnitOfWork, review_id: str, clock: Clock) -> bool:
 
 def moderate_review(uow: UnitOfWork, who: Principal, review_id: str, body: ModerationIn,
                     clock: Clock) -> ReviewOut:
+    who = require_enabled(who, uow)
     review = repository.get_review(uow, review_id)
     if review is None:
         raise NotFound("review not found")
@@ -73,3 +76,7 @@ def apply_request_event(uow: UnitOfWork, event: RequestEvent) -> None:
     if current is not None and current.version >= event.request.version:
         return
     repository.put_request(uow, RequestView(event.request_id, event.request), current)
+
+
+def apply_roster_event(uow: UnitOfWork, event: RosterChanged) -> None:
+    apply_roster(uow, event)

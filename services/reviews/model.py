@@ -5,6 +5,9 @@ Moderation of a review with a comment::
 
     screening --(worker)--> pending | flagged --(attendant)--> approved | rejected
 
+The moderator is an attendant of the service's unit, enabled on this service's copy of the
+roster (``shared.roster``), and never the review's own author (403 conflict_of_interest).
+
 A moderator may change a decision later (approved <-> rejected): taking down a comment
 approved by mistake must be possible. A review without a comment has nothing to moderate:
 its ``moderation`` is null and it never enters the queue (its verdict and rating still
@@ -20,6 +23,7 @@ from typing import Literal
 from shared.errors import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.identity import Principal
 from shared.messages import Event, Party, RequestSnapshot, ReviewModerated, ReviewSubmitted
+from shared.roster import forbid_own
 
 Verdict = Literal["approved", "rejected"]
 Decision = Literal["approve", "reject"]
@@ -130,6 +134,7 @@ class Review:
         """Record a moderator's decision; False if it changes nothing (a repeat)."""
         if not self.visible_to(who):
             raise NotFound("review not found")
+        forbid_own(who, self.citizen.sub)
         if not (who.has("attendant") and who.org == self.org and who.unit == self.unit):
             raise Forbidden("only an attendant of the service's unit may moderate its reviews")
         if self.moderation is None:

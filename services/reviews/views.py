@@ -7,6 +7,7 @@ from services.reviews.model import MODERATION_STATES
 from services.reviews.schemas import PublishedPage, PublishedReview, ReviewOut, ReviewPage
 from shared.errors import Forbidden, ValidationFailed
 from shared.identity import Principal
+from shared.roster import require_enabled
 from shared.tables import Page, Table
 
 
@@ -23,6 +24,7 @@ def moderation_queue(table: Table, who: Principal, moderation: str | None,
                      service_id: str | None, limit: int, cursor: str | None) -> ReviewPage:
     """The org's reviews, oldest first (a queue); with ``moderation``, only that state;
     without it, every state, grouped by state."""
+    who = require_enabled(who, table)
     if not who.is_staff or who.org is None:
         raise Forbidden("the moderation queue is for staff")
     if moderation is not None and moderation not in MODERATION_STATES:

@@ -65,7 +65,9 @@ def test_events_committed_before_kill_9_arrive_once_after_restart(tmp_path: Path
         s = setup_service(h)
         rid = submit(h, s, document=pdf_bytes())
         approve(h, s, rid)
-        assert kinds(h, s, "assignee") == []
+        # (The assignee's own inbox cannot be read yet either: the followups service has
+        # not learnt the roster, whose events are held with the rest.)
+        assert kinds(h, s, "citizen") == []
         assert outbox_left(data) > 0
 
     # Run 2 recovers them, and lets the follow-ups service see the request in service.

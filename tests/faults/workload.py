@@ -119,13 +119,15 @@ def run_workflow(c: Caller, s: Setup, w: Workflow) -> None:
         w.done = True
         return
     c.send("POST", f"/requests/{rid}/approval", analyst, json={"assignee": s.subs["assignee"]})
-    # These wait for the followups, meetings and reviews services to learn the news.
+    # These wait for the followups, meetings and reviews services to learn the news (the
+    # assignee's roster entry too: 403 attendant_not_enabled until it has arrived).
     for token in (w.token, assignee):
         r = c.send("POST", f"/requests/{rid}/followups", token, want=201,
-                   json={"body": f"Mensagem do fluxo {w.n}."}, not_yet=(404, 409))
+                   json={"body": f"Mensagem do fluxo {w.n}."}, not_yet=(403, 404, 409))
         w.followups.append(r.json["id"])
     starts = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-    r = c.send("POST", f"/requests/{rid}/meetings", assignee, want=201, not_yet=(404, 409),
+    r = c.send("POST", f"/requests/{rid}/meetings", assignee, want=201,
+               not_yet=(403, 404, 409),
                json={"starts_at": starts.isoformat(), "subject": f"Conversa {w.n}"})
     w.meeting_id = r.json["id"]
     c.send("POST", f"/requests/{rid}/conclusion", assignee,

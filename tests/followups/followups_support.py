@@ -20,6 +20,7 @@ from shared.messages import (
     RequestRejected,
     RequestSnapshot,
     RequestSubmitted,
+    RosterChanged,
 )
 
 ORG, UNIT, SERVICE_NAME = "pref-fu", "habitacao", "Auxílio Moradia"
@@ -41,7 +42,10 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
 
 
 def token(h: Any, who: str) -> dict[str, str]:
+    """``who``'s bearer headers; an attendant is enrolled (enabled) in their unit too."""
     sub, roles, org, unit = PEOPLE[who]
+    if "attendant" in roles and org and unit:
+        enrol(h, sub, org, unit)
     party = {p.sub: p for p in (CITIZEN, ANALYST, ASSIGNEE)}.get(sub)
     name = party.name if party else sub.title()
     mail = party.email if party else None
@@ -84,6 +88,13 @@ def concluded(rid: str, summary: str = "Benefício concedido.") -> RequestConclu
 def feed(h: Any, *events: Event) -> list[bool]:
     ctx = h.platform.contexts["followups"]
     return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
+
+
+def enrol(h: Any, sub: str, org: str, unit: str, *, enabled: bool = True,
+          version: int = 1) -> None:
+    """The roster entry of ``sub`` as the requests service would publish it."""
+    feed(h, RosterChanged(attendant=Party(sub=sub, name=sub.title()), org=org, unit=unit,
+                          enabled=enabled, version=version))
 
 
 def to_state(h: Any, rid: str, state: str) -> None:

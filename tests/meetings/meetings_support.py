@@ -17,6 +17,7 @@ from shared.messages import (
     RequestConcluded,
     RequestSnapshot,
     RequestSubmitted,
+    RosterChanged,
 )
 from shared.outbox import UnitOfWork
 
@@ -46,7 +47,10 @@ def frozen() -> FrozenClock:
 
 
 def token(h: Any, who: str) -> dict[str, str]:
+    """``who``'s bearer headers; an attendant is enrolled (enabled) in their unit too."""
     sub, roles, org, unit = PEOPLE[who]
+    if "attendant" in roles and org and unit:
+        enrol(h, sub, org, unit)
     party = {p.sub: p for p in (CITIZEN, ANALYST, ASSIGNEE, OTHER_ASSIGNEE)}.get(sub)
     name = party.name if party else sub.title()
     mail = party.email if party else None
@@ -83,6 +87,13 @@ def concluded(rid: str, assignee: Party = ASSIGNEE) -> RequestConcluded:
 def feed(h: Any, *events: Event) -> list[bool]:
     ctx = h.platform.contexts["meetings"]
     return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
+
+
+def enrol(h: Any, sub: str, org: str, unit: str, *, enabled: bool = True,
+          version: int = 1) -> None:
+    """The roster entry of ``sub`` as the requests service would publish it."""
+    feed(h, RosterChanged(attendant=Party(sub=sub, name=sub.title()), org=org, unit=unit,
+                          enabled=enabled, version=version))
 
 
 def in_service(h: Any, rid: str, assignee: Party = ASSIGNEE) -> str:
@@ -130,11 +141,12 @@ def record_events(monkeypatch: Any) -> list[Event]:
 
 
 def rows(h: Any) -> int:
-    """Rows the meetings service holds, outbox and consumer bookkeeping aside."""
+    """Rows the meetings service holds, outbox, consumer bookkeeping and the roster copy
+    (which ``token`` feeds) aside."""
     table = h.table("meetings")
     return table.db.connection().execute(
         f'SELECT count(*) FROM "{table.name}" WHERE pk NOT IN (\'OUTBOX\', \'APPLIED\')'
-    ).fetchone()[0]
+        " AND pk NOT LIKE 'ROSTER#%'").fetchone()[0]
 
 
 def _consumer(ctx: Any) -> Any:

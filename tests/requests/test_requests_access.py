@@ -70,13 +70,16 @@ def test_what_nobody_outside_may_see_is_404(harness):
     rid = submit(harness, s, document=pdf_bytes())
     doc_id = harness.client.simulate_get(f"/requests/{rid}", headers=s.h("citizen")
                                          ).json["documents"][0]["id"]
+    reg2 = harness.token("reg2", "registrar", org="outra-org")
+    r = harness.client.simulate_put("/attendants/att2", headers=harness.auth(reg2),
+                                    json={"name": "Att Dois", "unit": s.unit, "enabled": True})
+    assert r.status_code == 200, r.text
     strangers = {
         "other citizen": s.tokens["other_citizen"],
         "attendant of another unit": s.tokens["outsider"],
-        "registrar of another org": harness.token("reg2", "registrar", org="outra-org"),
+        "registrar of another org": reg2,
         "attendant of another org": harness.token("att2", "attendant", org="outra-org",
                                                   unit=s.unit),
-        "staff without org": harness.token("x", "attendant", unit=s.unit),
     }
     for label, token in strangers.items():
         auth = harness.auth(token)
@@ -105,10 +108,12 @@ def test_seeing_but_not_acting_is_403(harness):
         assert c.simulate_get(f"/requests/{rid}", headers=s.h(who)).status_code == 200
         r = c.simulate_post(f"/requests/{rid}/analysis", headers=s.h(who))
         assert r.status_code == 403 and r.json["code"] == "forbidden"
-    # An attendant of the unit per their token, but not on the roster.
+    # An attendant of the unit per their token, but not on the roster: neither.
     ghost = harness.auth(harness.token("ghost", "attendant", org=s.org, unit=s.unit))
-    assert c.simulate_get(f"/requests/{rid}", headers=ghost).status_code == 200
-    assert c.simulate_post(f"/requests/{rid}/analysis", headers=ghost).status_code == 403
+    for method in ("GET", "POST"):
+        path = f"/requests/{rid}" + ("/analysis" if method == "POST" else "")
+        r = c.simulate_request(method, path, headers=ghost)
+        assert r.status_code == 403 and r.json["code"] == "attendant_not_enabled"
     # Staff may not add the citizen's documents.
     body, ctype = multipart({}, [("file", "a.pdf", pdf_bytes())])
     r = c.simulate_post(f"/requests/{rid}/documents", body=body,
@@ -144,10 +149,10 @@ def test_a_disabled_attendant_may_not_act_nor_be_assigned(harness):
     r = c.simulate_put(f"/attendants/{s.subs['assignee']}", headers=reg,
                        json={"name": "Bruno Atendente", "unit": s.unit, "enabled": False})
     assert r.status_code == 200 and r.json["enabled"] is False
-    # Disabled: still sees the unit's requests, may not act.
-    assert c.simulate_get(f"/requests/{rid2}", headers=s.h("assignee")).status_code == 200
-    r = c.simulate_post(f"/requests/{rid2}/analysis", headers=s.h("assignee"))
-    assert r.status_code == 403
+    # Disabled: neither sees the unit's requests nor acts.
+    for method, path in (("GET", f"/requests/{rid2}"), ("POST", f"/requests/{rid2}/analysis")):
+        r = c.simulate_request(method, path, headers=s.h("assignee"))
+        assert r.status_code == 403 and r.json["code"] == "attendant_not_enabled"
     # Not a valid choice of assignee: disabled, unknown, or of another unit.
     c.simulate_put("/attendants/carla", headers=reg,
                    json={"name": "Carla", "unit": "outra", "enabled": True})

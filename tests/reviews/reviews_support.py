@@ -14,6 +14,7 @@ from shared.messages import (
     RequestEvent,
     RequestSnapshot,
     RequestSubmitted,
+    RosterChanged,
 )
 
 ORG, UNIT, SERVICE = "pref-rv", "tributos", "svc-iptu"
@@ -43,9 +44,16 @@ def concluded(rid: str, **kw: Any) -> RequestConcluded:
                             actor=ASSIGNEE, summary="Feito.")
 
 
-def feed(h: Any, *events: RequestEvent) -> list[bool]:
+def feed(h: Any, *events: RequestEvent | RosterChanged) -> list[bool]:
     ctx = h.platform.contexts["reviews"]
     return [_consumer(ctx)(e.model_dump(mode="json")) for e in events]
+
+
+def enrol(h: Any, sub: str, org: str, unit: str, *, enabled: bool = True,
+          version: int = 1) -> None:
+    """The roster entry of ``sub`` as the requests service would publish it."""
+    feed(h, RosterChanged(attendant=Party(sub=sub, name=sub.title()), org=org, unit=unit,
+                          enabled=enabled, version=version))
 
 
 def concluded_request(h: Any, **kw: Any) -> str:
@@ -63,6 +71,10 @@ def people(h: Any) -> dict[str, dict[str, str]]:
         "registrar": h.token("regina", "registrar", org=ORG, name="Regina R"),
         "other_org": h.token("xavier", "attendant", org="pref-xx", unit=UNIT, name="Xavier"),
     }
+    # Every attendant here is an enabled one of the unit their token names.
+    for sub, org, unit in (("bruno", ORG, UNIT), ("otto", ORG, "saude"),
+                           ("xavier", "pref-xx", UNIT)):
+        enrol(h, sub, org, unit)
     return {k: h.auth(v) for k, v in t.items()}
 
 

@@ -47,7 +47,8 @@ class Target:
 
     def __init__(self, h: Any, w: World, method: str, template: str) -> None:
         expected, target, body_name = MATRIX[(method, template)]
-        role = next(r for r, status in zip(ROLES, expected, strict=True) if status < 400)
+        role = next(r for r, status in zip(ROLES, expected, strict=True)
+                    if isinstance(status, int) and status < 400)
         ids = {**w.ids["-"], **w.ids.get(target, {})}
         self.h, self.method, self.role = h, method, role
         self.path = template.format(**ids)

@@ -38,10 +38,13 @@ def build_world(h: Any) -> World:
         "o_org": h.token("olga", "registrar", "attendant", org="outra-org", unit=s.unit,
                          name="Olga Outra"),
         "disabled": h.token("dora", "attendant", org=s.org, unit=s.unit, name="Dora"),
+        "never": h.token("nemo", "attendant", org=s.org, unit=s.unit, name="Nemo"),
+        "self": h.token("sol", "citizen", "attendant", org=s.org, unit=s.unit, name="Sol"),
         "registrar": s.tokens["registrar"],
     }
+    s.tokens["self"] = tokens["self"]
     for sub, unit, enabled in ((s.subs["outsider"], f"{s.unit}-outra", True),
-                               ("dora", s.unit, False)):
+                               ("dora", s.unit, False), ("sol", s.unit, True)):
         r = c.simulate_put(f"/attendants/{sub}", headers=reg,
                            json={"name": sub.title(), "unit": unit, "enabled": enabled})
         assert r.status_code == 200, r.text
@@ -57,15 +60,15 @@ def build_world(h: Any) -> World:
         start_analysis(h, s, rid)
         w.ids[name] = {"request_id": rid, "key": "identidade"}
     # The unit's attendant analyses and is also the assignee: one "unit" column.
-    for name in ("in_service", "to_conclude", "to_cancel", "concluded", "reviewed"):
+    for name in ("in_service", "to_conclude", "to_reassign", "to_cancel", "concluded",
+                 "reviewed"):
         rid = submit(h, s)
         approve(h, s, rid, assignee="analyst")
         w.ids[name] = {"request_id": rid}
     for name in ("concluded", "reviewed"):
-        r = c.simulate_post(f"/requests/{w.ids[name]['request_id']}/conclusion",
-                            headers=s.h("analyst"), json={"summary": "Concluído."})
-        assert r.status_code == 200, r.text
-    h.drain()  # followups, meetings and reviews learn the requests' states
+        _conclude(h, s, w.ids[name]["request_id"])
+    _own_requests(h, w)
+    h.drain()  # followups, meetings and reviews learn the requests' states and the roster
 
     srv = w.ids["in_service"]
     body, ctype = multipart({"body": "Segue o comprovante."}, [("file", "c.png", png_bytes())])
@@ -87,11 +90,42 @@ def build_world(h: Any) -> World:
                         json={"verdict": "approved", "rating": 5, "comment": "Muito bom."})
     assert r.status_code == 201, r.text
     w.ids["reviewed"]["review_id"] = r.json["id"]
+    own = w.ids["self:in_service"]
+    own["meeting_id"] = _meeting(h, s, own["request_id"], now + timedelta(hours=6))
+    own = w.ids["self:to_cancel"]
+    own["meeting_id"] = _meeting(h, s, own["request_id"], now + timedelta(days=6))
+    r = c.simulate_post(f"/requests/{w.ids['self:reviewed']['request_id']}/review",
+                        headers=s.h("self"), json={"verdict": "approved", "comment": "Ótimo."})
+    assert r.status_code == 201, r.text
+    w.ids["self:reviewed"]["review_id"] = r.json["id"]
     h.drain()  # screening, notifications
     notes = c.simulate_get("/notifications", headers=s.h("citizen")).json["items"]
     assert notes, "the citizen was told nothing"
     w.ids["-"]["notification_id"] = notes[0]["id"]
     return w
+
+
+def _own_requests(h: Any, w: World) -> None:
+    """The requests of "self", a citizen who is also an enabled attendant of the unit, in
+    the states of the rows where they would be handling their own request (``self:<name>``);
+    the unit's attendant analyses and attends them."""
+    s = w.s
+    w.ids["self:to_analyse"] = {"request_id": submit(h, s, who="self")}
+    for name in ("in_analysis", "to_reject", "to_approve"):
+        rid = submit(h, s, who="self")
+        start_analysis(h, s, rid)
+        w.ids[f"self:{name}"] = {"request_id": rid, "key": "identidade"}
+    for name in ("in_service", "to_conclude", "to_reassign", "to_cancel", "reviewed"):
+        rid = submit(h, s, who="self")
+        approve(h, s, rid, assignee="analyst")
+        w.ids[f"self:{name}"] = {"request_id": rid}
+    _conclude(h, s, w.ids["self:reviewed"]["request_id"])
+
+
+def _conclude(h: Any, s: Setup, rid: str) -> None:
+    r = h.client.simulate_post(f"/requests/{rid}/conclusion", headers=s.h("analyst"),
+                               json={"summary": "Concluído."})
+    assert r.status_code == 200, r.text
 
 
 def _meeting(h: Any, s: Setup, rid: str, at: datetime) -> str:
