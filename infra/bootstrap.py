@@ -14,6 +14,7 @@ from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
 from shared.consumer import CrashGuard
+from shared.datadir import private_dir
 from shared.http import ServiceContext
 from shared.identity import verifier_from
 from shared.outbox import DeliveryAcks, Relay
@@ -76,7 +77,7 @@ def build(
     with_http: bool = True,
 ) -> Platform:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     broker = broker or build_broker(settings)
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,

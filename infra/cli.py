@@ -60,6 +60,16 @@ def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
     server.close()
 
 
+def _no_identity_provider(settings: Settings, command: str) -> str | None:
+    """Why ``command`` may not start: outside ``atende dev``, tokens signed with the dev
+    secret (which anyone with the data directory can mint) are accepted only on purpose."""
+    if command == "dev" or settings.jwks_url or settings.allow_dev_tokens:
+        return None
+    return (f"atende {command}: no identity provider configured; set ATENDE_JWKS_URL to "
+            f"its JWKS, or ATENDE_ALLOW_DEV_TOKENS=true to accept dev-secret tokens "
+            f"(trials only)")
+
+
 def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool) -> int:
     import dramatiq
 
@@ -67,8 +77,12 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from shared import logs
     from shared.outbox import SweepThread
 
-    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _settings(args)
+    refusal = _no_identity_provider(settings, args.command)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     platform = build(settings, with_http=http)
     stop = threading.Event()
     _stop_on_signals(stop)

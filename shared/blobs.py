@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+from shared.datadir import private_dir, write_private
+
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -24,8 +26,7 @@ class FileBlobs:
     """Content-addressed files under a directory, written atomically."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def _path(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -36,12 +37,10 @@ class FileBlobs:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if not path.exists():
-            path.parent.mkdir(exist_ok=True)
+            if not path.parent.exists():
+                private_dir(path.parent)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            write_private(tmp, data, sync=True)
             os.replace(tmp, path)
         return key
 

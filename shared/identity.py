@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import jwt
 from pydantic import BaseModel, ValidationError
 
+from shared.datadir import write_private
 from shared.errors import Unauthorized
 from shared.settings import Settings
 
@@ -124,8 +126,16 @@ def dev_secret(settings: Settings) -> str:
         return settings.jwt_secret
     path: Path = settings.path("dev-jwt-secret")
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written whole under a name of its own, then linked in place: the secret is 0600
+        # from its first byte, and two processes starting at once agree on one secret.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        write_private(tmp, secrets.token_urlsafe(48).encode(), sync=True)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process linked its secret first: that one is read below
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

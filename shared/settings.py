@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "atende-dev"
     jwt_audience: str = "atende"
     jwt_leeway_seconds: int = 30
+    # Without a JWKS, only ``atende dev`` starts (on tokens signed with the dev secret);
+    # ``serve``, ``worker`` and ``scheduler`` refuse unless this says it is on purpose.
+    allow_dev_tokens: bool = False
 
     # Caps on what a client may send.
     max_json_bytes: int = 64 * 1024
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     ses_sender: str = "atende@example.gov.br"
 
     def path(self, *parts: str) -> Path:
+        """A path under the data directory, whose directories are made owner-only."""
+        from shared.datadir import private_dir
+
         p = self.data_dir.joinpath(*parts)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(p.parent)
         return p

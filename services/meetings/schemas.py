@@ -17,6 +17,7 @@ from pydantic import (
 
 from services.meetings.model import Guest, Meeting
 from services.meetings.rooms import JoinLink
+from shared.mail import ADDRESS
 
 
 def _iso_text(value: Any) -> Any:
@@ -36,7 +37,7 @@ Duration = Annotated[int, Field(strict=True, ge=15, le=240)]
 Subject = _text(200)
 Name = _text(100)
 Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+                                         pattern=ADDRESS)]
 
 
 class MeetingIn(BaseModel):

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.mail import ADDRESS
+
 FieldType = Literal["text", "long_text", "number", "date", "email", "cpf", "phone", "choice"]
 Status = Literal["submitted", "in_analysis", "rejected", "in_service", "concluded"]
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -133,7 +135,7 @@ class ServicePage(BaseModel):
 
 class AttendantIn(_In):
     name: str = Name
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=ADDRESS)
     unit: str = Field(min_length=1, max_length=100)
     enabled: bool
 
