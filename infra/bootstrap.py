@@ -17,6 +17,7 @@ from shared.consumer import CrashGuard
 from shared.datadir import private_dir
 from shared.http import ServiceContext
 from shared.identity import verifier_from
+from shared.logs import install_scrubber
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
@@ -77,6 +78,7 @@ def build(
     with_http: bool = True,
 ) -> Platform:
     clock = clock or SystemClock()
+    install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
     broker = broker or build_broker(settings)
     durable = is_durable(settings.broker_url)

@@ -103,7 +103,16 @@ def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
 def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock) -> None:
     item = repository.get_note(uow, note_id)
     if item is not None and not item.get("mailed_at"):
-        uow.save({**item, "mailed_at": iso(clock.now()), "version": item["version"] + 1})
+        # Sent: the address and the mail's text are kept no longer than needed.
+        uow.save({**item, "mailed_at": iso(clock.now()), "mail": None,
+                  "version": item["version"] + 1})
+
+
+def pending_mail(table: Table, note_id: str) -> dict[str, Any] | None:
+    """The mail a notification is waiting to send, or None."""
+    item = repository.get_note(table, note_id)
+    mail: dict[str, Any] | None = item.get("mail") if item else None
+    return mail
 
 
 def already_mailed(table: Table, note_id: str) -> bool:

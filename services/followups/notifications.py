@@ -159,11 +159,14 @@ def _tell(uow: UnitOfWork, kind: str, event: m.Event, view: RequestView | None,
           party: m.Party) -> str:
     message = render(kind, event, view, party)
     note_id = new_id()
-    uow.put(repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
-                                message.body, iso(event.occurred_at)), new=True)
+    note = repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
+                               message.body, iso(event.occurred_at))
     if party.email:
+        # The mail waits on the notification; the job names only the notification, so
+        # that no address or text travels through the broker, its dead letters or a log.
+        note["mail"] = {"to": party.email, "subject": message.title, "text": message.text,
+                        "html": message.html}
         uow.send_task("followups", MAIL_ACTOR, {
-            "notification_id": note_id, "to": party.email, "subject": message.title,
-            "text": message.text, "html": message.html,
-            "correlation_id": event.correlation_id})
+            "notification_id": note_id, "correlation_id": event.correlation_id})
+    uow.put(note, new=True)
     return note_id
