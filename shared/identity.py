@@ -17,6 +17,11 @@ from shared.errors import Unauthorized
 from shared.settings import Settings
 
 ROLES = frozenset({"citizen", "attendant", "registrar"})
+# How a person without a usable name is shown: never by their sub, which with gov.br is
+# their CPF.
+CITIZEN_LABEL = "Cidadão"
+STAFF_LABEL = "Atendente"
+LABELS = frozenset({CITIZEN_LABEL, STAFF_LABEL})
 # Verified tokens are remembered (never past their exp) so that a client's every request
 # does not pay for decoding and checking the same token again: that was a third of the
 # time of a cheap read. A bounded number, for a bounded time.
@@ -42,7 +47,26 @@ class Principal(BaseModel, frozen=True):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.sub
+        """The name to record for this person, or their role's label."""
+        return self.name_as("attendant" if self.is_staff else "citizen")
+
+    def name_as(self, role: str) -> str:
+        """The name to record for this person acting as ``role``."""
+        return shown_name(self.name, self.sub, citizen=role == "citizen")
+
+
+def real_name(name: str | None, sub: str | None = None) -> str:
+    """``name`` if it is a person's name: not blank, not the sub, not a bare number (a CPF
+    in the name claim) and not one of the labels; else ""."""
+    name = " ".join((name or "").split())
+    if not name or name == sub or name in LABELS or not any(c.isalpha() for c in name):
+        return ""
+    return name
+
+
+def shown_name(name: str | None, sub: str | None = None, *, citizen: bool) -> str:
+    """How a person is named to others: their name, else their role's label."""
+    return real_name(name, sub) or (CITIZEN_LABEL if citizen else STAFF_LABEL)
 
 
 @dataclass

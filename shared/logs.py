@@ -170,8 +170,16 @@ class BatchedHandler(logging.Handler):
                 while data:
                     data = data[os.write(self.fd, data):]
 
+    def close(self) -> None:
+        """Write what is left and stop writing: the descriptor may be closed after this
+        (else the thread would write into whatever file next gets its number)."""
+        self.flush()
+        with self.writing:
+            self.fd = -1
+        super().close()
+
     def _run(self) -> None:
-        while True:
+        while self.fd >= 0:
             time.sleep(self.interval)
             self.flush()
 

@@ -57,14 +57,15 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
     repository.add_followup(uow, followup)
     log_fields(log, "followup posted", request_id=request_id, followup_id=followup.id,
                attachments=len(attachments))
-    return FollowupOut.of(followup)
+    return FollowupOut.of(followup, view, who)
 
 
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
-    _visible_view(table, who, request_id)
+    view = _visible_view(table, who, request_id)
     items, next_cursor = repository.followups(table, request_id, limit, cursor)
-    return FollowupPage(items=[FollowupOut.of(f) for f in items], next_cursor=next_cursor)
+    return FollowupPage(items=[FollowupOut.of(f, view, who) for f in items],
+                        next_cursor=next_cursor)
 
 
 def read_attachment(table: Table, blobs: Blobs, who: Principal, request_id: str,

@@ -20,6 +20,7 @@ from services.followups import repository
 from services.followups.model import RequestView
 from shared import messages as m
 from shared.clock import iso
+from shared.identity import real_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
 
@@ -105,7 +106,13 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(when=_when, hour=_hour)
+def _named(party: m.Party | None) -> str:
+    """A person's name for a text, or "" (the template says who instead): never a sub,
+    which with gov.br is a CPF, nor a bare label."""
+    return real_name(party.name, party.sub) if party is not None else ""
+
+
+_env.filters.update(when=_when, hour=_hour, named=_named)
 
 
 @dataclass(frozen=True)

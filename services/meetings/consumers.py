@@ -16,6 +16,7 @@ from services.meetings.rooms import rooms_from
 from shared.clock import iso
 from shared.consumer import apply_once
 from shared.http import ServiceContext
+from shared.identity import shown_name
 from shared.logs import log as log_fields
 from shared.mail import Mailer, mailer_from
 from shared.messages import Event
@@ -58,7 +59,9 @@ def send_invite(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
     tokens: InviteTokens = ctx.extras["invites"]
     mailer: Mailer = ctx.extras["mailer"]
     mailer.send(invitation(to=guest["email"], guest_name=guest["name"],
-                           attendant=meeting.attendant.name, subject=meeting.subject,
+                           attendant=shown_name(meeting.attendant.name, meeting.attendant.sub,
+                                                citizen=False),
+                           subject=meeting.subject,
                            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
                            token=tokens.token(guest["id"])))
     log_fields(log, "invitation sent", meeting_id=meeting.id, guest_id=guest["id"])

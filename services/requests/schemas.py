@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.mail import ADDRESS
+from shared.parties import PartyOut
 
 FieldType = Literal["text", "long_text", "number", "date", "email", "cpf", "phone", "choice"]
 Status = Literal["submitted", "in_analysis", "rejected", "in_service", "concluded"]
@@ -186,9 +187,8 @@ class ConclusionIn(_In):
     summary: str = Field(min_length=1, max_length=10_000)
 
 
-class Person(BaseModel):
-    sub: str
-    name: str
+# A party: {sub, name} to the institution's staff, {name, role} to a citizen.
+Person = PartyOut
 
 
 class DocumentOut(BaseModel):

@@ -5,11 +5,14 @@ Run: ``pytest tests/security/test_privacy.py``."""
 
 from __future__ import annotations
 
+import email
 import io
 import logging
 import socket
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,14 @@ from aiosmtpd.controller import Controller
 from shared import logs
 from shared.identity import mint
 from shared.outbox import UnitOfWork
-from tests.helpers import setup_service, start_analysis
+from tests.helpers import (
+    approve,
+    conclude,
+    multipart,
+    pdf_bytes,
+    setup_service,
+    start_analysis,
+)
 
 CPF_SUB = "52998224725"  # a gov.br sub is the person's CPF
 NAME, EMAIL = "Carla Souza Lima", "carla.souza@example.com"
@@ -79,6 +89,7 @@ def captured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Captur
         plain = logging.StreamHandler(cap.plain)
         plain.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
         root.addHandler(plain)
+        batched = logs._batched
         try:
             yield cap
         finally:
@@ -86,6 +97,8 @@ def captured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Captur
             root.setLevel(level)
             quiet.setLevel(quiet_saved[0])
             quiet.propagate = quiet_saved[1]
+            assert batched is not None
+            batched.close()  # before its file is
 
 
 @pytest.fixture
@@ -193,3 +206,179 @@ def test_a_failure_of_any_actor_is_logged_without_its_arguments_item5(
 def _around(text: str, needle: str) -> str:
     i = text.find(needle)
     return text[max(0, i - 300):i + 200]
+
+
+# --- item 4: identifiers shown as names --------------------------------------------------
+
+MODERATOR = "mod-sem-nome"
+
+
+def _walk(h: Any) -> tuple[Any, str, dict[str, str]]:
+    """A citizen with no name claim whose sub is a CPF, through the whole attendance: a
+    document, analysis, approval, follow-ups both ways, a meeting, conclusion, a review and
+    its moderation by an attendant who has no name claim either."""
+    s = setup_service(h)
+    c = h.client
+    reg = s.h("registrar")
+    r = c.simulate_put(f"/attendants/{MODERATOR}", headers=reg,
+                       json={"name": "Moderadora", "unit": s.unit, "enabled": True})
+    assert r.status_code == 200, r.text
+    st = h.platform.settings
+    moderator = {"Authorization": "Bearer " + mint(
+        h.secret, sub=MODERATOR, roles=["attendant"], org=s.org, unit=s.unit,
+        issuer=st.jwt_issuer, audience=st.jwt_audience)}
+    citizen = {"Authorization": f"Bearer {citizen_token(h, name=None)}"}
+    r = c.simulate_post("/requests", headers=citizen, json={
+        "service_id": s.service_id, "answers": {"nome": "Carla", "cpf": CPF}})
+    assert r.status_code == 201, r.text
+    rid = r.json["id"]
+    body, ctype = multipart({"key": "rg"}, [("file", "rg.pdf", pdf_bytes())])
+    r = c.simulate_post(f"/requests/{rid}/documents", body=body,
+                        headers={**citizen, "Content-Type": ctype})
+    assert r.status_code == 201, r.text
+    approve(h, s, rid)
+    h.drain()
+    for who in (s.h("assignee"), citizen):
+        r = c.simulate_post(f"/requests/{rid}/followups", headers=who,
+                            json={"body": "Segue a mensagem."})
+        assert r.status_code == 201, r.text
+    starts = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    r = c.simulate_post(f"/requests/{rid}/meetings", headers=s.h("assignee"), json={
+        "starts_at": starts.isoformat(), "subject": "Conferência"})
+    assert r.status_code == 201, r.text
+    conclude(h, s, rid)
+    h.drain()
+    r = c.simulate_post(f"/requests/{rid}/review", headers=citizen,
+                        json={"verdict": "approved", "rating": 5, "comment": "Muito bom."})
+    assert r.status_code == 201, r.text
+    review_id = r.json["id"]
+    h.drain()
+    r = c.simulate_post(f"/reviews/{review_id}/moderation", headers=moderator,
+                        json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    h.drain()
+    return s, rid, citizen
+
+
+def _names(doc: Any) -> list[str]:
+    """Every ``name`` (and ``citizen_name``, ``author``) anywhere in a response."""
+    if isinstance(doc, dict):
+        found = [v for k, v in doc.items()
+                 if k in ("name", "citizen_name", "author") and isinstance(v, str)]
+        return found + [n for v in doc.values() for n in _names(v)]
+    if isinstance(doc, list):
+        return [n for v in doc for n in _names(v)]
+    return []
+
+
+def _parties(doc: Any) -> list[dict[str, Any]]:
+    """Every party (a mapping with a ``name`` and a ``sub`` or ``role``) in a response."""
+    if isinstance(doc, dict):
+        own = [doc] if "name" in doc and ("sub" in doc or "role" in doc) else []
+        return own + [p for v in doc.values() for p in _parties(v)]
+    if isinstance(doc, list):
+        return [p for v in doc for p in _parties(v)]
+    return []
+
+
+def test_identifiers_shown_as_names_item4(harness: Any) -> None:
+    h = harness
+    s, rid, citizen = _walk(h)
+    c = h.client
+    staff_subs = {s.subs["analyst"], s.subs["assignee"], s.subs["registrar"], MODERATOR}
+
+    # What the citizen reads: every route that shows a party, and their inbox.
+    as_citizen = {path: c.simulate_get(path, headers=citizen) for path in (
+        f"/requests/{rid}", "/requests", f"/requests/{rid}/timeline",
+        f"/requests/{rid}/followups", f"/requests/{rid}/meetings", "/notifications")}
+    for path, r in as_citizen.items():
+        assert r.status_code == 200, (path, r.text)
+        text = r.text
+        leaked = [sub for sub in staff_subs if sub in text]
+        assert not leaked, (path, leaked, text[:800])
+        for party in _parties(r.json):
+            if party.get("sub") != CPF_SUB:
+                assert set(party) == {"name", "role"}, (path, party)
+                assert party["role"] in ("attendant", "registrar", "guest"), (path, party)
+        assert CPF_SUB not in _names(r.json), (path, r.json)
+    detail = as_citizen[f"/requests/{rid}"].json
+    assert detail["citizen"] == {"sub": CPF_SUB, "name": "Cidadão"}
+    assert detail["analyst"] == {"name": "Alice Analista", "role": "attendant"}
+    assert detail["assignee"] == {"name": "Bruno Atendente", "role": "attendant"}
+    assert detail["steps"][0]["checked_by"] == {"name": "Alice Analista", "role": "attendant"}
+    assert detail["conclusion"]["by"] == {"name": "Bruno Atendente", "role": "attendant"}
+    panel = as_citizen["/requests"].json["items"][0]
+    assert panel["assignee"] == {"name": "Bruno Atendente", "role": "attendant"}
+    assert panel["citizen_name"] == "Cidadão"
+    timeline = as_citizen[f"/requests/{rid}/timeline"].json["items"]
+    actors = {e["type"]: e["actor"] for e in timeline}
+    assert actors["RequestSubmitted"] == {"sub": CPF_SUB, "name": "Cidadão"}
+    assert actors["ReviewModerated"] == {"name": "Atendente", "role": "attendant"}
+    approved = next(e for e in timeline if e["type"] == "RequestApproved")
+    assert approved["data"]["assignee"] == {"name": "Bruno Atendente", "role": "attendant"}
+    followups = as_citizen[f"/requests/{rid}/followups"].json["items"]
+    assert [f["author"] for f in followups] == [
+        {"name": "Bruno Atendente", "role": "attendant"},
+        {"sub": CPF_SUB, "name": "Cidadão", "role": "citizen"}]
+    meeting = as_citizen[f"/requests/{rid}/meetings"].json["items"][0]
+    assert meeting["created_by"] == {"name": "Bruno Atendente", "role": "attendant"}
+
+    # Staff see subs, and the citizen without a name as "Cidadão", never as the CPF.
+    for who in ("analyst", "registrar"):
+        for path in (f"/requests/{rid}", "/requests", f"/requests/{rid}/timeline",
+                     f"/requests/{rid}/followups"):
+            r = c.simulate_get(path, headers=s.h(who))
+            assert r.status_code == 200, (path, r.text)
+            assert CPF_SUB not in _names(r.json), (who, path, r.json)
+    staff_detail = c.simulate_get(f"/requests/{rid}", headers=s.h("analyst")).json
+    assert staff_detail["citizen"] == {"sub": CPF_SUB, "name": "Cidadão"}
+    assert staff_detail["assignee"] == {"sub": s.subs["assignee"], "name": "Bruno Atendente"}
+    staff_panel = c.simulate_get("/requests", headers=s.h("analyst")).json["items"][0]
+    assert staff_panel["citizen_name"] == "Cidadão"
+    assert staff_panel["assignee"] == {"sub": s.subs["assignee"], "name": "Bruno Atendente"}
+    for who in ("assignee", "analyst"):
+        for note in c.simulate_get("/notifications", headers=s.h(who)).json["items"]:
+            assert CPF_SUB not in note["title"] + note["body"], note
+
+    # No mail names anyone by a sub: not the citizen (a CPF), not staff.
+    mails = list((h.platform.settings.data_dir / "mail").glob("*.eml"))
+    assert len(mails) >= 5
+    for path in mails:
+        raw = path.read_bytes().decode("utf-8", "replace")
+        text = str(email.message_from_bytes(path.read_bytes(), policy=policy.default))
+        for sub in (CPF_SUB, *staff_subs):
+            assert sub not in raw and sub not in text, (path.name, sub)
+
+    # The public page: a first name or nothing.
+    r = c.simulate_get("/reviews/published", params={"service_id": s.service_id})
+    assert r.status_code == 200, r.text
+    assert [i["author"] for i in r.json["items"]] == [None]
+    assert CPF_SUB not in r.text and "Cidad" not in r.text
+
+
+@pytest.mark.parametrize("name, first", [
+    ("Maria das Dores", "Maria"), ("  Ana  ", "Ana"), ("D'Ávila Souza", "D'Ávila"),
+    (None, None), ("", None), (CPF_SUB, None), ("529.982.247-25", None),
+    ("maria@example.com", None), ("Cidadão", None), ("123 Maria", None)])
+def test_identifiers_shown_as_names_public_reviews_first_name_or_nothing_item4(
+        harness: Any, name: str | None, first: str | None) -> None:
+    h = harness
+    s = setup_service(h)
+    token = citizen_token(h, name=name)
+    headers = {"Authorization": f"Bearer {token}"}
+    r = h.client.simulate_post("/requests", headers=headers, json={
+        "service_id": s.service_id, "answers": {"nome": "X", "cpf": CPF}})
+    assert r.status_code == 201, r.text
+    rid = r.json["id"]
+    approve(h, s, rid)
+    conclude(h, s, rid)
+    h.drain()
+    r = h.client.simulate_post(f"/requests/{rid}/review", headers=headers,
+                               json={"verdict": "approved", "comment": "Atendimento bom."})
+    assert r.status_code == 201, r.text
+    h.drain()
+    r = h.client.simulate_post(f"/reviews/{r.json['id']}/moderation",
+                               headers=s.h("assignee"), json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    r = h.client.simulate_get("/reviews/published", params={"service_id": s.service_id})
+    assert [i["author"] for i in r.json["items"]] == [first]
