@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from shared.identity import no_identity_provider
 from shared.settings import Settings
 
 
@@ -60,16 +61,6 @@ def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
     server.close()
 
 
-def _no_identity_provider(settings: Settings, command: str) -> str | None:
-    """Why ``command`` may not start: outside ``atende dev``, tokens signed with the dev
-    secret (which anyone with the data directory can mint) are accepted only on purpose."""
-    if command == "dev" or settings.jwks_url or settings.allow_dev_tokens:
-        return None
-    return (f"atende {command}: no identity provider configured; set ATENDE_JWKS_URL to "
-            f"its JWKS, or ATENDE_ALLOW_DEV_TOKENS=true to accept dev-secret tokens "
-            f"(trials only)")
-
-
 def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool) -> int:
     import dramatiq
 
@@ -78,7 +69,8 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from shared.outbox import SweepThread
 
     settings = _settings(args)
-    refusal = _no_identity_provider(settings, args.command)
+    refusal = None if args.command == "dev" else no_identity_provider(
+        settings, f"atende {args.command}")
     if refusal:
         print(refusal, file=sys.stderr)
         return 2

@@ -163,6 +163,16 @@ def dev_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def no_identity_provider(settings: Settings, what: str) -> str | None:
+    """Why ``what`` (a process other than ``atende dev``) may not start, or None: tokens
+    signed with the dev secret, which anyone who can read the data directory can mint,
+    are accepted outside ``atende dev`` only when a setting says so on purpose."""
+    if settings.jwks_url or settings.allow_dev_tokens:
+        return None
+    return (f"{what}: no identity provider configured; set ATENDE_JWKS_URL to its JWKS, "
+            f"or ATENDE_ALLOW_DEV_TOKENS=true to accept dev-secret tokens (trials only)")
+
+
 def verifier_from(settings: Settings) -> Verifier:
     if settings.jwks_url:
         return Verifier(

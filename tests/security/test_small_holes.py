@@ -169,16 +169,28 @@ def test_small_ones_no_identity_provider_is_refused_outside_dev(tmp_path: Path,
 
 
 def test_small_ones_dev_tokens_on_purpose_still_start(tmp_path: Path) -> None:
-    from infra.cli import _no_identity_provider
+    from shared.identity import no_identity_provider
 
     on_purpose = Settings(data_dir=tmp_path, allow_dev_tokens=True)
     with_idp = Settings(data_dir=tmp_path, jwks_url="https://idp.example.gov.br/jwks")
     bare = Settings(data_dir=tmp_path)
-    for command in ("serve", "worker", "scheduler"):
-        assert _no_identity_provider(on_purpose, command) is None
-        assert _no_identity_provider(with_idp, command) is None
-        assert _no_identity_provider(bare, command) is not None
-    assert _no_identity_provider(bare, "dev") is None
+    assert no_identity_provider(on_purpose, "atende serve") is None
+    assert no_identity_provider(with_idp, "atende serve") is None
+    assert "ATENDE_JWKS_URL" in (no_identity_provider(bare, "atende serve") or "")
+
+
+def test_small_ones_wsgi_factories_refuse_without_identity_provider(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra import wsgi
+
+    monkeypatch.setenv("ATENDE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("ATENDE_JWKS_URL", raising=False)
+    monkeypatch.delenv("ATENDE_ALLOW_DEV_TOKENS", raising=False)
+    for factory in (wsgi.requests, wsgi.gateway):
+        with pytest.raises(SystemExit) as refused:
+            factory()
+        assert "ATENDE_JWKS_URL" in str(refused.value.code)
+    assert not (tmp_path / "var").exists()
 
 
 @pytest.mark.parametrize("comment, flag", [
