@@ -16,7 +16,9 @@ from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
 from shared.consumer import CrashGuard, EventConsumer
 from shared.context import ServiceContext
+from shared.datadir import private_dir
 from shared.identity import verifier_from
+from shared.logs import install_scrubber
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
@@ -74,7 +76,8 @@ def build(
     with_http: bool = True,
 ) -> Platform:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    install_scrubber()  # every process that builds the platform: no message in a log line
+    private_dir(settings.data_dir)
     broker = broker or build_broker(settings)
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,

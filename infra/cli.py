@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from shared.identity import no_identity_provider
 from shared.settings import Settings
 
 
@@ -59,8 +60,13 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from shared import logs
     from shared.outbox import SweepThread
 
-    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _settings(args)
+    refusal = None if args.command == "dev" else no_identity_provider(
+        settings, f"atende {args.command}")
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     platform = build(settings, with_http=http)
     stop = threading.Event()
     _stop_on_signals(stop)

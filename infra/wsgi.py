@@ -15,10 +15,22 @@ from typing import Any
 from shared.settings import Settings
 
 
+def _checked(settings: Settings | None) -> Settings:
+    """The settings, if they name an identity provider (or allow dev tokens on purpose);
+    else the server stops with one line saying what to set."""
+    from shared.identity import no_identity_provider
+
+    settings = settings or Settings()
+    refusal = no_identity_provider(settings, "infra.wsgi")
+    if refusal:
+        raise SystemExit(refusal)
+    return settings
+
+
 def service_app(name: str, settings: Settings | None = None) -> Any:
     from infra.bootstrap import build
 
-    platform = build(settings or Settings(), services=(name,))
+    platform = build(_checked(settings), services=(name,))
     return platform.apps[name]
 
 
@@ -27,7 +39,7 @@ def gateway(settings: Settings | None = None) -> Any:
     from infra.bootstrap import build
     from infra.gateway import gateway_for
 
-    return gateway_for(build(settings or Settings()))
+    return gateway_for(build(_checked(settings)))
 
 
 def requests() -> Any:

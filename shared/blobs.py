@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from shared.datadir import private_dir
+
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -25,8 +27,7 @@ class FileBlobs:
     """Content-addressed files under a directory, written atomically."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def _path(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -37,9 +38,10 @@ class FileBlobs:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if not path.exists():
-            path.parent.mkdir(exist_ok=True)
-            # A name of its own per writer: two threads storing the same bytes at once
-            # must not write into, or rename away, each other's file.
+            if not path.parent.exists():
+                private_dir(path.parent)
+            # A name of its own per writer (mkstemp makes it 0600): two threads storing the
+            # same bytes at once must not write into, or rename away, each other's file.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:8]}", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -294,7 +294,8 @@ def page_params(req: falcon.Request) -> tuple[int, str | None]:
     raw = req.get_param("limit")
     limit = 20
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        # ASCII digits only: str.isdigit also accepts "²" and "①", which int() refuses.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= 100:
             raise ValidationFailed.field("limit", "must be an integer from 1 to 100")
         limit = int(raw)
     return limit, req.get_param("cursor") or None

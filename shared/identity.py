@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -11,10 +12,16 @@ from pathlib import Path
 import jwt
 from pydantic import BaseModel, ValidationError
 
+from shared.datadir import write_private
 from shared.errors import Unauthorized
 from shared.settings import Settings
 
 ROLES = frozenset({"citizen", "attendant", "registrar"})
+# How a person without a usable name is shown: never by their sub, which with gov.br is
+# their CPF.
+CITIZEN_LABEL = "Cidadão"
+STAFF_LABEL = "Atendente"
+LABELS = frozenset({CITIZEN_LABEL, STAFF_LABEL})
 # Verified tokens are remembered (never past their exp) so that a client's every request
 # does not pay for decoding and checking the same token again: that was a third of the
 # time of a cheap read. A bounded number, for a bounded time.
@@ -40,7 +47,26 @@ class Principal(BaseModel, frozen=True):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.sub
+        """The name to record for this person, or their role's label."""
+        return self.name_as("attendant" if self.is_staff else "citizen")
+
+    def name_as(self, role: str) -> str:
+        """The name to record for this person acting as ``role``."""
+        return shown_name(self.name, self.sub, citizen=role == "citizen")
+
+
+def real_name(name: str | None, sub: str | None = None) -> str:
+    """``name`` if it is a person's name: not blank, not the sub, not a bare number (a CPF
+    in the name claim) and not one of the labels; else ""."""
+    name = " ".join((name or "").split())
+    if not name or name == sub or name in LABELS or not any(c.isalpha() for c in name):
+        return ""
+    return name
+
+
+def shown_name(name: str | None, sub: str | None = None, *, citizen: bool) -> str:
+    """How a person is named to others: their name, else their role's label."""
+    return real_name(name, sub) or (CITIZEN_LABEL if citizen else STAFF_LABEL)
 
 
 @dataclass
@@ -124,9 +150,27 @@ def dev_secret(settings: Settings) -> str:
         return settings.jwt_secret
     path: Path = settings.path("dev-jwt-secret")
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written whole under a name of its own, then linked in place: the secret is 0600
+        # from its first byte, and two processes starting at once agree on one secret.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        write_private(tmp, secrets.token_urlsafe(48).encode(), sync=True)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process linked its secret first: that one is read below
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
+
+
+def no_identity_provider(settings: Settings, what: str) -> str | None:
+    """Why ``what`` (a process other than ``atende dev``) may not start, or None: tokens
+    signed with the dev secret, which anyone who can read the data directory can mint,
+    are accepted outside ``atende dev`` only when a setting says so on purpose."""
+    if settings.jwks_url or settings.allow_dev_tokens:
+        return None
+    return (f"{what}: no identity provider configured; set ATENDE_JWKS_URL to its JWKS, "
+            f"or ATENDE_ALLOW_DEV_TOKENS=true to accept dev-secret tokens (trials only)")
 
 
 def verifier_from(settings: Settings) -> Verifier:

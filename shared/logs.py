@@ -9,9 +9,11 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -34,13 +36,104 @@ def _doc(created: float, level: str, logger: str, msg: str) -> dict[str, object]
             "correlation_id": correlation_id.get()}
 
 
+class MessageScrubber(logging.Filter):
+    """No message argument reaches a log line. Dramatiq logs a failed message as
+    ``actor(args...)`` (the repr of every argument: names, e-mails, mail bodies), and an
+    exception's text may quote what it failed on (an SMTP refusal names the recipient).
+    So a log call's arguments are kept only when they are plain values (names, ids,
+    counts): a queued message is shown as its actor and id, anything else by its type;
+    and a traceback keeps its exception types and frames but none of their texts.
+    Installed on every record as it is made (``install_scrubber``), for every logger and
+    handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            if not all(type(a) in _PLAIN for a in args):
+                record.args = tuple(_safe(a) for a in args)
+        elif isinstance(args, dict) and not all(type(a) in _PLAIN for a in args.values()):
+            record.args = {k: _safe(a) for k, a in args.items()}
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = bare_traceback(record.exc_info[1])
+            record.exc_info = None
+        return True
+
+
+def _is_message(value: object) -> bool:
+    # Dramatiq's Message and MessageProxy, told by shape: this module imports no broker.
+    return hasattr(value, "actor_name") and hasattr(value, "message_id") \
+        and hasattr(value, "args")
+
+
+# What a log call's arguments may be: names, ids and counts. A container, an exception or
+# any other object is shown by its type only: Dramatiq logs an actor's arguments (a tuple
+# and a dict) as they came, and an exception's text may quote them.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _safe(arg: object) -> object:
+    if type(arg) in _PLAIN:
+        return arg
+    if _is_message(arg):
+        return f"{getattr(arg, 'actor_name', '?')}#{getattr(arg, 'message_id', '?')}"
+    return f"<{type(arg).__name__} withheld>"
+
+
+def bare_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` (and of its causes) with each exception's type and frames
+    and without its text: where it failed, never on what."""
+    parts: list[str] = []
+    tb: traceback.TracebackException | None = traceback.TracebackException.from_exception(
+        exc, capture_locals=False)
+    chain: list[traceback.TracebackException] = []
+    while tb is not None and len(chain) < 10:
+        chain.append(tb)
+        tb = tb.__cause__ or (None if tb.__suppress_context__ else tb.__context__)
+    for i, link in enumerate(reversed(chain)):
+        if i:
+            parts.append("\nThe above exception led to the next one:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(link.stack.format())
+        parts.append(f"{_type_name(link)} (text withheld)\n")
+    return "".join(parts).rstrip("\n")
+
+
+def _type_name(link: traceback.TracebackException) -> str:
+    t = link.exc_type
+    if t is None:
+        return "Exception"
+    module = t.__module__
+    return t.__qualname__ if module in ("builtins", "__main__") else f"{module}.{t.__qualname__}"
+
+
+_scrubber = MessageScrubber()
+
+
+def install_scrubber() -> None:
+    """Every log record of the process is scrubbed as it is made, whichever handlers
+    (ours, a test's, a library's) it then reaches. Idempotent."""
+    base = logging.getLogRecordFactory()
+    if getattr(base, "scrubs_messages", False):
+        return
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        _scrubber.filter(record)
+        return record
+
+    make.scrubs_messages = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc = _doc(record.created, record.levelname.lower(), record.name, record.getMessage())
         extra = getattr(record, "fields", None)
         if extra:
             doc.update(extra)
-        if record.exc_info:
+        if record.exc_text:
+            doc["exc"] = record.exc_text
+        elif record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(doc, default=str).decode()
 
@@ -77,8 +170,16 @@ class BatchedHandler(logging.Handler):
                 while data:
                     data = data[os.write(self.fd, data):]
 
+    def close(self) -> None:
+        """Write what is left and stop writing: the descriptor may be closed after this
+        (else the thread would write into whatever file next gets its number)."""
+        self.flush()
+        with self.writing:
+            self.fd = -1
+        super().close()
+
     def _run(self) -> None:
-        while True:
+        while self.fd >= 0:
             time.sleep(self.interval)
             self.flush()
 
@@ -107,6 +208,8 @@ def configure(level: str = "INFO", *, batched: bool = False) -> None:
     handler: logging.Handler = (BatchedHandler(sys.stderr.fileno()) if batched
                                 else logging.StreamHandler(sys.stderr))
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(_scrubber)  # also for records made before the factory was ours
+    install_scrubber()
     # Our lines carry no thread, process or source location: not gathering them for every
     # record (the logging documentation's own advice for speed) took a line 5.9 -> 4.6 us.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

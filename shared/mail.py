@@ -11,8 +11,15 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from shared.datadir import private_dir, write_private
 from shared.ids import new_id
 from shared.settings import Settings
+
+# Exactly one address (RFC 5321's dot-atom local part, a domain of letter-digit-hyphen
+# labels): no list, display name, comment, quoting or route that a mail header or a relay
+# would read as more recipients than the one validated.
+ADDRESS = (r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+           r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,14 @@ class FileMailer:
     """One .eml file per message, written atomically, readable with any mail tool."""
 
     def __init__(self, root: Path, sender: str) -> None:
-        self.root = root
+        self.root = private_dir(root)
         self.sender = sender
-        root.mkdir(parents=True, exist_ok=True)
 
     def send(self, mail: Mail) -> None:
         data = bytes(to_message(mail, self.sender))
         name = f"{new_id()}.eml"
         tmp = self.root / f".{name}.tmp"
-        tmp.write_bytes(data)
+        write_private(tmp, data)
         os.replace(tmp, self.root / name)
 
 

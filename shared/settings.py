@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "atende-dev"
     jwt_audience: str = "atende"
     jwt_leeway_seconds: int = 30
+    # Without a JWKS, only ``atende dev`` starts (on tokens signed with the dev secret);
+    # ``serve``, ``worker`` and ``scheduler`` refuse unless this says it is on purpose.
+    allow_dev_tokens: bool = False
 
     # Caps on what a client may send.
     max_json_bytes: int = 64 * 1024
@@ -94,6 +97,9 @@ class Settings(BaseSettings):
         return self.max_file_bytes * max(1, self.max_files_per_post) + self.max_json_bytes
 
     def path(self, *parts: str) -> Path:
+        """A path under the data directory, whose directories are made owner-only."""
+        from shared.datadir import private_dir
+
         p = self.data_dir.joinpath(*parts)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(p.parent)
         return p

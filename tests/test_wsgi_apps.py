@@ -19,6 +19,7 @@ PROBES = {"requests": "/catalog/services", "followups": "/notifications",
 def test_service_is_a_plain_wsgi_app(name: str, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATENDE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ATENDE_ALLOW_DEV_TOKENS", "true")
     app = getattr(wsgi, name)()
     client = falcon.testing.TestClient(app)
     assert client.simulate_get("/health").status_code == 200

@@ -27,19 +27,17 @@ def apply(ctx: ServiceContext) -> Effect:
     return handlers.apply_event
 
 
-
-
-
-
 def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bool:
     """The mail job. A failure raises, so the broker retries with backoff and finally
     dead-letters it; the in-app notification was committed before and stays. A job run
     again after its mail went out (a redelivery) sends nothing."""
     note_id = str(payload["notification_id"])
-    if handlers.already_mailed(ctx.table, note_id):
+    # A job queued by an older version carried the mail itself.
+    mail = payload if "to" in payload else handlers.pending_mail(ctx.table, note_id)
+    if mail is None or handlers.already_mailed(ctx.table, note_id):
         return False
-    ctx.deps.mailer.send(Mail(to=payload["to"], subject=payload["subject"], text=payload["text"],
-                     html=payload.get("html")))
+    ctx.deps.mailer.send(Mail(to=mail["to"], subject=mail["subject"], text=mail["text"],
+                              html=mail.get("html")))
     log_fields(log, "mail sent", notification_id=note_id)
     for _ in range(5):
         with ctx.uow() as uow:
@@ -50,7 +48,6 @@ def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bo
             except ConditionFailed:
                 continue  # read at the same moment: look again
     return True  # sent; only the bookkeeping lost its races
-
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:

@@ -60,14 +60,15 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
     repository.add_followup(uow, followup)
     log_fields(log, "followup posted", request_id=request_id, followup_id=followup.id,
                attachments=len(attachments))
-    return FollowupOut.of(followup)
+    return FollowupOut.of(followup, view, who)
 
 
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
-    _visible_view(table, require_enabled(who, table), request_id)
+    view = _visible_view(table, require_enabled(who, table), request_id)
     items, next_cursor = repository.followups(table, request_id, limit, cursor)
-    return FollowupPage(items=[FollowupOut.of(f) for f in items], next_cursor=next_cursor)
+    return FollowupPage(items=[FollowupOut.of(f, view, who) for f in items],
+                        next_cursor=next_cursor)
 
 
 def read_attachment(table: Table, blobs: Blobs, who: Principal, request_id: str,
@@ -108,7 +109,16 @@ def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
 def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock) -> None:
     item = repository.get_note(uow, note_id)
     if item is not None and not item.get("mailed_at"):
-        uow.save({**item, "mailed_at": iso(clock.now()), "version": item["version"] + 1})
+        # Sent: the address and the mail's text are kept no longer than needed.
+        uow.save({**item, "mailed_at": iso(clock.now()), "mail": None,
+                  "version": item["version"] + 1})
+
+
+def pending_mail(table: Table, note_id: str) -> dict[str, Any] | None:
+    """The mail a notification is waiting to send, or None."""
+    item = repository.get_note(table, note_id)
+    mail: dict[str, Any] | None = item.get("mail") if item else None
+    return mail
 
 
 def already_mailed(table: Table, note_id: str) -> bool:

@@ -70,7 +70,7 @@ class Followup:
     def post(cls, fid: str, view: RequestView, who: Principal, body: str,
              attachments: list[Attachment], now: datetime) -> Followup:
         role = view.author_role(who)
-        author = Party(sub=who.sub, name=who.display_name, email=who.email)
+        author = Party(sub=who.sub, name=who.name_as(role), email=who.email)
         followup = cls(fid, view.id, author, role, body, attachments, now)
         # The event names who was told, so the notifier needs no lookup, and never carries
         # the message text.

@@ -21,6 +21,7 @@ from services.followups.contract import MAIL_ACTOR
 from services.followups.model import RequestView
 from shared import messages as m
 from shared.clock import iso
+from shared.identity import real_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
 
@@ -112,7 +113,13 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(when=_when, hour=_hour)
+def _named(party: m.Party | None) -> str:
+    """A person's name for a text, or "" (the template says who instead): never a sub,
+    which with gov.br is a CPF, nor a bare label."""
+    return real_name(party.name, party.sub) if party is not None else ""
+
+
+_env.filters.update(when=_when, hour=_hour, named=_named)
 
 
 @dataclass(frozen=True)
@@ -166,11 +173,14 @@ def _tell(uow: UnitOfWork, kind: str, event: m.Event, view: RequestView | None,
           party: m.Party) -> str:
     message = render(kind, event, view, party)
     note_id = new_id()
-    uow.put(repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
-                                message.body, iso(event.occurred_at)), new=True)
+    note = repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
+                               message.body, iso(event.occurred_at))
     if party.email:
+        # The mail waits on the notification; the job names only the notification, so
+        # that no address or text travels through the broker, its dead letters or a log.
+        note["mail"] = {"to": party.email, "subject": message.title, "text": message.text,
+                        "html": message.html}
         uow.send_task("followups", MAIL_ACTOR, {
-            "notification_id": note_id, "to": party.email, "subject": message.title,
-            "text": message.text, "html": message.html,
-            "correlation_id": event.correlation_id})
+            "notification_id": note_id, "correlation_id": event.correlation_id})
+    uow.put(note, new=True)
     return note_id

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.followups.model import Followup
+from services.followups.model import Followup, RequestView
+from shared.identity import Principal
+from shared.parties import PartyOut, reads_as_staff, shown
 
 MAX_BODY = 5000
 Body = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
@@ -20,9 +22,9 @@ class FollowupIn(BaseModel):
     body: Body
 
 
-class Author(BaseModel):
-    sub: str
-    name: str
+class Author(PartyOut):
+    """``{sub, name, role}``; to a citizen, a staff author is ``{name, role}``."""
+
     role: Literal["citizen", "attendant"]
 
 
@@ -42,10 +44,13 @@ class FollowupOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, f: Followup) -> FollowupOut:
+    def of(cls, f: Followup, view: RequestView, reader: Principal) -> FollowupOut:
+        """``f`` as ``reader`` may see it: a citizen sees staff by name and role only."""
+        author = shown({"sub": f.author.sub, "name": f.author.name, "role": f.author_role},
+                       citizen_sub=view.citizen.sub,
+                       to_citizen=not reads_as_staff(reader, view.snapshot.org))
         return cls(
-            id=f.id, request_id=f.request_id,
-            author=Author(sub=f.author.sub, name=f.author.name, role=f.author_role),
+            id=f.id, request_id=f.request_id, author=Author.model_validate(author),
             body=f.body,
             attachments=[AttachmentOut(id=a.id, filename=a.filename,
                                        content_type=a.content_type, size=a.size)

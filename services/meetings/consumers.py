@@ -17,6 +17,7 @@ from shared.broker import declare_job
 from shared.clock import iso
 from shared.consumer import Effect
 from shared.context import ServiceContext
+from shared.identity import shown_name
 from shared.logs import log as log_fields
 from shared.messages import Event
 from shared.outbox import UnitOfWork
@@ -50,7 +51,9 @@ def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> b
         return False
     tokens, mailer = ctx.deps.invites, ctx.deps.mailer
     mailer.send(invitation(to=guest["email"], guest_name=guest["name"],
-                           attendant=meeting.attendant.name, subject=meeting.subject,
+                           attendant=shown_name(meeting.attendant.name, meeting.attendant.sub,
+                                                citizen=False),
+                           subject=meeting.subject,
                            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
                            token=tokens.token(guest["id"])))
     log_fields(log, "invitation sent", meeting_id=meeting.id, guest_id=guest["id"])

@@ -173,9 +173,10 @@ def _publish(uow: UnitOfWork, meeting: Meeting) -> None:
 
 def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
                   cursor: str | None) -> MeetingPage:
-    _visible_view(table, require_enabled(who, table), request_id)
+    view = _visible_view(table, require_enabled(who, table), request_id)
     items, next_cursor = repo.meetings(table, request_id, limit, cursor)
-    return MeetingPage(items=[MeetingOut.of(mt) for mt in items], next_cursor=next_cursor)
+    return MeetingPage(items=[MeetingOut.of(mt, view, who) for mt in items],
+                       next_cursor=next_cursor)
 
 
 # --- events ------------------------------------------------------------------------

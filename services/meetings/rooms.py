@@ -4,6 +4,8 @@ authentication when an app id and secret are configured (self-hosted Jitsi with
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -47,10 +49,19 @@ class JitsiRooms:
             claims = {
                 "iss": self.app_id, "aud": "jitsi", "sub": self.domain, "room": room,
                 "iat": int(time.time()), "exp": int(expires_at.timestamp()),
-                "context": {"user": {"id": user_id, "name": name, "moderator": moderator}},
+                "context": {"user": {"id": self._pseudonym(room, user_id), "name": name,
+                                     "moderator": moderator}},
             }
             url += "?jwt=" + jwt.encode(claims, self.app_secret, algorithm="HS256")
         return JoinLink(url, room, expires_at)
+
+
+    def _pseudonym(self, room: str, user_id: str) -> str:
+        """The person's id as Jitsi (a third party, and the room's other participants)
+        sees it: stable within a room, and never the sub (with gov.br, a CPF)."""
+        assert self.app_secret is not None
+        mac = hmac.new(self.app_secret.encode(), f"{room}\n{user_id}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
 
 
 def rooms_from(settings: Settings) -> JitsiRooms:

@@ -15,8 +15,12 @@ from pydantic import (
     model_validator,
 )
 
-from services.meetings.model import Guest, Meeting
+from services.meetings.model import Guest, Meeting, RequestView
 from services.meetings.rooms import JoinLink
+from shared.identity import Principal
+from shared.mail import ADDRESS
+from shared.messages import Party
+from shared.parties import PartyOut, reads_as_staff, shown
 
 
 def _iso_text(value: Any) -> Any:
@@ -33,7 +37,7 @@ Subject = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, m
 Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
                                        max_length=100)]
 Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+                                         pattern=ADDRESS)]
 
 
 class MeetingIn(BaseModel):
@@ -85,9 +89,8 @@ class GuestJoinIn(BaseModel):
     display_name: Name
 
 
-class MeetingPerson(BaseModel):
-    sub: str
-    name: str
+# {sub, name} to the institution's staff, {name, role} to a citizen.
+MeetingPerson = PartyOut
 
 
 class GuestOut(BaseModel):
@@ -125,16 +128,26 @@ class MeetingOut(BaseModel):
     cancellation: CancellationOut | None
 
     @classmethod
-    def of(cls, mt: Meeting) -> MeetingOut:
+    def of(cls, mt: Meeting, view: RequestView | None = None,
+           reader: Principal | None = None) -> MeetingOut:
+        """``mt`` as ``reader`` may see it (without one, as the institution's staff)."""
         c = mt.cancellation
+        hide = view is not None and reader is not None \
+            and not reads_as_staff(reader, view.snapshot.org)
+        citizen_sub = view.citizen.sub if view is not None else ""
+
+        def person(p: Party) -> MeetingPerson:
+            return MeetingPerson.model_validate(shown(
+                {"sub": p.sub, "name": p.name}, citizen_sub=citizen_sub, to_citizen=hide))
+
         return cls(
             id=mt.id, request_id=mt.request_id, subject=mt.subject, starts_at=mt.starts_at,
             ends_at=mt.ends_at, duration_minutes=mt.duration_minutes, status=mt.status,
             guests=[GuestOut.of(g) for g in mt.guests],
-            created_by=MeetingPerson(sub=mt.attendant.sub, name=mt.attendant.name),
+            created_by=person(mt.attendant),
             created_at=mt.created_at,
             cancellation=None if c is None else CancellationOut(
-                reason=c.reason, by=MeetingPerson(sub=c.by.sub, name=c.by.name), at=c.at))
+                reason=c.reason, by=person(c.by), at=c.at))
 
 
 class MeetingPage(BaseModel):

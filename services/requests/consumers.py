@@ -51,7 +51,8 @@ def apply(uow: UnitOfWork, event: m.Event) -> None:
         return
     actor, data = _data(event)
     entry = {"at": iso(event.occurred_at), "type": event.type, "data": data,
-             "actor": person(actor.model_dump()) if actor else None, "event_id": event.id}
+             "actor": person(actor.model_dump(), citizen=req.is_citizen(actor.sub))
+             if actor else None, "event_id": event.id}
     req.note_activity(entry, event.occurred_at)
     if isinstance(event, m.ReviewSubmitted):
         req.set_verdict(event.verdict, event.occurred_at)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.requests import store
+from services.requests import store, views
 from services.requests.forms import check_answers
-from services.requests.model import OPEN, Doc, Request, party, person
+from services.requests.model import OPEN, Doc, Request, party
 from services.requests.schemas import (
     AttendantIn,
     AttendantOut,
@@ -166,11 +166,9 @@ def check_if_match(req: Request, if_match: str | None) -> None:
         raise PreconditionFailed("the request changed since you read it")
 
 
-def request_out(req: Request) -> RequestOut:
-    doc = req.fields_view()  # validation below copies what it keeps
-    for who in ("citizen", "analyst", "assignee"):
-        doc[who] = person(doc[who])
-    return RequestOut.model_validate(doc)
+def request_out(req: Request, viewer: Principal | None = None) -> RequestOut:
+    """The request as ``viewer`` may see it (None: as the institution's staff)."""
+    return RequestOut.model_validate(views.request_doc(req, viewer))
 
 
 # --- requests: commands --------------------------------------------------------------
@@ -185,9 +183,9 @@ def submit(uow: UnitOfWork, p: Principal, body: RequestIn, clock: Clock) -> Requ
         raise ValidationFailed.field("service_id", "no such service accepting requests")
     answers = check_answers(service["form"], body.answers)
     req = Request.submit(id=new_id(), service=service, answers=answers, now=clock.now(),
-                         citizen=party(p.sub, p.display_name, p.email))
+                         citizen=party(p.sub, p.name_as("citizen"), p.email))
     store.save_request(uow, req)
-    return request_out(req)
+    return request_out(req, p)
 
 
 def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
@@ -198,7 +196,7 @@ def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
     check_if_match(req, if_match)
     doc = {"id": new_id(), "key": key, "filename": upload.filename,
            "content_type": upload.content_type, "size": upload.size, "sha256": upload.sha256}
-    req.add_document(party(p.sub, p.display_name, p.email), doc, clock.now())
+    req.add_document(party(p.sub, p.name_as("citizen"), p.email), doc, clock.now())
     service = store.get_service(uow, req.service_id) or {}
     if key is not None and key not in {d["key"] for d in service.get("documents", [])}:
         raise ValidationFailed.field("key", "not a document this service asks for")
@@ -293,7 +291,7 @@ def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str
 
 
 def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
-    return request_out(visible(uow, require_enabled(p, uow), request_id))
+    return request_out(visible(uow, require_enabled(p, uow), request_id), p)
 
 
 def read_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
@@ -345,15 +343,15 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
     page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
                             cursor=cursor, forward=False, where=where)
-    return page
+    return views.citizen_panel(page, p.sub) if index == "gsi1" else page
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
              cursor: str | None) -> TimelinePage:
-    visible(uow, require_enabled(p, uow), request_id)
+    req = visible(uow, require_enabled(p, uow), request_id)
     page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
-    return TimelinePage(items=[TimelineEntry.model_validate(i) for i in page.items],
-                        next_cursor=page.next_cursor)
+    return TimelinePage(items=[TimelineEntry.model_validate(views.timeline_entry(i, req, p))
+                               for i in page.items], next_cursor=page.next_cursor)
 
 
 def _query(table: Table, pk: str, *, attribute: str | None = None, **kw: Any) -> Any:

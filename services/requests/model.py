@@ -13,6 +13,7 @@ from typing import Any
 from shared import messages as m
 from shared.clock import iso
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.identity import shown_name
 
 Doc = dict[str, Any]
 OPEN = ("submitted", "in_analysis", "in_service")
@@ -22,9 +23,12 @@ def party(sub: str, name: str, email: str | None = None) -> Doc:
     return {"sub": sub, "name": name, "email": email}
 
 
-def person(p: Doc | None) -> Doc | None:
-    """A party as shown to clients: no e-mail."""
-    return None if p is None else {"sub": p["sub"], "name": p.get("name") or p["sub"]}
+def person(p: Doc | None, *, citizen: bool = False) -> Doc | None:
+    """A party as stored for showing: no e-mail, and a name (or the role's label), never
+    the sub in its place."""
+    if p is None:
+        return None
+    return {"sub": p["sub"], "name": shown_name(p.get("name"), p["sub"], citizen=citizen)}
 
 
 @dataclass
@@ -214,7 +218,9 @@ class Request:
 
     def _entry(self, kind: str, actor: Doc | None, now: datetime, data: Doc,
                event_id: str | None = None) -> None:
-        self.entries.append({"at": iso(now), "type": kind, "actor": person(actor),
+        by_citizen = actor is not None and self.is_citizen(actor["sub"])
+        self.entries.append({"at": iso(now), "type": kind,
+                             "actor": person(actor, citizen=by_citizen),
                              "data": data, "event_id": event_id})
 
     def _record(self, kind: type[m.RequestEvent], actor: Doc, now: datetime,

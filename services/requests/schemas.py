@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.mail import ADDRESS
+from shared.parties import PartyOut
+
 FieldType = Literal["text", "long_text", "number", "date", "email", "cpf", "phone", "choice"]
 Status = Literal["submitted", "in_analysis", "rejected", "in_service", "concluded"]
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -133,7 +136,7 @@ class ServicePage(BaseModel):
 
 class AttendantIn(_In):
     name: str = Name
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=ADDRESS)
     unit: str = Field(min_length=1, max_length=100)
     enabled: bool
 
@@ -198,9 +201,8 @@ class ConclusionIn(_In):
     summary: str = Field(min_length=1, max_length=10_000)
 
 
-class Person(BaseModel):
-    sub: str
-    name: str
+# A party: {sub, name} to the institution's staff, {name, role} to a citizen.
+Person = PartyOut
 
 
 class DocumentOut(BaseModel):

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.requests.model import Request, person
+from shared.identity import shown_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
 from shared.roster import roster_pk
@@ -102,7 +103,8 @@ def panel_row(req: Request) -> Item:
         "assignee_sub": req.assignee["sub"] if req.assignee else None, "due_at": req.due_at,
         # A PanelItem, as the route returns it.
         "view": {"id": req.id, "service_id": req.service_id, "service_name": req.service_name,
-                 "citizen_name": req.citizen["name"], "status": req.status,
+                 "citizen_name": shown_name(req.citizen["name"], req.citizen["sub"],
+                                            citizen=True), "status": req.status,
                  "assignee": person(req.assignee), "citizen_verdict": req.citizen_verdict,
                  "due_at": req.due_at, "created_at": req.created_at,
                  "updated_at": req.updated_at},

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Literal
 
 from shared.errors import DomainError, Forbidden, InvalidTransition, NotFound
-from shared.identity import Principal
+from shared.identity import Principal, real_name
 from shared.messages import Event, Party, RequestSnapshot, ReviewModerated, ReviewSubmitted
 from shared.roster import forbid_own
 
@@ -159,9 +159,14 @@ class Review:
         return self.redacted_comment if self.redacted_comment is not None else self.comment
 
     @property
-    def author_first_name(self) -> str:
-        parts = self.citizen.name.split()
-        return parts[0] if parts else "Cidadão"
+    def author_first_name(self) -> str | None:
+        """The author's first name, or None: never the sub (with gov.br, a CPF), a label,
+        or a first word that is not a name (digits, an e-mail address)."""
+        parts = real_name(self.citizen.name, self.citizen.sub).split()
+        first = parts[0] if parts else ""
+        if not first or len(first) > 40 or not first.replace("'", "").replace("-", "").isalpha():
+            return None
+        return first
 
 
 @dataclass

@@ -62,7 +62,7 @@ class ReviewPage(BaseModel):
 class PublishedReview(BaseModel):
     id: str
     service_id: str
-    author: str  # first name only
+    author: str | None  # the first name only, or nothing
     verdict: Literal["approved", "rejected"]
     rating: int | None
     comment: str | None

@@ -36,8 +36,9 @@ _END = r"(?![\w@])(?![.,/-]\d)"
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
                    r"\.[A-Za-z]{2,}(?![\w-])")
 CARD = re.compile(_START + r"\d(?:[ .-]?\d){12,18}" + _END)
-CNPJ = re.compile(_START + r"\d{2}[. ]?\d{3}[. ]?\d{3}[/ ]?\d{4}[-. ]?\d{2}" + _END)
-CPF = re.compile(_START + r"\d{3}[. ]?\d{3}[. ]?\d{3}[-. /]?\d{2}" + _END)
+# Any of the separators people type between the groups, the same or mixed.
+CNPJ = re.compile(_START + r"\d{2}[-._ ]?\d{3}[-._ ]?\d{3}[-._ /]?\d{4}[-._ ]?\d{2}" + _END)
+CPF = re.compile(_START + r"\d{3}[-._ ]?\d{3}[-._ ]?\d{3}[-._ /]?\d{2}" + _END)
 PHONE = re.compile(
     _START.replace(r"(?<![\w@])", r"(?<![\w@+(])")
     + r"(?P<cc>\+?55[ .-]?)?(?:(?P<ddd>\(0?\d{2}\)|0?\d{2})[ .-]?)?"
@@ -62,12 +63,22 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     """The flags a comment earns, in a fixed order, and its text with personal data
     replaced by placeholders."""
     found: set[str] = set()
-    redacted = text
+    redacted = text = canonical(text)
     for kind, pattern, valid in _DETECTORS:
         redacted = pattern.sub(_replacer(kind, valid, found), redacted)
     if (lexicon or offensive_words()).matches(text):
         found.add("offensive")
     return Screening(tuple(f for f in FLAG_ORDER if f in found), redacted)
+
+
+def canonical(text: str) -> str:
+    """The text as it reads: compatibility forms folded (NFKC: the full-width at sign and digits,
+    circled and superscript digits become their plain forms) and invisible format
+    characters (zero-width spaces and joiners, direction marks) dropped, so that no
+    disguise of that kind hides personal data from the patterns. The published comment
+    is this form, redacted."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def _replacer(kind: str, valid: Callable[[re.Match[str]], bool], found: set[str]

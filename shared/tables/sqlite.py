@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from shared.datadir import ensure_private_file
 from shared.tables import (
     INDEXES,
     Check,
@@ -48,6 +49,12 @@ class SQLiteDatabase:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            # Made 0600 before SQLite opens it: SQLite gives the WAL and shared-memory
+            # files the database file's mode, so they are owner-only too.
+            for suffix in ("", "-wal", "-shm"):
+                if not suffix or os.path.exists(self.path + suffix):
+                    ensure_private_file(Path(self.path + suffix))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._created: set[str] = set()

@@ -103,7 +103,10 @@ def test_request_to_review_on_aws(h: AwsHarness, aws: Settings, clock: FrozenClo
                         headers=idem(s.h("citizen")))
     assert r.status_code == 201, r.text
     h.drain()
-    assert c.simulate_get(url, headers=s.h("citizen")).json["items"] == [staff_msg, r.json]
+    # The citizen reads the attendant by name and role, never by sub (API.md, Identity).
+    as_citizen = {**staff_msg, "author": {"name": staff_msg["author"]["name"],
+                                          "role": "attendant"}}
+    assert c.simulate_get(url, headers=s.h("citizen")).json["items"] == [as_citizen, r.json]
     att = staff_msg["attachments"][0]
     r = c.simulate_get(f"{url}/{staff_msg['id']}/attachments/{att['id']}",
                        headers=s.h("citizen"))

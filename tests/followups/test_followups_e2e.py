@@ -57,7 +57,10 @@ def test_attendant_and_citizen_exchange_messages_with_files(harness: Any) -> Non
                  ("assignee", "citizen")]
     for got in histories:
         assert got.status_code == 200
-        assert got.json["items"] == [staff_msg, citizen_msg]
+    assert histories[0].json["items"] == [staff_msg, citizen_msg]
+    # The citizen reads the attendant by name and role, never by sub (API.md, Identity).
+    as_citizen = {**staff_msg, "author": {"name": "Bruno Atendente", "role": "attendant"}}
+    assert histories[1].json["items"] == [as_citizen, citizen_msg]
     for msg, data, ctype in ((staff_msg, pdf, "application/pdf"),
                              (citizen_msg, JPEG, "image/jpeg")):
         att = msg["attachments"][0]
@@ -99,7 +102,7 @@ def test_attendant_and_citizen_exchange_messages_with_files(harness: Any) -> Non
     assert r.status_code == 409
     assert r.json["code"] == "invalid_transition"
     assert h.client.simulate_get(url, headers=s.h("citizen")).json["items"] == [
-        staff_msg, citizen_msg]
+        as_citizen, citizen_msg]
     assert h.client.simulate_get("/notifications", headers=s.h("citizen")
                                  ).json["items"][0]["kind"] == "request_concluded"
 

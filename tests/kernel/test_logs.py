@@ -45,8 +45,11 @@ def lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
         try:
             yield Lines(path, out, monkeypatch)
         finally:
+            made = logs._batched
             root.handlers[:], level, logs._batched = saved
             root.setLevel(level)
+            if made is not None and made is not saved[2]:
+                made.close()  # before its file is
 
 
 def test_the_direct_line_is_the_line_logging_writes(lines: Lines) -> None:

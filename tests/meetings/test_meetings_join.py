@@ -102,6 +102,7 @@ def test_jitsi_jwt_claims(make_harness: Any, clock: FrozenClock) -> None:
     h = make_harness(**JITSI)
     rid, m = _meeting(h, clock)
     clock.advance(minutes=50)
+    ids: list[str] = []
     for who, name, moderator in (("assignee", "Beatriz", True), ("citizen", "Clara", False)):
         r = _join(h, rid, m["id"], who, name)
         assert r.status_code == 200, r.text
@@ -116,9 +117,18 @@ def test_jitsi_jwt_claims(make_harness: Any, clock: FrozenClock) -> None:
         assert claims["exp"] == int(datetime.fromisoformat(m["ends_at"]).timestamp())
         assert claims["context"]["user"]["name"] == name
         assert claims["context"]["user"]["moderator"] is moderator
+        # Jitsi is a third party: it gets a pseudonym, never the sub (a CPF with gov.br),
+        # the same each time the person joins this room.
+        user_id = claims["context"]["user"]["id"]
+        ids.append(user_id)
+        assert len(user_id) == 32 and "beatriz" not in user_id and "clara" not in user_id
+        again = parse_qs(urlsplit(_join(h, rid, m["id"], who, name).json["url"]).query)
+        assert jwt.decode(again["jwt"][0], JITSI["jitsi_app_secret"], algorithms=["HS256"],
+                          audience="jitsi")["context"]["user"]["id"] == user_id
         with pytest.raises(jwt.InvalidSignatureError):
             jwt.decode(token, "outro-segredo-qualquer-de-32-bytes", algorithms=["HS256"],
                        audience="jitsi")
+    assert len(set(ids)) == 2
 
 
 def test_rooms_adapter_without_and_with_a_path() -> None:

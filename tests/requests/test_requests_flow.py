@@ -83,7 +83,8 @@ def test_a_request_from_submission_to_conclusion_and_another_rejected(harness):
                      "StepChecked", "StepChecked", "RequestApproved", "RequestConcluded"]
     ats = [e["at"] for e in r.json["items"]]
     assert ats == sorted(ats)
-    assert r.json["items"][2]["actor"] == {"sub": s.subs["analyst"], "name": "Alice Analista"}
+    # To the citizen, staff are a name and a role, never a sub (API.md, Identity).
+    assert r.json["items"][2]["actor"] == {"name": "Alice Analista", "role": "attendant"}
 
     # A second request is rejected; the citizen reads why.
     r = c.simulate_post("/requests", headers=s.h("citizen"), json={
@@ -95,7 +96,7 @@ def test_a_request_from_submission_to_conclusion_and_another_rejected(harness):
     assert r.status_code == 200 and r.json["status"] == "rejected"
     r = c.simulate_get(f"/requests/{rid2}", headers=s.h("citizen"))
     assert r.json["rejection"]["justification"] == "Comprovante de residência vencido."
-    assert r.json["rejection"]["by"]["sub"] == s.subs["analyst"]
+    assert r.json["rejection"]["by"] == {"name": "Alice Analista", "role": "attendant"}
     r = c.simulate_get("/requests", headers=s.h("citizen"))
     assert [(i["id"], i["status"]) for i in r.json["items"]] == [
         (rid2, "rejected"), (rid, "concluded")]

@@ -129,5 +129,7 @@ def test_items_are_exactly_the_panel_model(harness, clock):
         assert set(r.json) == {"items", "next_cursor"}
         item = r.json["items"][0]
         assert set(item) == set(PanelItem.model_fields)
-        assert item["assignee"] is None or set(item["assignee"]) == {"sub", "name"}
+        # Staff see the assignee's sub; a citizen sees a name and a role (API.md).
+        shown = {"name", "role"} if who == "citizen" else {"sub", "name"}
+        assert item["assignee"] is None or set(item["assignee"]) == shown
         assert item["status"] == "in_service" and item["citizen_name"]

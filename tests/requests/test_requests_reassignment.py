@@ -59,8 +59,9 @@ def test_a_request_whose_assignee_was_disabled_is_reassigned_and_concluded(harne
     timeline = h.client.simulate_get(f"/requests/{rid}/timeline", headers=s.h("citizen"))
     entry = next(e for e in timeline.json["items"] if e["type"] == "RequestReassigned")
     assert entry["actor"]["name"] == "Regina Registro"
-    assert entry["data"]["assignee"]["name"] == "Alice Analista"
-    assert entry["data"]["previous"]["name"] == "Bruno Atendente"
+    assert entry["data"]["assignee"] == {"name": "Alice Analista", "role": "attendant"}
+    assert entry["data"]["previous"] == {"name": "Bruno Atendente", "role": "attendant"}
+    assert "sub" not in entry["actor"]  # a citizen reads staff by name, never by sub
     assert entry["data"]["reason"] == REASON
 
 
@@ -158,7 +159,7 @@ def test_who_may_reassign(harness):
                         ("outsider", 404)):
         r = _reassign(h, s, rid, who, s.subs["analyst"])
         assert r.status_code == status, (who, r.text)
-    assert h.client.simulate_get(f"/requests/{rid}", headers=s.h("citizen")
+    assert h.client.simulate_get(f"/requests/{rid}", headers=s.h("registrar")
                                  ).json["assignee"]["sub"] == s.subs["assignee"]
 
 
