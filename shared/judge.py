@@ -67,15 +67,19 @@ class Judge:
             verdict = self._run(kind, data)
         finally:
             self.slots.release()
+        log.info("upload judged", extra={"fields": {
+            "kind": kind, "size": len(data), "cpu_ms": verdict.get("cpu_ms"),
+            "peak_mb": verdict.get("peak_mb"), "verdict": verdict.get("refuse", 200)}})
         if verdict.get("ok"):
             return
-        status, detail = verdict.get("refuse"), str(verdict.get("detail", ""))
-        if status == 415:
+        if verdict.get("cpu"):  # the child's SIGXCPU handler
+            raise self._over("cpu", f"{self.budget.limits.cpu_seconds} s of CPU")
+        if verdict.get("memory"):  # a MemoryError the child caught
+            raise self._over("memory", f"{self.budget.limits.memory_bytes // _MB} MiB of memory")
+        detail = str(verdict.get("detail", ""))
+        if verdict.get("refuse") == 415:
             raise UnsupportedMediaType(detail)
-        if status == 422:
-            raise ValidationFailed("file: " + detail.removeprefix("file: "),
-                                   [{"field": "file", "message": detail.removeprefix("file: ")}])
-        raise self._over("memory", f"{self.budget.limits.memory_bytes // _MB} MiB of memory")
+        raise _invalid(detail.removeprefix("file: "))
 
     def _run(self, kind: str, data: bytes) -> dict[str, object]:
         header = json.dumps({"kind": kind, "size": len(data),
@@ -109,8 +113,11 @@ class Judge:
 
     def _over(self, resource: str, budget: str) -> ValidationFailed:
         log.info("upload over budget", extra={"fields": {"resource": resource}})
-        message = f"checking it needed more than {budget}, the most a file may take"
-        return ValidationFailed("file: " + message, [{"field": "file", "message": message}])
+        return _invalid(f"checking it needed more than {budget}, the most a file may take")
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed.field("file", message)
 
 
 _default: Judge | None = None

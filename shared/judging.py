@@ -13,8 +13,10 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import resource
+import signal
 import sys
 import warnings
 import zlib
@@ -188,17 +190,47 @@ def judge(kind: str, data: bytes, limits: Limits) -> None:
 
 def _limit_self(limits: Limits) -> None:
     """CPU from now (the interpreter's start is not the file's fault), address space in
-    all: past the soft CPU limit the kernel sends SIGXCPU, which ends the process."""
+    all: past the soft CPU limit the kernel sends SIGXCPU, past the hard one SIGKILL."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu = math.ceil(used.ru_utime + used.ru_stime) + limits.cpu_seconds
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
 
 
+def _peak_kb(maxrss_kb: int) -> int:
+    """This process's peak resident memory. ru_maxrss outlives exec on Linux, so it would
+    report the server's size at the spawn; the memory map's high-water mark does not."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return maxrss_kb
+
+
+def _answer(verdict: dict[str, Any]) -> None:
+    """Write the verdict, with what judging cost (for the log line the parent writes)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    verdict["cpu_ms"] = round((used.ru_utime + used.ru_stime) * 1000)
+    verdict["peak_mb"] = _peak_kb(used.ru_maxrss) // 1024
+    sys.stdout.buffer.write(json.dumps(verdict).encode() + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _on_cpu_limit(signum: int, frame: object) -> None:
+    # The soft limit's SIGXCPU, handled between two bytecodes: say so and leave. Stuck in
+    # C code, the handler never runs, and the hard limit's SIGKILL a second later ends it.
+    _answer({"cpu": True})
+    os._exit(0)
+
+
 def main() -> int:
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
     header = json.loads(stdin.readline())
     limits = Limits(**header["limits"])
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
     _limit_self(limits)
     data = stdin.read(header["size"])
     try:
@@ -208,8 +240,7 @@ def main() -> int:
         verdict = {"refuse": refused.status, "detail": refused.detail}
     except MemoryError:
         verdict = {"memory": True}
-    stdout.write(json.dumps(verdict).encode() + b"\n")
-    stdout.flush()
+    _answer(verdict)
     return 0
 
 

@@ -4,6 +4,7 @@ through a real server."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -46,8 +47,9 @@ def test_upload_bombs_are_refused_within_the_budget(name: str) -> None:
     started = time.perf_counter()
     with pytest.raises(ValidationFailed) as refused:
         accept("bomba.pdf", data, allowed=DOCUMENT_TYPES, max_bytes=TEN_MIB, judge=judge)
-    # The wall-clock bound kills the judge; the margin is the child's start and reaping.
-    assert time.perf_counter() - started < judge.budget.wall_seconds + 2
+    # The wall-clock bound kills the judge; the margin is for starting and reaping it on
+    # a busy machine.
+    assert time.perf_counter() - started < judge.budget.wall_seconds + 5
     assert refused.value.status == 422
     assert refused.value.errors == [{"field": "file", "message": refused.value.detail[6:]}]
     assert "more than" in refused.value.detail
@@ -108,6 +110,10 @@ def test_upload_bombs_health_answers_while_a_bomb_is_judged(make_harness: Any,
                       doc=json.loads(resp.read()))
         conn.close()
 
+    # As `atende serve` does after starting: what the test process has piled up is kept
+    # out of the collector's reach, whose full passes would otherwise stop every thread.
+    gc.collect()
+    gc.freeze()
     try:
         probe = HTTPConnection("127.0.0.1", port, timeout=5)
         uploading = threading.Thread(target=upload)
@@ -121,6 +127,7 @@ def test_upload_bombs_health_answers_while_a_bomb_is_judged(make_harness: Any,
             time.sleep(0.02)
         uploading.join()
     finally:
+        gc.unfreeze()
         server.close()
     assert answer["status"] == 422, answer
     assert answer["ctype"] == "application/problem+json"
