@@ -140,3 +140,12 @@ def test_body_caps_too_few_threads_for_the_judges_is_refused_clearly(make_harnes
     h = make_harness(http_threads=2, judge_concurrency=2)
     with pytest.raises(SystemExit, match=r"ATENDE_HTTP_THREADS \(2\) must exceed"):
         build_server(gateway_for(h.platform), h.platform.settings, "127.0.0.1", 0)
+
+
+def test_body_caps_a_routes_own_cap_names_its_setting(harness: Any) -> None:
+    r = harness.client.simulate_post(
+        "/catalog/services", body=b"{" + b" " * (64 << 10) + b"}",
+        headers={"Content-Type": "application/json",
+                 **harness.auth(harness.token("reg", "registrar", org="pref"))})
+    assert r.status_code == 413
+    assert r.json["detail"] == "body larger than 64 KiB (ATENDE_MAX_JSON_BYTES)"
