@@ -106,5 +106,8 @@ def accept(
 
 
 def size_text(size: int) -> str:
-    """A cap as people read it: ``10 MiB``, ``50.06 MiB``, ``512 bytes``."""
-    return f"{size / (1 << 20):.4g} MiB" if size >= 1 << 20 else f"{size} bytes"
+    """A cap as people read it: ``10 MiB``, ``50.06 MiB``, ``64 KiB``, ``512 bytes``."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"

@@ -29,6 +29,7 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from shared.files import size_text
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
@@ -205,12 +206,16 @@ def principal(req: falcon.Request, verifier: Verifier) -> Principal:
 # --- bodies ------------------------------------------------------------------------
 
 
-def read_body(req: falcon.Request, limit: int) -> bytes:
+def read_body(req: falcon.Request, limit: int, settings_named: str = "") -> bytes:
+    """The body, refused (413) from its declared length before it is read, or as soon as
+    more than ``limit`` bytes arrive; the refusal names the cap and the settings making it."""
+    detail = f"body larger than {size_text(limit)}" + (f" ({settings_named})" if settings_named
+                                                      else "")
     if req.content_length is not None and req.content_length > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
+        raise PayloadTooLarge(detail)
     data = req.bounded_stream.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
+        raise PayloadTooLarge(detail)
     req.context.raw_body = data
     return data
 
@@ -221,7 +226,7 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
     media = (req.content_type or "").split(";")[0].strip().lower()
     if media != "application/json":
         raise UnsupportedMediaType("expected application/json")
-    raw = read_body(req, settings.max_json_bytes)
+    raw = read_body(req, settings.max_json_bytes, "ATENDE_MAX_JSON_BYTES")
     try:
         doc = orjson.loads(raw or b"null")
     except orjson.JSONDecodeError:
@@ -260,7 +265,8 @@ def is_multipart(req: falcon.Request) -> bool:
 def multipart_body(req: falcon.Request, settings: Settings, *, max_files: int) -> MultipartBody:
     """Parse a multipart form whole, bounded by the total cap before any parsing."""
     limit = settings.max_file_bytes * max(1, max_files) + settings.max_json_bytes
-    raw = read_body(req, limit)
+    raw = read_body(req, limit, f"ATENDE_MAX_FILE_BYTES x {max(1, max_files)} file(s) + "
+                                "ATENDE_MAX_JSON_BYTES")
     handler = falcon.media.MultipartFormHandler()
     handler.parse_options.max_body_part_count = max_files + 16
     handler.parse_options.max_body_part_buffer_size = limit

@@ -67,15 +67,21 @@ class Judge:
             verdict = self._run(kind, data)
         finally:
             self.slots.release()
+        log.info("upload judged", extra={"fields": {
+            "kind": kind, "size": len(data), "cpu_ms": verdict.get("cpu_ms"),
+            "peak_mb": verdict.get("peak_mb"),
+            "verdict": next((k for k in ("ok", "cpu", "memory") if verdict.get(k)),
+                            verdict.get("refuse"))}})
         if verdict.get("ok"):
             return
-        status, detail = verdict.get("refuse"), str(verdict.get("detail", ""))
-        if status == 415:
+        if verdict.get("cpu"):  # the child's SIGXCPU handler
+            raise self._over("cpu", f"{self.budget.limits.cpu_seconds} s of CPU")
+        if verdict.get("memory"):  # a MemoryError the child caught
+            raise self._over("memory", f"{self.budget.limits.memory_bytes // _MB} MiB of memory")
+        detail = str(verdict.get("detail", ""))
+        if verdict.get("refuse") == 415:
             raise UnsupportedMediaType(detail)
-        if status == 422:
-            raise ValidationFailed("file: " + detail.removeprefix("file: "),
-                                   [{"field": "file", "message": detail.removeprefix("file: ")}])
-        raise self._over("memory", f"{self.budget.limits.memory_bytes // _MB} MiB of memory")
+        raise _invalid(detail.removeprefix("file: "))
 
     def _run(self, kind: str, data: bytes) -> dict[str, object]:
         header = json.dumps({"kind": kind, "size": len(data),
@@ -89,13 +95,14 @@ class Judge:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            raise self._over("time", f"{self.budget.wall_seconds:g} s") from None
+            raise self._over("time", f"{self.budget.wall_seconds:g} s", killed=True) from None
         if proc.returncode < 0:  # killed: SIGXCPU past the CPU limit, or an abort on memory
             sig = -proc.returncode
             if sig in (signal.SIGXCPU, signal.SIGKILL):
-                raise self._over("cpu", f"{self.budget.limits.cpu_seconds} s of CPU")
-            raise self._over("memory",
-                             f"{self.budget.limits.memory_bytes // _MB} MiB of memory")
+                raise self._over("cpu", f"{self.budget.limits.cpu_seconds} s of CPU",
+                                 killed=True)
+            raise self._over("memory", f"{self.budget.limits.memory_bytes // _MB} MiB of memory",
+                             killed=True)
         try:
             verdict = json.loads(out.splitlines()[-1])
         except (IndexError, ValueError):
@@ -107,10 +114,14 @@ class Judge:
             raise RuntimeError(f"upload judge exited with status {proc.returncode}")
         return verdict
 
-    def _over(self, resource: str, budget: str) -> ValidationFailed:
-        log.info("upload over budget", extra={"fields": {"resource": resource}})
-        message = f"checking it needed more than {budget}, the most a file may take"
-        return ValidationFailed("file: " + message, [{"field": "file", "message": message}])
+    def _over(self, resource: str, budget: str, *, killed: bool = False) -> ValidationFailed:
+        if killed:  # no verdict, so no "upload judged" line: say what happened
+            log.info("upload judge killed", extra={"fields": {"resource": resource}})
+        return _invalid(f"checking it needed more than {budget}, the most a file may take")
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed.field("file", message)
 
 
 _default: Judge | None = None

@@ -2,9 +2,9 @@
 parent (``shared.judge``) bounds in CPU, memory and wall-clock time.
 
 Run as ``python -m shared.judging``: reads a JSON header line and the file's bytes on stdin,
-writes one JSON verdict line on stdout: ``{"ok": true}``, or ``{"refuse": 415 | 422,
-"detail": ...}``. Anything it cannot finish within the limits it is given kills it, which
-the parent reads as "over budget".
+writes one JSON verdict line on stdout: ``{"ok": true}``, ``{"refuse": 415 | 422, "detail":
+...}``, ``{"cpu": true}`` or ``{"memory": true}``, with what judging cost (``cpu_ms``,
+``peak_mb``). A child that ends without a verdict was killed on a limit, or is a bug.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import resource
+import signal
 import sys
 import warnings
 import zlib
@@ -87,7 +89,6 @@ def check_pdf(data: bytes, limits: Limits) -> None:
     """A PDF that parses, with at least one page, and no JavaScript or auto-actions."""
     count_inflated(data, limits.inflated_bytes)
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     invalid = not_the_type("file is not a valid PDF")
@@ -105,10 +106,23 @@ def check_pdf(data: bytes, limits: Limits) -> None:
         raise
     except RecursionError:
         raise over_budget("file: its PDF objects are nested too deeply to check") from None
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError):
+    except Exception as exc:  # pypdf raises assorted errors on hostile input (PyPdfError,
+        # ValueError, KeyError...), some of them made of a MemoryError it caught.
+        if _out_of_memory(exc, limits):
+            raise MemoryError from None
         raise invalid from None
-    except Exception:  # pypdf raises assorted errors on hostile input; none is ours
-        raise invalid from None
+
+
+def _out_of_memory(exc: BaseException, limits: Limits) -> bool:
+    """Whether an error comes of running out of address space: a MemoryError in its chain,
+    or (pypdf's lenient mode swallows some and fails later on what they left) a peak
+    within a tenth of the limit."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return _status_kb("VmPeak") * 1024 > 0.9 * limits.memory_bytes
 
 
 _SCRIPTED = frozenset({"/JavaScript", "/Launch"})
@@ -188,17 +202,48 @@ def judge(kind: str, data: bytes, limits: Limits) -> None:
 
 def _limit_self(limits: Limits) -> None:
     """CPU from now (the interpreter's start is not the file's fault), address space in
-    all: past the soft CPU limit the kernel sends SIGXCPU, which ends the process."""
+    all: past the soft CPU limit the kernel sends SIGXCPU, past the hard one SIGKILL."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu = math.ceil(used.ru_utime + used.ru_stime) + limits.cpu_seconds
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
 
 
+def _status_kb(field: str) -> int:
+    """A figure of /proc/self/status (Linux), in KiB; 0 where there is none."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _answer(verdict: dict[str, Any]) -> None:
+    """Write the verdict, with what judging cost (for the log line the parent writes)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    verdict["cpu_ms"] = round((used.ru_utime + used.ru_stime) * 1000)
+    # ru_maxrss outlives exec on Linux, so it would report the server's size at the spawn;
+    # the memory map's high-water mark does not.
+    verdict["peak_mb"] = (_status_kb("VmHWM") or used.ru_maxrss) // 1024
+    sys.stdout.buffer.write(json.dumps(verdict).encode() + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _on_cpu_limit(signum: int, frame: object) -> None:
+    # The soft limit's SIGXCPU, handled between two bytecodes: say so and leave. Stuck in
+    # C code, the handler never runs, and the hard limit's SIGKILL a second later ends it.
+    _answer({"cpu": True})
+    os._exit(0)
+
+
 def main() -> int:
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
     header = json.loads(stdin.readline())
     limits = Limits(**header["limits"])
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
     _limit_self(limits)
     data = stdin.read(header["size"])
     try:
@@ -208,8 +253,7 @@ def main() -> int:
         verdict = {"refuse": refused.status, "detail": refused.detail}
     except MemoryError:
         verdict = {"memory": True}
-    stdout.write(json.dumps(verdict).encode() + b"\n")
-    stdout.flush()
+    _answer(verdict)
     return 0
 
 

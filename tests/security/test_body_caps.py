@@ -8,7 +8,6 @@ import io
 import json
 import select
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from infra.gateway import gateway_for
 from infra.server import build_server
 from shared.settings import Settings
+from tests.security.serving import serving
 
 MIB = 1 << 20
 
@@ -29,11 +29,8 @@ def small_caps(make_harness: Any) -> Any:
 
 @pytest.fixture
 def server(small_caps: Any) -> Iterator[int]:
-    srv = build_server(gateway_for(small_caps.platform), small_caps.platform.settings,
-                       "127.0.0.1", 0)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield srv.effective_port
-    srv.close()
+    with serving(small_caps.platform) as port:
+        yield port
 
 
 def _response(sock: socket.socket) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -140,3 +137,12 @@ def test_body_caps_too_few_threads_for_the_judges_is_refused_clearly(make_harnes
     h = make_harness(http_threads=2, judge_concurrency=2)
     with pytest.raises(SystemExit, match=r"ATENDE_HTTP_THREADS \(2\) must exceed"):
         build_server(gateway_for(h.platform), h.platform.settings, "127.0.0.1", 0)
+
+
+def test_body_caps_a_routes_own_cap_names_its_setting(harness: Any) -> None:
+    r = harness.client.simulate_post(
+        "/catalog/services", body=b"{" + b" " * (64 << 10) + b"}",
+        headers={"Content-Type": "application/json",
+                 **harness.auth(harness.token("reg", "registrar", org="pref"))})
+    assert r.status_code == 413
+    assert r.json["detail"] == "body larger than 64 KiB (ATENDE_MAX_JSON_BYTES)"
