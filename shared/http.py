@@ -94,6 +94,9 @@ def _on_domain_error(req: falcon.Request, resp: falcon.Response, ex: DomainError
     _problem(resp, ex.status, ex.code, ex.title, ex.detail, ex.errors)
     if ex.status == 401:
         resp.set_header("WWW-Authenticate", "Bearer")
+    retry_after = getattr(ex, "retry_after", None)
+    if retry_after is not None:
+        resp.set_header("Retry-After", str(retry_after))
 
 
 def _on_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError,

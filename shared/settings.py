@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = 30.0
     worker_threads: int = 4
+    # How long a command on a request waits for its service's view of the request to catch
+    # up with a change the client has already seen (shared.freshness).
+    view_wait_seconds: float = 2.0
     # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
     # broker is left to the outbox's dispatcher threads), so threads only take turns on the
     # GIL, and each hand-over costs context switches: under 8 client connections the panel
