@@ -16,6 +16,7 @@ from shared.clock import Clock, SystemClock
 from shared.consumer import CrashGuard
 from shared.http import ServiceContext
 from shared.identity import verifier_from
+from shared.metrics import MessageMetrics
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
@@ -78,6 +79,8 @@ def build(
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     broker = broker or build_broker(settings)
+    if not any(isinstance(m, MessageMetrics) for m in broker.middleware):
+        broker.add_middleware(MessageMetrics())
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,
                   redeliver_after=settings.outbox_redeliver_seconds)

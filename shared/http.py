@@ -31,6 +31,7 @@ from shared.errors import (
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
+from shared.metrics import COMMANDS, observe_http
 from shared.outbox import Relay, UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
@@ -140,6 +141,9 @@ class RequestContext:
     # Kept in the WSGI environ, not req.context: it is on every request's path, and the
     # context object is made on first use (a request's own work was 37 us in process).
 
+    def __init__(self, service: str = "") -> None:
+        self.service = service
+
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         env = req.env
         given = env.get("HTTP_X_CORRELATION_ID")
@@ -153,9 +157,12 @@ class RequestContext:
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:
         env = req.env
-        ms = (time.perf_counter() - env.get("atende.started", time.perf_counter())) * 1000
+        seconds = time.perf_counter() - env.get("atende.started", time.perf_counter())
         info_line(log, "http", {"method": req.method, "path": req.path,
-                                "status": resp.status, "ms": round(ms, 2)})
+                                "status": resp.status, "ms": round(seconds * 1000, 2)})
+        # The route's template, never its path: a path carries ids.
+        observe_http(self.service, req.method, req.uri_template or "unmatched",
+                     str(resp.status), seconds)
         token = env.get("atende.cid_token")
         if token is not None:
             correlation_id.reset(token)
@@ -205,7 +212,9 @@ class HealthResource:
 def create_app(ctx: ServiceContext, routes: dict[str, object],
                operations: list[Operation] | None = None, title: str = "Atende") -> falcon.App:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
-    app = falcon.App(middleware=[RequestContext(), QueryGuard(list(operations or []))])
+    service = title.removeprefix("Atende").strip() or "atende"
+    app = falcon.App(middleware=[RequestContext(service),
+                                 QueryGuard(list(operations or []))])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     # orjson: writing JSON was a tenth of a list route's time with the json module.
@@ -382,6 +391,7 @@ def run_command(
                 if attempt == attempts - 1:
                     raise Conflict("the resource changed concurrently; try again") from None
                 continue
+        COMMANDS.labels(ctx.table.name, f"{req.method} {req.uri_template}", "done").inc()
         resp.status = falcon.code_to_http_status(status)
         resp.media = body
         return

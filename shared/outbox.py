@@ -28,6 +28,7 @@ from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.ids import new_id
 from shared.messages import Event
+from shared.metrics import EVENTS
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import actor_of, consumers, queue_of
 
@@ -106,6 +107,8 @@ class UnitOfWork:
         if self.writes:
             self.table.transact(self.writes)
         self.committed = True
+        for event in self.events:
+            EVENTS.labels(event.type).inc()
         if self.entries and self.relay is not None:
             self.relay.submit(self.table, self.entries)
 

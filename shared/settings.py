@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     # How long a command on a request waits for its service's view of the request to catch
     # up with a change the client has already seen (shared.freshness).
     view_wait_seconds: float = 2.0
+    # /health/ready fails when an outbox entry has waited longer than this to go out.
+    ready_outbox_lag_seconds: float = 60.0
+    # A failure that recurs (a broker down) is logged at most once per this many seconds.
+    log_repeat_seconds: float = 30.0
+    # The worker and scheduler processes serve /metrics and /health/ready on this port
+    # (0: not at all).
+    metrics_port: int = 9100
     # Threads of the WSGI server. Requests are CPU-bound (the store is in process, and the
     # broker is left to the outbox's dispatcher threads), so threads only take turns on the
     # GIL, and each hand-over costs context switches: under 8 client connections the panel
