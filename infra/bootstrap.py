@@ -83,7 +83,8 @@ def build(
         broker.add_middleware(MessageMetrics())
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,
-                  redeliver_after=settings.outbox_redeliver_seconds)
+                  redeliver_after=settings.outbox_redeliver_seconds,
+                  repeat_seconds=settings.log_repeat_seconds)
     if not durable:
         broker.add_middleware(DeliveryAcks(relay))
     dramatiq.set_broker(broker)  # for code that enqueues through actor.send

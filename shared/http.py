@@ -246,12 +246,17 @@ def principal(req: falcon.Request, verifier: Verifier) -> Principal:
 # --- bodies ------------------------------------------------------------------------
 
 
-def read_body(req: falcon.Request, limit: int) -> bytes:
-    if req.content_length is not None and req.content_length > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
-    data = req.bounded_stream.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
+def mib(n: int) -> str:
+    """A size as people read caps: "10 MiB", "0.06 MiB"."""
+    return f"{n / 1024 / 1024:.2f}".rstrip("0").rstrip(".") + " MiB"
+
+
+def read_body(req: falcon.Request, limit: int, cap: str = "") -> bytes:
+    """The body, refused (413) beyond ``limit`` bytes; ``cap`` says which setting sets it."""
+    if (req.content_length is not None and req.content_length > limit) or \
+            len(data := req.bounded_stream.read(limit + 1)) > limit:
+        raise PayloadTooLarge(f"the body is larger than the {mib(limit)} cap"
+                              + (f" ({cap})" if cap else ""))
     req.context.raw_body = data
     return data
 
@@ -262,7 +267,7 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
     media = (req.content_type or "").split(";")[0].strip().lower()
     if media != "application/json":
         raise UnsupportedMediaType("expected application/json")
-    raw = read_body(req, settings.max_json_bytes)
+    raw = read_body(req, settings.max_json_bytes, "ATENDE_MAX_JSON_BYTES")
     try:
         doc = orjson.loads(raw or b"null")
     except orjson.JSONDecodeError:
@@ -271,6 +276,9 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
         # only what no JSON parser reads is malformed.
         try:
             json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                             f"column {exc.colno}") from exc
         except (ValueError, RecursionError) as exc:
             raise BadRequest("body is not valid JSON") from exc
         raise ValidationFailed.field(
@@ -301,7 +309,8 @@ def is_multipart(req: falcon.Request) -> bool:
 def multipart_body(req: falcon.Request, settings: Settings, *, max_files: int) -> MultipartBody:
     """Parse a multipart form whole, bounded by the total cap before any parsing."""
     limit = settings.max_file_bytes * max(1, max_files) + settings.max_json_bytes
-    raw = read_body(req, limit)
+    raw = read_body(req, limit, f"{mib(settings.max_file_bytes)} a file "
+                    f"(ATENDE_MAX_FILE_BYTES), at most {max_files} files")
     handler = falcon.media.MultipartFormHandler()
     handler.parse_options.max_body_part_count = max_files + 16
     handler.parse_options.max_body_part_buffer_size = limit
