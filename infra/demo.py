@@ -95,6 +95,7 @@ class _Day:
                  ) -> None:
         self.platform, self.client, self.service_id = platform, client, service_id
         self.auth = {who: {"Authorization": f"Bearer {t}"} for who, t in tok.items()}
+        self.made = 0
 
     def call(self, method: str, path: str, who: str, body: dict[str, Any] | None = None,
              ok: int = 200) -> dict[str, Any]:
@@ -108,6 +109,7 @@ class _Day:
         clock = ctx.clock
         if days_ago:
             ctx.clock = _Past(clock, timedelta(days=days_ago, hours=2))
+        self.made += 1
         try:
             return self.call("POST", "/requests", who, {"service_id": self.service_id,
                              "answers": {"nome": name, "cpf": cpf, "finalidade": "trabalho"}},
@@ -171,4 +173,4 @@ def _days_work(platform: Any, client: Any, tok: dict[str, str], service_id: str)
         day.approve(rid)
         day.conclude(rid)
         day.review(rid, who[0], verdict, rating, comment)
-    return 11
+    return day.made
