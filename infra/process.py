@@ -54,7 +54,7 @@ def require_real_broker(role: str, settings: Settings) -> None:
 class DataDirLock:
     """Who uses a data directory: ``atende dev`` alone (exclusive), or the processes of a
     split deployment together (shared). The lock is the kernel's (fcntl), so a process
-    that died holds nothing; the file names the exclusive holder's pid."""
+    that died holds nothing; the file names a holder's pid."""
 
     def __init__(self, data_dir: Path, role: str, *, exclusive: bool) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,9 +72,10 @@ class DataDirLock:
             raise OperatorError(
                 f"{who} is using the data directory {data_dir}: stop it first, or give "
                 f"this one another with --data-dir") from None
-        if exclusive:
-            os.ftruncate(self.fd, 0)
-            os.pwrite(self.fd, f"atende {role}, pid {os.getpid()}".encode(), 0)
+        # Each holder writes itself: the file names a live process (one of them, when
+        # several share it), never one that has died.
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"atende {role}, pid {os.getpid()}".encode(), 0)
 
     def release(self) -> None:
         if self.fd >= 0:

@@ -86,6 +86,17 @@ def test_a_second_dev_on_the_same_data_dir_is_refused_naming_the_first(tmp_path:
         again.stop()
 
 
+def test_dev_is_refused_beside_the_processes_of_a_split_deployment(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "var", "memory://")
+    serve = Proc(["serve", "--port", "0"], env, REPO)
+    try:
+        serve.wait_for("listening on")
+        line = _one_line(*_atende(["dev", "--port", "0"], env))
+        assert f"atende serve, pid {serve.popen.pid}" in line
+    finally:
+        assert serve.stop() == 0
+
+
 def test_a_worker_refuses_the_in_process_broker(tmp_path: Path) -> None:
     line = _one_line(*_atende(["worker"], env_for(tmp_path / "var", "memory://")))
     assert "memory://" in line and "ATENDE_BROKER_URL" in line and "atende dev" in line
