@@ -19,6 +19,7 @@ from shared.context import ServiceContext
 from shared.datadir import private_dir
 from shared.identity import verifier_from
 from shared.logs import install_scrubber
+from shared.metrics import MessageMetrics
 from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
@@ -79,9 +80,12 @@ def build(
     install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
     broker = broker or build_broker(settings)
+    if not any(isinstance(m, MessageMetrics) for m in broker.middleware):
+        broker.add_middleware(MessageMetrics())
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,
-                  redeliver_after=settings.outbox_redeliver_seconds)
+                  redeliver_after=settings.outbox_redeliver_seconds,
+                  repeat_seconds=settings.log_repeat_seconds)
     if not durable:
         broker.add_middleware(DeliveryAcks(relay))
     tables, database = _tables(settings)

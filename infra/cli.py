@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import signal
 import sys
@@ -16,9 +17,20 @@ from shared.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from infra.process import OperatorError
+    from shared.settings import problem_line
+
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise OperatorError(problem_line(exc)) from None
+    except SettingsError as exc:  # a list setting that is not JSON, for one
+        raise OperatorError(str(exc).splitlines()[0]) from None
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -41,33 +53,41 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
-    from infra.gateway import gateway_for
-    from infra.server import build_server
-
-    server = build_server(gateway_for(platform), platform.settings, host, port)
-    thread = threading.Thread(target=server.run, name="http", daemon=True)
-    thread.start()
-    print(f"Atende listening on http://{host}:{server.effective_port}", flush=True)
-    stop.wait()
-    server.close()
+# How long a stop waits for the requests and messages in flight.
+STOP_SECONDS = 10.0
 
 
-def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool) -> int:
+def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
+         scheduler: bool) -> int:
     import dramatiq
 
+    from infra import process
     from infra.bootstrap import build
+    from infra.gateway import Gateway, gateway_for, platform_routes
     from shared import logs
     from shared.outbox import SweepThread
 
-    settings = _settings(args)
-    refusal = None if args.command == "dev" else no_identity_provider(
-        settings, f"atende {args.command}")
-    if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
     logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
+    settings = _settings(args)
+    refusal = None if role == "dev" else no_identity_provider(settings, f"atende {role}")
+    if refusal:
+        raise process.OperatorError(refusal)
+    if role in ("worker", "scheduler"):
+        process.require_real_broker(role, settings)
+    lock = process.DataDirLock(settings.data_dir, role, exclusive=role == "dev")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(process.RepeatFilter(settings.log_repeat_seconds))
     platform = build(settings, with_http=http)
+    # Listening before anything is printed or loaded: a port in use is the only line.
+    server = None
+    if http:
+        server = process.bind(gateway_for(platform), args.host, args.port, settings)
+    elif settings.metrics_port:
+        server = process.bind(Gateway({}, platform_routes(), list, settings.max_body_bytes,
+                                      platform), "0.0.0.0", settings.metrics_port,
+                              settings, what="ATENDE_METRICS_PORT")
+    for line in process.startup_lines(role, settings, platform.broker):
+        print(line, flush=True)
     stop = threading.Event()
     _stop_on_signals(stop)
     worker = None
@@ -92,20 +112,38 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
         from infra.demo import load_demo
 
         load_demo(platform)
+    elif role == "dev":
+        from infra.demo import how_to_get_a_token
+
+        print(how_to_get_a_token(settings), flush=True)
+    if server is not None:
+        process.serve_in_thread(server, "http")
+        where = f"http://{getattr(args, 'host', '0.0.0.0')}:{server.effective_port}"
+        print(f"Atende listening on {where}" if http
+              else f"Atende {role} running; metrics on {where}/metrics", flush=True)
+    else:
+        print(f"Atende {role} running", flush=True)
     try:
-        if http:
-            _serve(platform, args.host, args.port, stop)
-        else:
-            print(f"Atende {'worker' if workers else 'scheduler'} running", flush=True)
-            stop.wait()
+        stop.wait()
+        print(f"Atende {role} stopping: finishing what is in flight", flush=True)
     finally:
+        clean = True
+        if server is not None:
+            clean = process.drain_server(server, STOP_SECONDS)
         sweep.stop()
+        if worker is not None:
+            worker.stop(timeout=int(STOP_SECONDS * 1000))
+        platform.relay.stop_dispatcher()  # sends what the last commits left
+        if platform.relay.durable:
+            platform.relay.sweep(min_age=0)
         if checkpoints is not None:
             checkpoints.set()
-        if worker is not None:
-            worker.stop()
-        platform.relay.stop_dispatcher()
         platform.broker.close()
+        lock.release()
+        print(f"Atende {role} stopped" + ("" if clean else " (some requests were cut short)"),
+              flush=True)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
     return 0
 
 
@@ -142,20 +180,39 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_arguments(sub.add_parser("bench", help="measure this machine (infra/bench)"))
 
     args = parser.parse_args(argv)
+    from infra.process import OperatorError, operator_line
+
+    try:
+        return _dispatch(parser, args)
+    except OperatorError as exc:
+        print(f"atende: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except Exception as exc:
+        line = operator_line(exc)
+        if line is None:
+            raise
+        print(f"atende: {line}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from infra import bench, ops
+
     if args.command == "ops":
+        ops.check_data_dir(args)
         return ops.run(args, _settings(args))
     if args.command == "bench":
         return bench.main(args)
     if args.command == "token":
         return cmd_token(args)
     if args.command == "dev":
-        return _run(args, http=True, workers=True, scheduler=True)
+        return _run(args, "dev", http=True, workers=True, scheduler=True)
     if args.command == "serve":
-        return _run(args, http=True, workers=False, scheduler=False)
+        return _run(args, "serve", http=True, workers=False, scheduler=False)
     if args.command == "worker":
-        return _run(args, http=False, workers=True, scheduler=False)
+        return _run(args, "worker", http=False, workers=True, scheduler=False)
     if args.command == "scheduler":
-        return _run(args, http=False, workers=False, scheduler=True)
+        return _run(args, "scheduler", http=False, workers=False, scheduler=True)
     parser.error("unknown command")
     return 2
 

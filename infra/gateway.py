@@ -1,5 +1,6 @@
 """The local gateway: routes by path to the services' WSGI apps, as API Gateway would, and
-refuses a body larger than any route accepts before it is read."""
+refuses a body larger than any route accepts before it is read, and answers the platform's
+own routes: /health, /health/ready, /metrics, /openapi.json, /docs."""
 
 from __future__ import annotations
 
@@ -70,14 +71,27 @@ class _Owner:
         self.service = service
 
 
+def _send(start_response: Callable[..., Any], status: str, body: bytes,
+          ctype: str = "application/json", extra: Iterable[tuple[str, str]] = ()
+          ) -> list[bytes]:
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                            *extra])
+    return [body]
+
+
 class Gateway:
+    """``platform`` (when the process runs one) answers readiness and metrics; the AWS
+    gateway function has none and serves the documents only."""
+
     def __init__(self, apps: dict[str, WSGIApp], routes: Routes,
-                 openapi: Callable[[], list[dict[str, Any]]], max_body: int) -> None:
+                 openapi: Callable[[], list[dict[str, Any]]], max_body: int,
+                 platform: Any = None) -> None:
         self.apps = apps
         self.routes = routes
         self.max_body = max_body
         self._documents = openapi
         self._openapi: bytes | None = None
+        self.platform = platform
 
     @property
     def openapi(self) -> bytes:
@@ -90,32 +104,69 @@ class Gateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
-        if path in ("/health", "/health/"):
-            return self._json(start_response, "200 OK", b'{"status":"ok"}')
-        if path == "/openapi.json":
-            return self._json(start_response, "200 OK", self.openapi)
         if self._declared_length(environ) > self.max_body:
             # Before routing: neither an unknown route nor a missing token may make a
             # server read the body. (Waitress refuses it earlier, from the same cap.)
-            return self._json(start_response, "413 Payload Too Large",
-                              too_large(self.max_body), _PROBLEM)
+            return _send(start_response, "413 Payload Too Large", too_large(self.max_body),
+                         _PROBLEM)
         name = self.routes.service_for(path)
         app = self.apps.get(name) if name else None
-        if app is None:
-            body = problem(404, "not_found", "Not found", "no such route")
-            return self._json(start_response, "404 Not Found", body, _PROBLEM)
-        return app(environ, start_response)
+        if app is not None:
+            return app(environ, start_response)
+        if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
+            answer = self._own(path.rstrip("/") or "/", start_response)
+            if answer is not None:
+                return answer
+        return _send(start_response, "404 Not Found",
+                     problem(404, "not_found", "Not found", "no such route"), _PROBLEM)
 
     @staticmethod
     def _declared_length(environ: dict[str, Any]) -> int:
         raw = environ.get("CONTENT_LENGTH") or "0"
         return int(raw) if raw.isdigit() else 0  # a malformed one is the service's 400
+    def _own(self, path: str, start_response: Callable[..., Any]) -> list[bytes] | None:
+        if path == "/health":
+            return _send(start_response, "200 OK", b'{"status":"ok"}')
+        if path == "/openapi.json":
+            return _send(start_response, "200 OK", self.openapi)
+        if path == "/docs" or path.startswith("/docs/assets/"):
+            return self._docs(path, start_response)
+        if self.platform is None:
+            return None
+        if path == "/health/ready":
+            return ready_answer(self.platform, start_response)
+        if path == "/metrics":
+            from shared.metrics import CONTENT_TYPE, exposition
+
+            return _send(start_response, "200 OK", exposition(self.platform), CONTENT_TYPE)
+        return None
 
     @staticmethod
-    def _json(start_response: Callable[..., Any], status: str, body: bytes,
-              ctype: str = "application/json") -> list[bytes]:
-        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
-        return [body]
+    def _docs(path: str, start_response: Callable[..., Any]) -> list[bytes] | None:
+        from infra import docs
+
+        if path == "/docs":
+            return _send(start_response, "200 OK", docs.PAGE, "text/html; charset=utf-8",
+                         [("Content-Security-Policy", docs.CSP),
+                          ("X-Content-Type-Options", "nosniff")])
+        found = docs.asset(path.removeprefix("/docs/assets/"))
+        if found is None:
+            return None
+        return _send(start_response, "200 OK", found[0], found[1],
+                     [("Cache-Control", "public, max-age=86400"),
+                      ("X-Content-Type-Options", "nosniff")])
+
+
+def ready_answer(platform: Any, start_response: Callable[..., Any]) -> list[bytes]:
+    """200 when the store, the broker and the outbox are fine; else 503 naming what is not."""
+    from shared.health import readiness
+
+    ok, checks = readiness(platform)
+    failing = [name for name, c in checks.items() if c["status"] != "ok"]
+    doc = {"status": "ready" if ok else "unavailable", "failing": failing, "checks": checks}
+    status = "200 OK" if ok else "503 Service Unavailable"
+    return _send(start_response, status, json.dumps(doc).encode(), extra=[
+        ("Cache-Control", "no-store")])
 
 
 @cache
@@ -137,4 +188,5 @@ def gateway_for(platform: Any) -> Gateway:
         return [document(name, list(svc.operations))
                 for name, svc in platform.services.items()]
 
-    return Gateway(platform.apps, platform_routes(), documents, platform.settings.max_body_bytes)
+    return Gateway(platform.apps, platform_routes(), documents,
+                   platform.settings.max_body_bytes, platform)

@@ -550,6 +550,19 @@ def add_parser(sub: Any) -> None:
                            help="count what would be written, write nothing")
 
 
+def check_data_dir(args: Any) -> None:
+    """An ops command reads a platform's data: a --data-dir that does not exist is a
+    mistyped path, refused rather than created empty (and then reported as "nothing")."""
+    from pathlib import Path
+
+    from infra.process import OperatorError
+
+    given = getattr(args, "data_dir", None)
+    if given and not Path(given).is_dir():
+        raise OperatorError(f"data directory {given} does not exist: give the folder the "
+                            f"platform runs on (`atende dev` uses ./var by default)")
+
+
 def run(args: Any, settings: Settings) -> int:
     if args.environment:
         settings = settings.model_copy(update={"environment": args.environment})

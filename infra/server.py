@@ -11,6 +11,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from waitress.task import ErrorTask
 
 from infra.gateway import WSGIApp, problem, too_large
+from infra.process import OperatorError
 from shared.settings import Settings
 
 _CODES = {400: "bad_request", 413: "payload_too_large", 431: "bad_request",
@@ -53,7 +54,7 @@ class _ProblemChannel(HTTPChannel):
 def build_server(app: WSGIApp, settings: Settings, host: str,
                  port: int) -> BaseWSGIServer | MultiSocketServer:
     if settings.http_threads <= settings.judge_concurrency:
-        raise SystemExit(
+        raise OperatorError(
             f"ATENDE_HTTP_THREADS ({settings.http_threads}) must exceed "
             f"ATENDE_JUDGE_CONCURRENCY ({settings.judge_concurrency}): uploads being judged "
             "would hold every thread and stall every other request; raise the first or "

@@ -19,6 +19,7 @@ from dramatiq.middleware import Middleware
 from shared.clock import iso
 from shared.logs import log as log_fields
 from shared.messages import Event
+from shared.metrics import EFFECTS
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed, Delete, Put, Table
 
@@ -60,6 +61,7 @@ def apply_once(
     for attempt in range(attempts):
         with new_uow() as uow:
             if uow.get(APPLIED_PK, sk) is not None:
+                EFFECTS.labels(consumer, event.type, "repeat").inc()
                 return False
             effect(uow, event)
             marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
@@ -78,6 +80,7 @@ def apply_once(
                 continue  # read again; a concurrent delivery that won is seen above
             if delivery is not None:
                 delivery.cleared = True
+            EFFECTS.labels(consumer, event.type, "applied").inc()
             return True
     raise AssertionError("unreachable")
 

@@ -4,7 +4,8 @@ and the OpenAPI document from these declarations, so the kernel never names a se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -24,6 +25,15 @@ class Operation:
     status: int = 200
     query: tuple[str, ...] = ()
     binary: bool = False  # the response is a file
+    description: str = ""
+    # Problem codes this route answers beyond those its shape implies (401 with a bearer
+    # token, 404 with a path id, 400/413/415/422 with a body, 422 with a query, 409
+    # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition").
+    errors: tuple[str, ...] = ()
+    required_parts: tuple[str, ...] = ()  # multipart parts that must be present
+    required_query: tuple[str, ...] = ()
+    example: Any = field(default=None, compare=False, hash=False)  # a request body
+    tag: str = ""  # the service's name when empty
 
 
 @dataclass(frozen=True)

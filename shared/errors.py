@@ -63,6 +63,17 @@ class UnsupportedMediaType(DomainError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
+class ViewBehind(DomainError):
+    """The service's view of a request has not caught up, within a bounded wait, with a
+    version the client has already seen: a retry after ``retry_after`` seconds succeeds."""
+
+    status, code, title = 409, "view_behind", "View behind"
+
+    def __init__(self, detail: str = "", retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(DomainError):
     status, code, title = 422, "validation", "Validation failed"
 

@@ -106,8 +106,9 @@ def accept(
 
 
 def size_text(size: int) -> str:
-    """A cap as people read it: ``10 MiB``, ``50.06 MiB``, ``64 KiB``, ``512 bytes``."""
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.4g} {unit}"
-    return f"{size} bytes"
+    """A cap in MiB, as the settings' docs give them: ``10 MiB``, ``50.06 MiB``; a small
+    one also in the unit it was likely set in: ``0.06 MiB (64 KiB)``."""
+    mib = f"{size / (1 << 20):.4g} MiB" if size >= 1 << 20 else f"{size / (1 << 20):.2g} MiB"
+    if size >= 1 << 20:
+        return mib
+    return f"{mib} ({size / 1024:.4g} KiB)" if size >= 1024 else f"{mib} ({size} bytes)"

@@ -33,6 +33,7 @@ from shared.files import size_text
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
+from shared.metrics import COMMANDS, observe_http
 from shared.outbox import UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
@@ -64,6 +65,9 @@ def _on_domain_error(req: falcon.Request, resp: falcon.Response, ex: DomainError
     _problem(resp, ex.status, ex.code, ex.title, ex.detail, ex.errors)
     if ex.status == 401:
         resp.set_header("WWW-Authenticate", "Bearer")
+    retry_after = getattr(ex, "retry_after", None)
+    if retry_after is not None:
+        resp.set_header("Retry-After", str(retry_after))
 
 
 def _on_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError,
@@ -107,6 +111,9 @@ class RequestContext:
     # Kept in the WSGI environ, not req.context: it is on every request's path, and the
     # context object is made on first use (a request's own work was 37 us in process).
 
+    def __init__(self, service: str = "") -> None:
+        self.service = service
+
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         env = req.env
         given = env.get("HTTP_X_CORRELATION_ID")
@@ -120,9 +127,12 @@ class RequestContext:
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:
         env = req.env
-        ms = (time.perf_counter() - env.get("atende.started", time.perf_counter())) * 1000
+        seconds = time.perf_counter() - env.get("atende.started", time.perf_counter())
         info_line(log, "http", {"method": req.method, "path": req.path,
-                                "status": resp.status, "ms": round(ms, 2)})
+                                "status": resp.status, "ms": round(seconds * 1000, 2)})
+        # The route's template, never its path: a path carries ids.
+        observe_http(self.service, req.method, req.uri_template or "unmatched",
+                     str(resp.status), seconds)
         token = env.get("atende.cid_token")
         if token is not None:
             correlation_id.reset(token)
@@ -173,7 +183,8 @@ def create_app(ctx: ServiceContext[Any], routes: dict[str, object],
                operations: list[Operation] | None = None, title: str = "Atende"
                ) -> falcon.App[Any, Any]:
     """A service's Falcon app: its routes plus /health and its own /openapi.json."""
-    middleware: list[Any] = [RequestContext(), QueryGuard(list(operations or []))]
+    service = title.removeprefix("Atende").strip() or "atende"
+    middleware: list[Any] = [RequestContext(service), QueryGuard(list(operations or []))]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
@@ -209,8 +220,8 @@ def principal(req: falcon.Request, verifier: Verifier) -> Principal:
 def read_body(req: falcon.Request, limit: int, settings_named: str = "") -> bytes:
     """The body, refused (413) from its declared length before it is read, or as soon as
     more than ``limit`` bytes arrive; the refusal names the cap and the settings making it."""
-    detail = f"body larger than {size_text(limit)}" + (f" ({settings_named})" if settings_named
-                                                      else "")
+    detail = f"the body is larger than the {size_text(limit)} cap" + (
+        f" ({settings_named})" if settings_named else "")
     if req.content_length is not None and req.content_length > limit:
         raise PayloadTooLarge(detail)
     data = req.bounded_stream.read(limit + 1)
@@ -235,6 +246,9 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
         # only what no JSON parser reads is malformed.
         try:
             json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                             f"column {exc.colno}") from exc
         except (ValueError, RecursionError) as exc:
             raise BadRequest("body is not valid JSON") from exc
         raise ValidationFailed.field(
@@ -353,6 +367,7 @@ def run_command(
                 if attempt == attempts - 1:
                     raise Conflict("the resource changed concurrently; try again") from None
                 continue
+        COMMANDS.labels(ctx.table.name, f"{req.method} {req.uri_template}", "done").inc()
         resp.status = falcon.code_to_http_status(status)
         resp.media = body
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -16,6 +17,7 @@ from shared.datadir import write_private
 from shared.errors import Unauthorized
 from shared.settings import Settings
 
+log = logging.getLogger("atende.auth")
 ROLES = frozenset({"citizen", "attendant", "registrar"})
 # How a person without a usable name is shown: never by their sub, which with gov.br is
 # their CPF.
@@ -118,6 +120,9 @@ class Verifier:
                 options={"require": REQUIRED_CLAIMS},
             )
         except (jwt.PyJWTError, ValueError) as exc:
+            # The operator learns why; the client keeps the generic answer, and the token
+            # itself is never written anywhere.
+            log.info("token refused", extra={"fields": {"reason": refusal_reason(exc)}})
             raise Unauthorized("invalid or expired token") from exc
         roles = claims.get("roles") or []
         if isinstance(roles, str):
@@ -132,15 +137,43 @@ class Verifier:
                 unit=claims.get("unit"),
             ), float(claims["exp"])
         except (ValidationError, TypeError, ValueError) as exc:
+            log.info("token refused", extra={"fields": {"reason": "malformed claims"}})
             raise Unauthorized("malformed claims") from exc
 
     def from_header(self, header: str | None) -> Principal:
         if not header:
+            log.info("token refused", extra={"fields": {"reason": "no Authorization header"}})
             raise Unauthorized("missing bearer token")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            log.info("token refused", extra={"fields": {"reason": "not a bearer token"}})
             raise Unauthorized("expected a bearer token")
         return self.verify(token.strip())
+
+
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not yet valid"),
+    (jwt.InvalidSignatureError, "bad signature"),
+    (jwt.InvalidIssuerError, "wrong issuer"),
+    (jwt.InvalidAudienceError, "wrong audience"),
+    (jwt.InvalidAlgorithmError, "algorithm not allowed"),
+    (jwt.MissingRequiredClaimError, "missing claim"),
+    (jwt.PyJWKClientError, "unknown key"),
+    (jwt.DecodeError, "malformed token"),
+)
+
+
+def refusal_reason(exc: Exception) -> str:
+    """Why a token was refused, in words an operator can act on (never the token)."""
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            if isinstance(exc, jwt.MissingRequiredClaimError):
+                return f"missing claim {exc.claim}"
+            return reason
+    if isinstance(exc, Unauthorized):
+        return exc.detail
+    return "invalid token"
 
 
 def dev_secret(settings: Settings) -> str:

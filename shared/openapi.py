@@ -1,4 +1,6 @@
-"""OpenAPI 3.1 from the same pydantic models that validate bodies."""
+"""OpenAPI 3.1 from the same pydantic models that validate bodies, and from each route's
+declaration: its summary and description, tag (the service), example body, typed query
+parameters, required multipart parts, and every 4xx answer it can give."""
 
 from __future__ import annotations
 
@@ -30,6 +32,51 @@ _PROBLEM = {
     },
 }
 
+# Every problem code the API uses: its status and what it means.
+CODES: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "the body is not valid JSON or multipart (the detail says where)"),
+    "unauthorized": (401, "no bearer token, or one that is expired, wrongly signed or not "
+                          "for this platform"),
+    "forbidden": (403, "the caller may see this but not do that"),
+    "attendant_not_enabled": (403, "an attendant without an enabled roster entry of the "
+                                   "org and unit"),
+    "conflict_of_interest": (403, "staff acting on their own request"),
+    "not_found": (404, "no such resource, or one the caller may not see"),
+    "invalid_transition": (409, "not allowed in the request's (or meeting's) current state"),
+    "conflict": (409, "a concurrent change won, or the time is taken; try again"),
+    "idempotency_key_reused": (409, "this Idempotency-Key came with another body"),
+    "already_reviewed": (409, "the request has a review already"),
+    "outside_join_window": (409, "joining opens 15 minutes before the start and closes at "
+                                 "the end"),
+    "view_behind": (409, "this service has not yet caught up with the request version "
+                         "named in If-Match; retry after Retry-After seconds"),
+    "precondition_failed": (412, "If-Match names a version of the request that is no "
+                                 "longer current"),
+    "payload_too_large": (413, "over the size cap (the detail names it and its setting)"),
+    "unsupported_media_type": (415, "another content type than the route takes"),
+    "validation": (422, "a field, query parameter or answer is invalid (see errors)"),
+}
+
+_STATES = ["submitted", "in_analysis", "rejected", "in_service", "concluded"]
+# Query parameters by name, typed as the server checks them.
+QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+              "description": "page size"},
+    "cursor": {"schema": {"type": "string"},
+               "description": "next_cursor of the previous page"},
+    "status": {"schema": {"type": "array", "items": {"type": "string", "enum": _STATES}},
+               "style": "form", "explode": True, "description": "repeatable"},
+    "assignee": {"schema": {"type": "string"}, "description": "`me` or an attendant's sub"},
+    "service_id": {"schema": {"type": "string"}, "description": "a catalog service's id"},
+    "overdue": {"schema": {"type": "boolean"},
+                "description": "only requests past their due_at"},
+    "unit": {"schema": {"type": "string"}, "description": "a unit of the caller's org"},
+    "moderation": {"schema": {"type": "string",
+                              "enum": ["screening", "pending", "flagged", "approved",
+                                       "rejected"]},
+                   "description": "only reviews in this moderation state"},
+}
+
 
 def _schema(model: type[BaseModel], components: dict[str, Any],
             mode: Literal["validation", "serialization"]) -> dict[str, Any]:
@@ -40,22 +87,95 @@ def _schema(model: type[BaseModel], components: dict[str, Any],
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def error_codes(op: Operation) -> list[str]:
+    """Every problem code ``op`` can answer: those its shape implies, then its own."""
+    codes: list[str] = []
+    if op.auth == "bearer":
+        codes.append("unauthorized")
+    if "{" in op.path:
+        codes.append("not_found")
+    if op.body is not None or op.multipart:
+        codes += ["bad_request", "payload_too_large", "unsupported_media_type", "validation"]
+    if op.query:
+        codes.append("validation")
+    if op.method == "POST":
+        codes.append("idempotency_key_reused")
+    codes += op.errors
+    return list(dict.fromkeys(codes))
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    by_status: dict[int, list[str]] = {}
+    for code in error_codes(op):
+        by_status.setdefault(CODES[code][0], []).append(code)
+    out: dict[str, Any] = {}
+    for status, codes in sorted(by_status.items()):
+        first = codes[0]
+        example = {"type": f"https://atende.gov.br/problems/{first}", "title": first,
+                   "status": status, "detail": CODES[first][1], "code": first}
+        response: dict[str, Any] = {
+            "description": "; ".join(f"`{c}`: {CODES[c][1]}" for c in codes),
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}, "example": example}},
+        }
+        if "view_behind" in codes:
+            response["headers"] = {"Retry-After": {
+                "description": "seconds to wait before retrying (view_behind)",
+                "schema": {"type": "integer"}}}
+        out[str(status)] = response
+    return out
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+              for n in re.findall(r"{(\w+)}", op.path)]
+    for q in op.query:
+        spec = QUERY.get(q, {"schema": {"type": "string"}})
+        params.append({"name": q, "in": "query", "required": q in op.required_query, **spec})
+    codes = set(op.errors)
+    if codes & {"precondition_failed", "view_behind"}:
+        params.append({"name": "If-Match", "in": "header", "required": False,
+                       "schema": {"type": "string"}, "example": '"3"',
+                       "description": "the request's ETag as last read (GET /requests/{id} "
+                                      "or a command's answer)"})
+    if op.method == "POST":
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                       "description": "a repeat with the same key and body gets the first "
+                                      "answer and does nothing again"})
+    return params
+
+
+def _multipart(op: Operation) -> dict[str, Any]:
+    props = {n: ({"type": "array", "items": {"type": "string", "format": "binary"}}
+                 if n == "file" and "body" in op.multipart
+                 else {"type": "string", "format": "binary"} if n == "file"
+                 else {"type": "string"}) for n in op.multipart}
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if op.required_parts:
+        schema["required"] = list(op.required_parts)
+    return {"schema": schema, "encoding": {"file": {
+        "contentType": ", ".join(sorted(DOCUMENT_TYPES))}} if "file" in props else {}}
+
+
 def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
     components: dict[str, Any] = {"Problem": _PROBLEM}
     paths: dict[str, Any] = {}
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    tags: dict[str, None] = {}
     for op in operations:
+        tag = op.tag or title.removeprefix("Atende").strip() or title
+        tags[tag] = None
         entry: dict[str, Any] = {
             "summary": op.summary,
+            "tags": [tag],
             "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method} {op.path}").strip("_"),
-            "responses": {"default": {"description": "A problem", "content": problem}},
+            "responses": {"default": {"description": "Another problem", "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}}}}},
         }
-        params = [
-            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-            for n in re.findall(r"{(\w+)}", op.path)
-        ]
-        params += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-                   for q in op.query]
+        if op.description:
+            entry["description"] = op.description
+        params = _parameters(op)
         if params:
             entry["parameters"] = params
         if op.auth == "bearer":
@@ -63,15 +183,14 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
         content: dict[str, Any] = {}
         if op.body is not None:
             content["application/json"] = {"schema": _schema(op.body, components, "validation")}
+            if op.example is not None:
+                content["application/json"]["example"] = op.example
         if op.multipart:
-            content["multipart/form-data"] = {"schema": {
-                "type": "object",
-                "properties": {n: ({"type": "string", "format": "binary"} if n == "file"
-                                   else {"type": "string"}) for n in op.multipart},
-            }}
+            content["multipart/form-data"] = _multipart(op)
         if content:
-            entry["requestBody"] = {"required": True, "content": content}
-        ok: dict[str, Any] = {"description": "OK"}
+            entry["requestBody"] = {"required": op.body is not None or bool(op.required_parts),
+                                    "content": content}
+        ok: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
         if op.binary:
             # Files are served with the type their content was judged to be.
             ok["content"] = {t: {"schema": {"type": "string", "format": "binary"}}
@@ -80,10 +199,12 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
             ok["content"] = {"application/json": {
                 "schema": _schema(op.response, components, "serialization")}}
         entry["responses"][str(op.status)] = ok
+        entry["responses"].update(_responses(op))
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0"},
+        "tags": [{"name": t} for t in tags],
         "paths": paths,
         "components": {
             "schemas": components,
@@ -95,7 +216,13 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
 
 def merge(title: str, docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     merged = document(title, [])
+    merged["info"]["description"] = (
+        "Atende: a citizen asks a state institution for a service; attendants analyse, "
+        "approve or reject, attend it through follow-ups and meetings, conclude it, and "
+        "moderate the reviews citizens leave. Errors are application/problem+json.")
     for doc in docs:
-        merged["paths"].update(doc["paths"])
+        for path, ops in doc["paths"].items():
+            merged["paths"].setdefault(path, {}).update(ops)
         merged["components"]["schemas"].update(doc["components"]["schemas"])
+        merged["tags"] += [t for t in doc.get("tags", []) if t not in merged["tags"]]
     return merged

@@ -27,8 +27,10 @@ from dramatiq.middleware import Middleware
 
 from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
+from shared.health import Throttled
 from shared.ids import new_id
 from shared.messages import Event
+from shared.metrics import EVENTS
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
 
@@ -109,6 +111,8 @@ class UnitOfWork:
         if self.writes:
             self.table.transact(self.writes)
         self.committed = True
+        for event in self.events:
+            EVENTS.labels(event.type).inc()
         if self.entries and self.relay is not None:
             self.relay.submit(self.table, self.entries)
 
@@ -125,8 +129,9 @@ class Relay:
     """Hands outbox entries to the broker."""
 
     def __init__(self, broker: dramatiq.Broker, clock: Clock, *, durable: bool,
-                 redeliver_after: float = 30.0) -> None:
+                 redeliver_after: float = 30.0, repeat_seconds: float = 30.0) -> None:
         self.broker = broker
+        self.failures = Throttled(log, repeat_seconds)
         self.clock = clock
         self.durable = durable
         self.redeliver_after = redeliver_after
@@ -172,9 +177,12 @@ class Relay:
                 log.warning("outbox dispatch: no such queue",
                             extra={"fields": {"table": table.name, "sk": entry["sk"]}})
                 continue
-            except Exception:  # broker down: the sweep will try again
-                log.warning("outbox dispatch failed", exc_info=True,
-                            extra={"fields": {"table": table.name, "sk": entry["sk"]}})
+            except Exception as exc:  # broker down: the sweep will try again
+                # Every commit and every sweep meets a broker that is down: one line a
+                # period says it, not one per attempt.
+                self.failures.warning("dispatch", "outbox dispatch failed; will retry",
+                                      table=table.name, error=type(exc).__name__,
+                                      detail=str(exc)[:200])
                 reachable = False
                 break
             sent.append(entry)

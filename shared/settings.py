@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "sqs")
+# What an operator is shown for a setting whose default is no example of a good value.
+_EXAMPLES = {"broker_url": "redis://127.0.0.1:6379/0", "jwks_url":
+             "https://idp.example.gov.br/.well-known/jwks.json"}
 
 
 class Settings(BaseSettings):
@@ -33,33 +38,43 @@ class Settings(BaseSettings):
     allow_dev_tokens: bool = False
 
     # Caps on what a client may send.
-    max_json_bytes: int = 64 * 1024
-    max_file_bytes: int = 10 * 1024 * 1024
-    max_files_per_post: int = 5
+    max_json_bytes: int = Field(64 * 1024, ge=1)
+    max_file_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    max_files_per_post: int = Field(5, ge=1)
     # Judging one file (docs/uploads.md): CPU and address space of the child process that
     # judges it, a wall-clock bound on it, what its PDF streams may inflate to, an image's
     # pixels, and how many files one process judges at once (more are 503, not queued).
-    judge_cpu_seconds: int = 2
+    judge_cpu_seconds: int = Field(2, ge=1)
     judge_memory_mb: int = 384
     judge_wall_seconds: float = 8.0
     judge_inflated_mb: int = 50
     judge_max_pixels: int = 40_000_000
-    judge_concurrency: int = 2
+    judge_concurrency: int = Field(2, ge=1)
 
     # Delivery: retries before a message is dead-lettered, and how often the outbox sweeps.
-    max_retries: int = 5
+    max_retries: int = Field(5, ge=0)
     min_backoff_ms: int = 200
     max_backoff_ms: int = 30_000
-    outbox_sweep_seconds: float = 2.0
+    outbox_sweep_seconds: float = Field(2.0, gt=0)
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
-    outbox_redeliver_seconds: float = 30.0
-    worker_threads: int = 4
+    outbox_redeliver_seconds: float = Field(30.0, gt=0)
+    worker_threads: int = Field(4, ge=0)  # 0: messages wait (crash-recovery tests)
+    # How long a command on a request waits for its service's view of the request to catch
+    # up with a change the client has already seen (shared.freshness).
+    view_wait_seconds: float = Field(2.0, ge=0)
+    # /health/ready fails when an outbox entry has waited longer than this to go out.
+    ready_outbox_lag_seconds: float = 60.0
+    # A failure that recurs (a broker down) is logged at most once per this many seconds.
+    log_repeat_seconds: float = 30.0
+    # The worker and scheduler processes serve /metrics and /health/ready on this port
+    # (0: not at all; several workers on one host each need their own).
+    metrics_port: int = Field(0, ge=0, le=65535)
     # Threads of the WSGI server. Requests are CPU-bound, so more threads mostly take turns
     # on the GIL; but a thread waiting on an upload's judge (a child process, for up to its
     # budget) holds no GIL and serves nobody, so there must be threads to spare beyond
     # ``judge_concurrency`` (docs/uploads.md). Waitress reads bodies and writes responses on
     # its own I/O thread, so a slow client does not hold one.
-    http_threads: int = 4
+    http_threads: int = Field(4, ge=1)
     # The server's connections at once, and the seconds a connection may stay silent
     # (a stalled upload holds its buffers until then).
     http_connection_limit: int = 100
@@ -70,18 +85,18 @@ class Settings(BaseSettings):
 
     # SMTP notifier.
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     smtp_sender: str = "atende@localhost"
 
     # Meetings.
     jitsi_base_url: str = "https://meet.jit.si"
     jitsi_app_id: str | None = None
     jitsi_app_secret: str | None = None
-    reminder_minutes: int = 30
+    reminder_minutes: int = Field(30, ge=1)
     # HMAC key of guest invite tokens; None falls back to the dev secret. Set it (the same
     # in every process) wherever the dev secret is not shared, e.g. on AWS.
     invite_secret: str | None = None
-    scheduler_tick_seconds: float = 15.0
+    scheduler_tick_seconds: float = Field(15.0, gt=0)
 
     # AWS.
     aws_region: str = "us-east-1"
@@ -96,6 +111,16 @@ class Settings(BaseSettings):
         larger is refused from its Content-Length, before it is read."""
         return self.max_file_bytes * max(1, self.max_files_per_post) + self.max_json_bytes
 
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, url: str) -> str:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme not in BROKER_SCHEMES:
+            raise ValueError(
+                f"unsupported broker {scheme or url!r}: use memory://, redis://, rediss://, "
+                f"amqp://, amqps:// or sqs://")
+        return url
+
     def path(self, *parts: str) -> Path:
         """A path under the data directory, whose directories are made owner-only."""
         from shared.datadir import private_dir
@@ -103,3 +128,23 @@ class Settings(BaseSettings):
         p = self.data_dir.joinpath(*parts)
         private_dir(p.parent)
         return p
+
+
+def problem_line(exc: ValidationError) -> str:
+    """One line for an operator: the environment variable, what is wrong with its value,
+    and an example of a good one (the first problem, if there are several)."""
+    err = exc.errors(include_url=False)[0]
+    name = str(err["loc"][0]) if err["loc"] else ""
+    field = Settings.model_fields.get(name)
+    example = _EXAMPLES.get(name, field.default if field is not None else None)
+    var = f"ATENDE_{name.upper()}"
+    given = err.get("input")
+    if isinstance(given, str) and "://" in given and "@" in given:  # no password on screen
+        scheme, _, rest = given.partition("://")
+        given = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    line = f"{var}={given!s}: {message}" if isinstance(given, str | int | float) \
+        else f"{var}: {message}"
+    if example is not None and not isinstance(example, list | dict):
+        line += f" (for example {var}={example})"
+    return line

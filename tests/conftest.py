@@ -20,8 +20,11 @@ from shared.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # A refusal that a newer view of the request could lift waits for it (shared.freshness):
+    # half a second is ample for the in-process broker and keeps refusal tests quick.
     return Settings(data_dir=tmp_path / "var", broker_url="memory://", min_backoff_ms=10,
-                    max_backoff_ms=50, max_retries=2, outbox_redeliver_seconds=5)
+                    max_backoff_ms=50, max_retries=2, outbox_redeliver_seconds=5,
+                    view_wait_seconds=0.5)
 
 
 @pytest.fixture

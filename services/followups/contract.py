@@ -19,15 +19,27 @@ FU = "/requests/{request_id}/followups"
 
 OPERATIONS = [
     Operation("POST", FU, "Post a follow-up (the assignee or the citizen, in_service)",
-              body=FollowupIn, multipart=("body", "file"), response=FollowupOut, status=201),
+              body=FollowupIn, multipart=("body", "file"), response=FollowupOut, status=201,
+              required_parts=("body",), example={"body": "Segue o comprovante."},
+              errors=("forbidden", "attendant_not_enabled", "conflict_of_interest",
+                      "invalid_transition", "view_behind"),
+              description="JSON `{body}`, or multipart `body` and up to the per-post cap "
+              "of `file` parts (PDF, PNG or JPEG, the same caps as documents). Right after "
+              "the approval the service may not have seen it yet: the post waits for it "
+              "(bounded); with If-Match naming the version seen, 409 view_behind with "
+              "Retry-After if the wait runs out."),
     Operation("GET", FU, "The follow-up history, oldest first", response=FollowupPage,
-              query=_PAGE),
+              query=_PAGE, errors=("attendant_not_enabled",),
+              description="The assignee, the citizen, and staff who may see the request."),
     Operation("GET", f"{FU}/{{followup_id}}/attachments/{{attachment_id}}",
-              "An attachment's bytes", binary=True),
+              "An attachment's bytes", binary=True, errors=("attendant_not_enabled",),
+              description="With its stored content type, as an attachment."),
     Operation("GET", "/notifications", "The caller's notifications, newest first",
-              response=NotificationPage, query=_PAGE),
+              response=NotificationPage, query=_PAGE,
+              description="In Brazilian Portuguese; `read` says whether it was marked."),
     Operation("POST", "/notifications/{notification_id}/read", "Mark a notification read",
-              response=NotificationOut),
+              response=NotificationOut, description="Only the caller's own; a repeat "
+              "changes nothing."),
 ]
 
 # What the requests service tells about a request (by name: no service imports another).

@@ -10,6 +10,7 @@ from services.followups import handlers
 from services.followups.schemas import FollowupIn
 from shared.context import ServiceContext
 from shared.errors import ValidationFailed
+from shared.freshness import run_fresh
 from shared.http import (
     FilePart,
     is_multipart,
@@ -48,9 +49,9 @@ class Followups(_Resource):
             body, files = _form(req, self.ctx)
         else:
             body, files = json_body(req, FollowupIn, self.ctx.settings), []
-        run_command(self.ctx, req, resp, lambda uow: handlers.post_followup(
+        run_fresh(self.ctx, req, resp, lambda uow: handlers.post_followup(
             uow, self.ctx.blobs, self.ctx.settings, who, request_id, body.body, files,
-            self.ctx.clock), status=201, caller=who.sub)
+            self.ctx.clock), view_pk=f"REQ#{request_id}", status=201, caller=who.sub)
 
     def on_get(self, req: Req, resp: Resp, request_id: str) -> None:
         who = principal(req, self.ctx.verifier)

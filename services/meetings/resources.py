@@ -17,6 +17,7 @@ from services.meetings.schemas import (
     MeetingPatch,
 )
 from shared.context import ServiceContext
+from shared.freshness import run_fresh
 from shared.http import json_body, page_params, principal, run_command
 
 Req: TypeAlias = falcon.Request
@@ -34,9 +35,9 @@ class Meetings(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         who = principal(req, self.ctx.verifier)
         body = json_body(req, MeetingIn, self.ctx.settings)
-        run_command(self.ctx, req, resp, lambda uow: handlers.schedule(
+        run_fresh(self.ctx, req, resp, lambda uow: handlers.schedule(
             uow, self.rooms, self.ctx.settings, who, request_id, body, self.ctx.clock),
-            status=201, caller=who.sub)
+            view_pk=f"REQ#{request_id}", status=201, caller=who.sub)
 
     def on_get(self, req: Req, resp: Resp, request_id: str) -> None:
         who = principal(req, self.ctx.verifier)

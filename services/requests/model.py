@@ -108,7 +108,7 @@ class Request:
             return None if p is None else m.Party(**p)
 
         return m.RequestSnapshot(
-            version=self.version, status=self.status,  # type: ignore[arg-type]
+            version=self.version, status=self.status,
             service_id=self.service_id, service_name=self.service_name, org=self.org,
             unit=self.unit, citizen=m.Party(**self.citizen),
             analyst=to_party(self.analyst), assignee=to_party(self.assignee))

@@ -16,6 +16,7 @@ from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import correlation_id
 from shared.messages import RequestEvent, RosterChanged
+from shared.metrics import count_screening
 from shared.outbox import UnitOfWork
 from shared.roster import apply_roster, require_enabled
 
@@ -55,6 +56,7 @@ def screen_review(uow: UnitOfWork, review_id: str, clock: Clock) -> bool:
     repository.save_review(uow, review)
     log.info("review screened", extra={"fields": {"review_id": review_id,
                                                   "flags": list(result.flags)}})
+    count_screening(result.flags)
     return True
 
 

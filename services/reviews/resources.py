@@ -7,6 +7,7 @@ import falcon
 from services.reviews import handlers, views
 from services.reviews.schemas import ModerationIn, ReviewIn
 from shared.context import ServiceContext
+from shared.freshness import run_fresh
 from shared.http import json_body, page_params, principal, run_command
 
 
@@ -19,10 +20,10 @@ class RequestReview:
         body = json_body(req, ReviewIn, self.ctx.settings)
         # Every submission bumps its service's stats item: under a burst, each lost race
         # is retried on fresh counts, so allow more rounds than the default.
-        run_command(self.ctx, req, resp,
-                    lambda uow: handlers.submit_review(uow, who, request_id, body,
-                                                       self.ctx.clock),
-                    status=201, caller=who.sub, attempts=10)
+        run_fresh(self.ctx, req, resp,
+                  lambda uow: handlers.submit_review(uow, who, request_id, body,
+                                                     self.ctx.clock),
+                  view_pk=f"REQUEST#{request_id}", status=201, caller=who.sub, attempts=10)
 
 
 class ModerationQueue:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infra.gateway import gateway_for
+from infra.process import OperatorError
 from infra.server import build_server
 from shared.settings import Settings
 from tests.security.serving import serving
@@ -135,7 +136,7 @@ def test_body_caps_the_server_limits_come_from_the_settings(make_harness: Any) -
 
 def test_body_caps_too_few_threads_for_the_judges_is_refused_clearly(make_harness: Any) -> None:
     h = make_harness(http_threads=2, judge_concurrency=2)
-    with pytest.raises(SystemExit, match=r"ATENDE_HTTP_THREADS \(2\) must exceed"):
+    with pytest.raises(OperatorError, match=r"ATENDE_HTTP_THREADS \(2\) must exceed"):
         build_server(gateway_for(h.platform), h.platform.settings, "127.0.0.1", 0)
 
 
@@ -145,4 +146,5 @@ def test_body_caps_a_routes_own_cap_names_its_setting(harness: Any) -> None:
         headers={"Content-Type": "application/json",
                  **harness.auth(harness.token("reg", "registrar", org="pref"))})
     assert r.status_code == 413
-    assert r.json["detail"] == "body larger than 64 KiB (ATENDE_MAX_JSON_BYTES)"
+    assert r.json["detail"] == (
+        "the body is larger than the 0.062 MiB (64 KiB) cap (ATENDE_MAX_JSON_BYTES)")

@@ -1,0 +1,118 @@
+"""The merged OpenAPI document describes every route as the server enforces it: a summary,
+a description and a tag for each operation, the 4xx answers it can give, an example for
+every body that the body's own model accepts, typed query parameters and required parts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from infra.services import SERVICES, load_service
+from shared.contract import Operation
+from shared.openapi import CODES, error_codes
+
+ALL: list[tuple[str, Operation]] = [(name, op) for name in SERVICES
+                                    for op in load_service(name).operations]
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict[str, Any]:
+    from falcon import testing
+
+    from infra.gateway import Gateway, platform_routes
+    from shared.openapi import document
+
+    gateway = Gateway({}, platform_routes(), lambda: [
+        document(n, list(load_service(n).operations)) for n in SERVICES], 1 << 20)
+    r = testing.TestClient(gateway).simulate_get("/openapi.json")
+    assert r.status_code == 200
+    return r.json
+
+
+def _entry(doc: dict[str, Any], op: Operation) -> dict[str, Any]:
+    return doc["paths"][op.path][op.method.lower()]
+
+
+@pytest.mark.parametrize(("service", "op"), ALL, ids=[f"{o.method} {o.path}" for _, o in ALL])
+def test_every_operation_has_summary_description_tag_and_its_errors(
+        doc: dict[str, Any], service: str, op: Operation) -> None:
+    entry = _entry(doc, op)
+    assert entry["summary"] and entry["description"]
+    assert entry["tags"] == [service]
+    responses = entry["responses"]
+    assert str(op.status) in responses
+    wanted = {str(CODES[c][0]) for c in error_codes(op)}
+    if op.auth == "bearer":
+        assert "401" in wanted
+    if "{" in op.path:
+        assert "404" in wanted
+    if op.body is not None or op.multipart:
+        assert {"400", "413", "415", "422"} <= wanted
+    if op.method == "POST":
+        assert "409" in wanted
+    assert wanted <= set(responses)
+    for code in error_codes(op):
+        assert f"`{code}`" in responses[str(CODES[code][0])]["description"]
+
+
+@pytest.mark.parametrize(("service", "op"), [(s, o) for s, o in ALL if o.body is not None],
+                         ids=[f"{o.method} {o.path}" for _, o in ALL if o.body is not None])
+def test_every_body_has_an_example_its_model_accepts(doc: dict[str, Any], service: str,
+                                                     op: Operation) -> None:
+    content = _entry(doc, op)["requestBody"]["content"]["application/json"]
+    assert content["example"] == op.example
+    assert op.body is not None
+    op.body.model_validate(op.example)
+
+
+def test_query_parameters_are_typed_and_required_where_the_server_requires_them(
+        doc: dict[str, Any]) -> None:
+    from services.reviews.model import MODERATION_STATES
+
+    panel = {p["name"]: p for p in doc["paths"]["/requests"]["get"]["parameters"]}
+    assert panel["limit"]["schema"]["type"] == "integer"
+    assert panel["limit"]["schema"]["maximum"] == 100
+    assert panel["overdue"]["schema"]["type"] == "boolean"
+    assert panel["status"]["schema"]["type"] == "array" and panel["status"]["explode"]
+    queue = {p["name"]: p for p in doc["paths"]["/reviews"]["get"]["parameters"]}
+    assert set(queue["moderation"]["schema"]["enum"]) == set(MODERATION_STATES)
+    published = {p["name"]: p for p in doc["paths"]["/reviews/published"]["get"]["parameters"]}
+    assert published["service_id"]["required"] is True
+
+
+def test_published_without_service_id_is_refused_as_documented(harness: Any) -> None:
+    r = harness.client.simulate_get("/reviews/published")
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "service_id"
+
+
+def test_verdict_and_decision_vocabularies_are_the_servers(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    assert schemas["ReviewIn"]["properties"]["verdict"]["enum"] == ["approved", "rejected"]
+    assert schemas["ModerationIn"]["properties"]["decision"]["enum"] == ["approve", "reject"]
+
+
+def test_multipart_parts_say_which_are_required(doc: dict[str, Any]) -> None:
+    docs = doc["paths"]["/requests/{request_id}/documents"]["post"]["requestBody"]
+    assert docs["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    fu = doc["paths"]["/requests/{request_id}/followups"]["post"]["requestBody"]
+    schema = fu["content"]["multipart/form-data"]["schema"]
+    assert schema["required"] == ["body"]
+    assert schema["properties"]["file"]["type"] == "array"
+
+
+def test_commands_that_wait_for_their_view_document_if_match_and_retry_after(
+        doc: dict[str, Any]) -> None:
+    for path in ("/requests/{request_id}/followups", "/requests/{request_id}/meetings",
+                 "/requests/{request_id}/review"):
+        entry = doc["paths"][path]["post"]
+        assert "If-Match" in [p["name"] for p in entry["parameters"]]
+        assert "`view_behind`" in entry["responses"]["409"]["description"]
+        assert "Retry-After" in entry["responses"]["409"]["headers"]
+
+
+def test_operation_ids_are_unique(doc: dict[str, Any]) -> None:
+    ids = [e["operationId"] for ops in doc["paths"].values() for e in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids)
