@@ -154,7 +154,9 @@ def test_a_failing_step_needs_a_note(store: Store, service_id: str) -> None:
 def test_the_timeline_shows_each_step_and_other_services_events(store: Store,
                                                                 service_id: str) -> None:
     rid = submit(store, service_id)
+    store.clock.advance(minutes=1)
     analyse(store, rid)
+    store.clock.advance(minutes=1)
     store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
     store.clock.advance(hours=1)
     review = m.ReviewSubmitted(request_id=rid, occurred_at=store.clock.now(), review_id="rv1",
