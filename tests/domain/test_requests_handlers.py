@@ -47,10 +47,9 @@ def service_id(store: Store) -> str:
     return created.id
 
 
-def submit(store: Store, service_id: str, answers: dict[str, Any] | None = None,
-           who: Principal = CITIZEN) -> str:
+def submit(store: Store, service_id: str, answers: dict[str, Any] | None = None) -> str:
     body = RequestIn(service_id=service_id, answers=answers or {"cpf": CPF})
-    return store.run(lambda uow: handlers.submit(uow, who, body, store.clock)).id
+    return store.run(lambda uow: handlers.submit(uow, CITIZEN, body, store.clock)).id
 
 
 def analyse(store: Store, rid: str, who: Principal = ANALYST) -> None:
