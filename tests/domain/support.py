@@ -86,6 +86,24 @@ def in_service(rid: str) -> list[m.RequestEvent]:
     return [submitted(rid), analysis(rid), approved(rid)]
 
 
+def reassigned(rid: str, to: Principal, at: datetime = NOON) -> m.RequestReassigned:
+    return m.RequestReassigned(request_id=rid, occurred_at=at,
+                               request=snapshot("in_service", 4, assignee=to),
+                               actor=party(REGISTRAR), previous=party(ASSIGNEE),
+                               reason="Férias do atendente")
+
+
+def enrolled(p: Principal, *, unit: str | None = None, enabled: bool = True,
+             version: int = 1) -> m.RosterChanged:
+    """A roster entry as the requests service publishes it to the others."""
+    return m.RosterChanged(attendant=party(p), org=p.org or ORG, unit=unit or p.unit or UNIT,
+                           enabled=enabled, version=version)
+
+
+# The roster every service's copy starts from: the unit's three attendants, one elsewhere.
+ROSTER = [enrolled(ANALYST), enrolled(ASSIGNEE), enrolled(COLLEAGUE), enrolled(ELSEWHERE)]
+
+
 def delivered(event: m.Event) -> m.Event:
     """The event as a consumer gets it: through its JSON form, as the broker carries it."""
     return m.Event.parse(event.model_dump(mode="json"))

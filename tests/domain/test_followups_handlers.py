@@ -22,18 +22,28 @@ from tests.domain.support import (
     CITIZEN,
     COLLEAGUE,
     NOON,
+    ROSTER,
     Store,
     analysis,
     approved,
     in_service,
     party,
+    reassigned,
     snapshot,
     submitted,
 )
+from tests.helpers import png_bytes
 
 RID = "r1"
 TEXT = "Segue a planta baixa assinada, conforme pedido."
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()
+
+
+@pytest.fixture
+def store(store: Store) -> Store:
+    """A store with this service's copy of the roster."""
+    store.feed(handlers.apply_event, *ROSTER)
+    return store
 
 
 @pytest.fixture
@@ -64,6 +74,13 @@ def test_an_approval_tells_the_citizen_and_the_assignee_in_app_and_by_mail(
     assert told(store, ASSIGNEE) == ["request_assigned"]
     assert told(store, ANALYST) == []
     assert sorted(mails(store)) == sorted([CITIZEN.email, CITIZEN.email, ASSIGNEE.email])
+
+
+def test_a_hand_over_tells_the_citizen_and_both_attendants(store: Store) -> None:
+    store.feed(handlers.apply_event, *in_service(RID), reassigned(RID, COLLEAGUE))
+    assert told(store, CITIZEN)[-1] == "request_reassigned"
+    assert told(store, COLLEAGUE) == ["request_assigned"]
+    assert told(store, ASSIGNEE) == ["request_assigned", "request_unassigned"]
 
 
 def test_a_rejection_notice_carries_the_justification(store: Store) -> None:

@@ -19,16 +19,20 @@ from services.meetings.rooms import JitsiRooms
 from services.meetings.schemas import CancellationIn, GuestIn, MeetingIn, MeetingOut
 from shared import messages as m
 from shared.clock import iso
-from shared.errors import Conflict, NotFound
+from shared.errors import AttendantNotEnabled, Conflict, Forbidden, NotFound
 from shared.settings import Settings
 from tests.domain.support import (
     ASSIGNEE,
     CITIZEN,
+    COLLEAGUE,
     NOON,
+    ROSTER,
     Store,
     analysis,
     concluded,
+    enrolled,
     in_service,
+    reassigned,
 )
 
 RID = "r1"
@@ -40,8 +44,9 @@ INVITES = InviteTokens("segredo-dos-convites")
 
 @pytest.fixture
 def store(store: Store) -> Store:
-    """A store whose request is in service, as the requests events told it."""
-    store.feed(lambda uow, e: handlers.apply_event(uow, e, store.clock), *in_service(RID))
+    """A store with its copy of the roster and a request in service, as the events told."""
+    store.feed(lambda uow, e: handlers.apply_event(uow, e, store.clock), *ROSTER,
+               *in_service(RID))
     return store
 
 
@@ -101,6 +106,38 @@ def test_the_end_of_the_attendance_cancels_the_meetings_still_ahead(
     [event] = store.events(m.MeetingCanceled)
     assert event.reason == "Atendimento concluído"
     assert repo.get_reminder(store.table, RID, ahead.id) is None
+
+
+def test_a_reassignment_cancels_the_previous_assignees_meetings_and_frees_their_time(
+        store: Store, settings: Settings) -> None:
+    ahead = schedule(store, settings, iso(START))
+    [result] = store.feed(lambda uow, e: handlers.apply_event(uow, e, store.clock),
+                          reassigned(RID, COLLEAGUE))
+    assert result == {"applied": True, "cancelled": 1}
+    [event] = store.events(m.MeetingCanceled)
+    assert event.meeting_id == ahead.id
+    assert event.reason == "Atendimento transferido para outro atendente"
+    assert store.table.query(f"ATT#{ASSIGNEE.sub}", prefix="SLOT#").items == []
+    body = MeetingIn.model_validate({"starts_at": iso(START), "subject": "Conferir",
+                                     "duration_minutes": 30})
+    store.refused(lambda uow: handlers.schedule(uow, ROOMS, settings, ASSIGNEE, RID, body,
+                                                store.clock), Forbidden)
+    mine = store.run(lambda uow: handlers.schedule(uow, ROOMS, settings, COLLEAGUE, RID, body,
+                                                   store.clock))
+    assert mine.status == "scheduled"
+
+
+def test_an_attendant_the_roster_copy_disables_is_refused(store: Store,
+                                                          settings: Settings) -> None:
+    store.feed(lambda uow, e: handlers.apply_event(uow, e, store.clock),
+               enrolled(ASSIGNEE, enabled=False, version=2))
+    body = MeetingIn.model_validate({"starts_at": iso(START), "subject": "Conferir"})
+    store.refused(lambda uow: handlers.schedule(uow, ROOMS, settings, ASSIGNEE, RID, body,
+                                                store.clock), AttendantNotEnabled)
+    store.feed(lambda uow, e: handlers.apply_event(uow, e, store.clock),
+               enrolled(ASSIGNEE, enabled=True, version=1))  # late and older: ignored
+    store.refused(lambda uow: handlers.schedule(uow, ROOMS, settings, ASSIGNEE, RID, body,
+                                                store.clock), AttendantNotEnabled)
 
 
 def test_joining_16_minutes_before_the_start_is_refused_and_publishes_nothing(

@@ -9,7 +9,13 @@ import pytest
 
 from services.meetings.model import MAX_GUESTS, Guest, Meeting, OutsideJoinWindow, RequestView
 from shared import messages as m
-from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import (
+    ConflictOfInterest,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from shared.identity import Principal
 from tests.domain.support import (
     ASSIGNEE,
@@ -67,6 +73,13 @@ def test_only_the_assignee_schedules_and_only_while_in_service(
         who: Principal, status: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         schedule(who, request=view(status, 4 if status == "concluded" else 3))
+
+
+def test_staff_never_manage_meetings_on_a_request_of_their_own() -> None:
+    own = RequestView("r1", snapshot("in_service", 3).model_copy(
+        update={"citizen": party(ASSIGNEE)}))
+    with pytest.raises(ConflictOfInterest):
+        schedule(request=own)
 
 
 @pytest.mark.parametrize(("offset", "opens"), [

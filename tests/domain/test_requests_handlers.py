@@ -12,7 +12,13 @@ from services.requests import consumers, handlers
 from services.requests.schemas import AttendantIn, RequestIn, ServiceIn, ServicePatch
 from shared import messages as m
 from shared.clock import iso
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import (
+    AttendantNotEnabled,
+    ConflictOfInterest,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from shared.identity import Principal
 from tests.domain.support import (
     ANALYST,
@@ -20,6 +26,7 @@ from tests.domain.support import (
     CITIZEN,
     COLLEAGUE,
     ELSEWHERE,
+    ORG,
     OTHER_UNIT,
     REGISTRAR,
     UNIT,
@@ -96,7 +103,21 @@ def test_a_submission_keeps_the_answers_trimmed_and_publishes_request_submitted(
     out = store.run(lambda uow: handlers.read_request(uow, CITIZEN, rid))
     assert out.answers == {"cpf": CPF}  # the blank optional answer is dropped
     assert out.citizen.model_dump() == {"sub": CITIZEN.sub, "name": CITIZEN.name}
-    assert [type(e) for e in store.committed] == [m.RequestSubmitted]
+    [event] = store.events(m.RequestEvent)
+    assert isinstance(event, m.RequestSubmitted) and event.request_id == rid
+
+
+def test_enrolling_an_attendant_tells_every_other_service_the_whole_entry(
+        store: Store, service_id: str) -> None:
+    changed = store.events(m.RosterChanged)
+    assert [(e.attendant.sub, e.unit, e.enabled) for e in changed] == [
+        (ANALYST.sub, UNIT, True), (ASSIGNEE.sub, UNIT, True), (COLLEAGUE.sub, UNIT, False),
+        (ELSEWHERE.sub, OTHER_UNIT, True)]
+    told = sorted(e["service"] for e in store.outbox() if e["event"]["id"] == changed[0].id)
+    assert told == ["followups", "meetings", "reviews"]
+    again = AttendantIn(name=COLLEAGUE.name, unit=UNIT, enabled=True)
+    store.run(lambda uow: handlers.enrol(uow, REGISTRAR, COLLEAGUE.sub, again))
+    assert store.events(m.RosterChanged)[-1].version == 2  # copies keep the newest
 
 
 def test_an_approval_reaches_every_service_that_consumes_it(store: Store,
@@ -125,11 +146,49 @@ def test_the_assignee_must_be_an_enabled_attendant_of_the_unit(
                              "message": "must be an enabled attendant of the unit"}]
 
 
-def test_a_disabled_attendant_may_not_act_on_the_units_requests(store: Store,
-                                                                service_id: str) -> None:
+def test_a_disabled_attendant_is_refused_whatever_the_request(store: Store,
+                                                               service_id: str) -> None:
     rid = submit(store, service_id)
-    store.refused(lambda uow: handlers.start_analysis(uow, COLLEAGUE, rid, None, store.clock),
-                  Forbidden)
+    for command in (
+            lambda uow: handlers.start_analysis(uow, COLLEAGUE, rid, None, store.clock),
+            lambda uow: handlers.read_request(uow, COLLEAGUE, "no-such-request")):
+        error = store.refused(command, AttendantNotEnabled)
+        assert (error.status, error.code) == (403, "attendant_not_enabled")
+
+
+def test_nobody_analyses_or_is_assigned_their_own_request(store: Store,
+                                                          service_id: str) -> None:
+    helena = Principal(sub="helena", name="Helena Hora", roles=("citizen", "attendant"),
+                       org=ORG, unit=UNIT)
+    roster = AttendantIn(name=helena.name, unit=UNIT, enabled=True)
+    store.run(lambda uow: handlers.enrol(uow, REGISTRAR, helena.sub, roster))
+    body = RequestIn(service_id=service_id, answers={"cpf": CPF})
+    rid = store.run(lambda uow: handlers.submit(uow, helena, body, store.clock)).id
+    error = store.refused(lambda uow: handlers.start_analysis(uow, helena, rid, None,
+                                                              store.clock), ConflictOfInterest)
+    assert error.code == "conflict_of_interest"
+    analyse(store, rid)
+    store.refused(lambda uow: handlers.approve(uow, ANALYST, rid, helena.sub, None,
+                                               store.clock), ConflictOfInterest)
+
+
+def test_the_registrar_or_the_assignee_hands_a_request_over(store: Store,
+                                                            service_id: str) -> None:
+    enable = AttendantIn(name=COLLEAGUE.name, unit=UNIT, enabled=True)
+    store.run(lambda uow: handlers.enrol(uow, REGISTRAR, COLLEAGUE.sub, enable))
+    rid = submit(store, service_id)
+    analyse(store, rid)
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
+    store.refused(lambda uow: handlers.reassign(uow, ANALYST, rid, COLLEAGUE.sub, "Férias",
+                                                None, store.clock), Forbidden)
+    out = store.run(lambda uow: handlers.reassign(uow, ASSIGNEE, rid, COLLEAGUE.sub, "Férias",
+                                                  None, store.clock))
+    assert out.assignee is not None and out.assignee.sub == COLLEAGUE.sub
+    [event] = store.events(m.RequestReassigned)
+    assert (event.previous, event.reason) == (party(ASSIGNEE), "Férias")
+    store.run(lambda uow: handlers.reassign(uow, REGISTRAR, rid, ASSIGNEE.sub, "Voltou",
+                                            None, store.clock))
+    assert len(store.events(m.RequestReassigned)) == 2
 
 
 def test_a_request_of_another_unit_is_not_found_rather_than_forbidden(

@@ -154,6 +154,22 @@ def test_only_the_assignee_concludes_with_a_summary() -> None:
     assert (event.summary, event.has_attachment) == ("Alvará emitido.", True)
 
 
+def test_a_reassignment_records_who_had_it_and_why() -> None:
+    req = fresh(in_service())
+    with pytest.raises(ValidationFailed, match="already"):
+        req.reassign(who(ANALYST), who(ASSIGNEE), "Férias", LATER)
+    req.reassign(who(ANALYST), who(COLLEAGUE), "Férias", LATER)
+    assert req.status == "in_service" and req.is_assignee(COLLEAGUE.sub)
+    [event] = req.events
+    assert isinstance(event, m.RequestReassigned)
+    assert event.previous == m.Party(sub=ASSIGNEE.sub, name=ASSIGNEE.name,
+                                     email=ASSIGNEE.email)
+    assert event.request.assignee is not None and event.request.assignee.sub == COLLEAGUE.sub
+    assert event.reason == "Férias"
+    with pytest.raises(InvalidTransition):
+        in_analysis().reassign(who(ANALYST), who(COLLEAGUE), "Férias", LATER)
+
+
 @pytest.mark.parametrize("finish", [
     lambda r: r.reject(who(ANALYST), "Documentação incompleta.", NOON),
     lambda r: (r.approve(who(ANALYST), who(ASSIGNEE), NOON),
@@ -165,7 +181,8 @@ def test_only_the_assignee_concludes_with_a_summary() -> None:
     lambda r: r.approve(who(ANALYST), who(ASSIGNEE), LATER),
     lambda r: r.conclude(who(ASSIGNEE), "De novo.", None, LATER),
     lambda r: r.check_step(who(ASSIGNEE), "docs", True, None, LATER),
-], ids=["analyse", "reject", "approve", "conclude", "check"])
+    lambda r: r.reassign(who(ASSIGNEE), who(COLLEAGUE), "Férias", LATER),
+], ids=["analyse", "reject", "approve", "conclude", "check", "reassign"])
 def test_a_finished_request_accepts_no_transition(finish: Callable[[Request], Any],
                                                   move: Callable[[Request], Any]) -> None:
     req = in_analysis()

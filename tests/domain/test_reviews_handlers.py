@@ -3,19 +3,24 @@ screening job it queues for itself, moderation, the queue and the public page.""
 
 from __future__ import annotations
 
+import pytest
+
 from services.reviews import handlers, repository, views
 from services.reviews.contract import SCREEN_ACTOR
 from services.reviews.model import AlreadyReviewed
 from services.reviews.schemas import ModerationIn, ReviewIn, ReviewOut
 from shared import messages as m
-from shared.errors import InvalidTransition, NotFound
+from shared.errors import ConflictOfInterest, InvalidTransition, NotFound
 from shared.identity import Principal
+from shared.outbox import UnitOfWork
 from tests.domain.support import (
     ANALYST,
     CITIZEN,
+    ROSTER,
     SERVICE_ID,
     Store,
     concluded,
+    enrolled,
     in_service,
     snapshot,
 )
@@ -23,9 +28,19 @@ from tests.domain.support import (
 CPF_COMMENT = "Resolveram rápido. Meu CPF é 529.982.247-25."
 
 
-def apply(uow: object, event: m.Event) -> None:
-    assert isinstance(event, m.RequestEvent)
-    handlers.apply_request_event(uow, event)  # type: ignore[arg-type]
+def apply(uow: UnitOfWork, event: m.Event) -> None:
+    if isinstance(event, m.RosterChanged):
+        handlers.apply_roster_event(uow, event)
+    else:
+        assert isinstance(event, m.RequestEvent)
+        handlers.apply_request_event(uow, event)
+
+
+@pytest.fixture
+def store(store: Store) -> Store:
+    """A store with this service's copy of the roster."""
+    store.feed(apply, *ROSTER)
+    return store
 
 
 def finish(store: Store, *rids: str) -> None:
@@ -99,6 +114,19 @@ def test_the_queue_and_the_public_page_follow_moderation(store: Store) -> None:
     assert (shown.id, shown.author) == (flagged.id, "Carla")
     assert shown.comment == "Resolveram rápido. Meu CPF é [CPF]."
     assert (page.count, page.average_rating, page.approval_rate) == (3, 2.5, 2 / 3)
+
+
+def test_a_moderator_who_wrote_the_review_is_refused(store: Store) -> None:
+    # An attendant of the unit who was also the citizen of the request.
+    helena = Principal(sub=CITIZEN.sub, name=CITIZEN.name, roles=("citizen", "attendant"),
+                       org=ANALYST.org, unit=ANALYST.unit)
+    store.feed(apply, enrolled(helena))
+    finish(store, "r1")
+    out = submit(store, "r1", {"verdict": "approved", "comment": "Muito bom."}, who=helena)
+    store.run(lambda uow: handlers.screen_review(uow, out.id, store.clock))
+    error = store.refused(lambda uow: handlers.moderate_review(
+        uow, helena, out.id, ModerationIn(decision="approve"), store.clock), ConflictOfInterest)
+    assert error.code == "conflict_of_interest"
 
 
 def test_the_request_view_follows_the_newest_event_only(store: Store) -> None:

@@ -58,10 +58,6 @@ def test_only_the_citizen_reviews_a_concluded_request_and_only_once(
         view.check_reviewable_by(who, already_reviewed=reviewed)
 
 
-def test_a_second_review_is_a_conflict_the_client_can_tell_apart() -> None:
-    assert (AlreadyReviewed.status, AlreadyReviewed.code) == (409, "already_reviewed")
-
-
 def test_a_review_records_the_verdict_for_the_assignee() -> None:
     concluded().check_reviewable_by(CITIZEN, already_reviewed=False)
     r = Review.submit("rv1", concluded(), "rejected", 2, None, NOON)
