@@ -5,7 +5,7 @@ units of work over one SQLite table and keeps what they committed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 # A Monday at 09:00 in Brasília: far from midnight, so no test depends on the date rolling.
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+# A request's steps, a minute apart: what is listed by time has one order only.
+STEP = timedelta(minutes=1)
 
 ORG, UNIT, OTHER_UNIT = "pref-exemplo", "protocolo", "obras"
 SERVICE_ID, SERVICE_NAME = "svc-alvara", "Alvará de funcionamento"
@@ -66,17 +68,17 @@ def submitted(rid: str, at: datetime = NOON) -> m.RequestSubmitted:
                               actor=party(CITIZEN))
 
 
-def analysis(rid: str, at: datetime = NOON) -> m.AnalysisStarted:
+def analysis(rid: str, at: datetime = NOON + STEP) -> m.AnalysisStarted:
     return m.AnalysisStarted(request_id=rid, occurred_at=at,
                              request=snapshot("in_analysis", 2), actor=party(ANALYST))
 
 
-def approved(rid: str, at: datetime = NOON) -> m.RequestApproved:
+def approved(rid: str, at: datetime = NOON + 2 * STEP) -> m.RequestApproved:
     return m.RequestApproved(request_id=rid, occurred_at=at,
                              request=snapshot("in_service", 3), actor=party(ANALYST))
 
 
-def concluded(rid: str, at: datetime = NOON) -> m.RequestConcluded:
+def concluded(rid: str, at: datetime = NOON + 3 * STEP) -> m.RequestConcluded:
     return m.RequestConcluded(request_id=rid, occurred_at=at,
                               request=snapshot("concluded", 4), actor=party(ASSIGNEE),
                               summary="Alvará emitido.")
@@ -86,7 +88,7 @@ def in_service(rid: str) -> list[m.RequestEvent]:
     return [submitted(rid), analysis(rid), approved(rid)]
 
 
-def reassigned(rid: str, to: Principal, at: datetime = NOON) -> m.RequestReassigned:
+def reassigned(rid: str, to: Principal, at: datetime = NOON + 3 * STEP) -> m.RequestReassigned:
     return m.RequestReassigned(request_id=rid, occurred_at=at,
                                request=snapshot("in_service", 4, assignee=to),
                                actor=party(REGISTRAR), previous=party(ASSIGNEE),

@@ -23,6 +23,7 @@ from tests.domain.support import (
     COLLEAGUE,
     NOON,
     ROSTER,
+    STEP,
     Store,
     analysis,
     approved,
@@ -84,7 +85,7 @@ def test_a_hand_over_tells_the_citizen_and_both_attendants(store: Store) -> None
 
 
 def test_a_rejection_notice_carries_the_justification(store: Store) -> None:
-    rejected = m.RequestRejected(request_id=RID, occurred_at=NOON,
+    rejected = m.RequestRejected(request_id=RID, occurred_at=NOON + 2 * STEP,
                                  request=snapshot("rejected", 3), actor=party(ANALYST),
                                  justification="Faltou o contrato social.")
     store.feed(handlers.apply_event, submitted(RID), analysis(RID), rejected)
@@ -103,6 +104,7 @@ def test_a_repeated_or_late_request_event_leaves_the_newest_view(store: Store) -
 def test_a_citizens_follow_up_is_stored_and_tells_the_assignee_without_its_text(
         store: Store, blobs: FileBlobs, settings: Settings) -> None:
     store.feed(handlers.apply_event, *in_service(RID))
+    store.clock.advance(hours=1)
     fid = post(store, blobs, settings, CITIZEN, [FilePart("file", "planta.png", PNG)])
     [event] = store.events(m.FollowupPosted)
     assert event.followup_id == fid and event.attachments == 1
