@@ -134,6 +134,18 @@ def test_an_approval_reaches_every_service_that_consumes_it(store: Store,
     assert told == ["followups", "meetings", "reviews"]
 
 
+def test_a_citizen_reads_the_staff_by_name_and_role_never_by_sub(store: Store,
+                                                                   service_id: str) -> None:
+    rid = submit(store, service_id)
+    analyse(store, rid)
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
+    seen = store.run(lambda uow: handlers.read_request(uow, CITIZEN, rid)).model_dump()
+    assert seen["assignee"] == {"name": ASSIGNEE.name, "role": "attendant"}
+    assert seen["analyst"] == {"name": ANALYST.name, "role": "attendant"}
+    staff = store.run(lambda uow: handlers.read_request(uow, REGISTRAR, rid))
+    assert staff.assignee is not None and staff.assignee.sub == ASSIGNEE.sub
+
+
 @pytest.mark.parametrize("assignee", [COLLEAGUE.sub, ELSEWHERE.sub, "nobody"],
                          ids=["disabled", "other-unit", "not-on-roster"])
 def test_the_assignee_must_be_an_enabled_attendant_of_the_unit(

@@ -125,10 +125,13 @@ def test_an_approved_comment_is_published_with_the_authors_first_name_only() -> 
     assert CITIZEN.sub not in page.model_dump_json()
 
 
-def test_an_author_without_a_name_is_published_as_a_citizen() -> None:
-    r = review()
-    r.citizen = m.Party(sub="x", name="  ")
-    assert r.author_first_name == "Cidadão"
+@pytest.mark.parametrize("name", ["  ", "52998224725", "carla"],
+                         ids=["blank", "a-number", "the-sub"])
+def test_an_author_without_a_real_name_is_published_without_one(name: str) -> None:
+    r = screened()
+    r.citizen = m.Party(sub="carla", name=name)
+    r.moderate(ANALYST, "approve", None, LATER)
+    assert PublishedReview.of(r).author is None
 
 
 def test_stats_count_every_verdict_and_average_only_the_ratings_given() -> None:
