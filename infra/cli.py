@@ -20,10 +20,31 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
             "clear_untrusted_proxy_headers": True}
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)
-    return Settings()
+    return Settings(**overrides)
+
+
+def _console_settings(args: argparse.Namespace) -> Settings:
+    """The development login exists under `atende dev` only, and only while no identity
+    provider is configured; any other command turns it off whatever the environment."""
+    if args.command != "dev":
+        return _settings(args, console_dev_login=False)
+    settings = _settings(args, console_dev_login=False)
+    return settings if settings.oidc_configured else _settings(args, console_dev_login=True)
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from console.assets import AssetsMissing, install
+
+    try:
+        install(force=args.force)
+    except AssetsMissing as exc:
+        print(f"atende assets: {exc}", file=sys.stderr)
+        return 1
+    print("console assets installed", flush=True)
+    return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -55,6 +76,7 @@ def _serve(platform: Any, host: str, port: int, stop: threading.Event) -> None:
                            **waitress_options(platform.settings))
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
+    print(f"Console on http://{host}:{server.effective_port}/console/", flush=True)
     print(f"Atende listening on http://{host}:{server.effective_port}", flush=True)
     stop.wait()
     server.close()
@@ -68,8 +90,21 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from shared.outbox import SweepThread
 
     logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
-    settings = _settings(args)
-    platform = build(settings, with_http=http)
+    settings = _console_settings(args)
+    demo = None
+    if http:
+        from console.assets import AssetsMissing, install
+
+        try:
+            install()
+        except AssetsMissing as exc:
+            print(f"atende: {exc}", file=sys.stderr)
+            return 1
+        if getattr(args, "demo", False) and settings.console_dev_login:
+            from infra.demo import PEOPLE
+
+            demo = PEOPLE
+    platform = build(settings, with_http=http, demo=demo)
     stop = threading.Event()
     _stop_on_signals(stop)
     worker = None
@@ -138,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--ttl", type=int, default=3600)
     tok.add_argument("--data-dir", type=Path)
 
+    assets = sub.add_parser("assets", help="install the console's npm packages (npm ci)")
+    assets.add_argument("--force", action="store_true", help="reinstall even if present")
+
     from infra import bench, ops
 
     ops.add_parser(sub)
@@ -150,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         return bench.main(args)
     if args.command == "token":
         return cmd_token(args)
+    if args.command == "assets":
+        return cmd_assets(args)
     if args.command == "dev":
         return _run(args, http=True, workers=True, scheduler=True)
     if args.command == "serve":

@@ -27,8 +27,10 @@ def service_for(path: str) -> str | None:
 
 class Gateway:
     def __init__(self, apps: dict[str, WSGIApp],
-                 openapi: Callable[[], list[dict[str, Any]]]) -> None:
+                 openapi: Callable[[], list[dict[str, Any]]],
+                 console: WSGIApp | None = None) -> None:
         self.apps = apps
+        self.console = console
         self._documents = openapi
         self._openapi: bytes | None = None
 
@@ -47,6 +49,8 @@ class Gateway:
             return self._json(start_response, "200 OK", b'{"status":"ok"}')
         if path == "/openapi.json":
             return self._json(start_response, "200 OK", self.openapi)
+        if self.console is not None and (path == "/console" or path.startswith("/console/")):
+            return self.console(environ, start_response)
         name = service_for(path)
         app = self.apps.get(name) if name else None
         if app is None:
@@ -71,4 +75,4 @@ def gateway_for(platform: Any) -> Gateway:
         return [document(name, list(svc.operations))
                 for name, svc in platform.services.items()]
 
-    return Gateway(platform.apps, documents)
+    return Gateway(platform.apps, documents, platform.console)

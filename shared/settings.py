@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,12 +69,56 @@ class Settings(BaseSettings):
     invite_secret: str | None = None
     scheduler_tick_seconds: float = 15.0
 
+    # The web console (console/). The institution's name heads every screen.
+    institution_name: str = "Atende"
+    # OpenID Connect: the console is a confidential client of the state's identity
+    # provider (authorization code + PKCE). Set all of issuer, client id, client secret and
+    # redirect URL, or none (then only the development login exists, under `atende dev`).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_redirect_url: str | None = None  # https://host/console/oidc/callback
+    oidc_scopes: str = "openid profile email"
+    # Claims carrying the staff's roles, institution and unit. An ID token without roles
+    # (gov.br's citizens) makes a citizen with a pseudonymous subject.
+    oidc_roles_claim: str = "roles"
+    oidc_org_claim: str = "org"
+    oidc_unit_claim: str = "unit"
+    oidc_name_claim: str = "name"
+    oidc_timeout_seconds: float = 10.0
+    # The login form with a pasted token (and demo buttons): set by `atende dev` only.
+    console_dev_login: bool = False
+    console_session_idle_minutes: int = Field(default=30, ge=1)
+    console_session_absolute_minutes: int = Field(default=8 * 60, ge=1)
+    # HMAC key of the citizens' pseudonymous subjects; None falls back to the dev secret.
+    # Set it (the same everywhere, never changed) where the dev secret is not shared.
+    console_subject_secret: str | None = None
+
     # AWS.
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
     table_prefix: str = "atende"
     bucket: str = "atende-blobs"
     ses_sender: str = "atende@example.gov.br"
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Settings:
+        oidc = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret,
+                self.oidc_redirect_url]
+        if any(oidc) and not all(oidc):
+            raise ValueError("set all of ATENDE_OIDC_ISSUER, ATENDE_OIDC_CLIENT_ID, "
+                             "ATENDE_OIDC_CLIENT_SECRET and ATENDE_OIDC_REDIRECT_URL, or none")
+        if self.console_dev_login and self.oidc_configured:
+            raise ValueError("the development login cannot be enabled when an identity "
+                             "provider is configured (ATENDE_OIDC_ISSUER): unset one")
+        if self.console_session_absolute_minutes < self.console_session_idle_minutes:
+            raise ValueError("ATENDE_CONSOLE_SESSION_ABSOLUTE_MINUTES must be at least "
+                             "ATENDE_CONSOLE_SESSION_IDLE_MINUTES")
+        return self
 
     def path(self, *parts: str) -> Path:
         p = self.data_dir.joinpath(*parts)
