@@ -27,13 +27,14 @@ _FONTS = "@fontsource/raleway/files/raleway-latin-{}-normal.woff2"
 # Raleway, which @fontsource ships under the SIL Open Font License.
 PACKAGED = {
     "core.css": "@govbr-ds/core/dist/core.min.css",
-    "core.js": "@govbr-ds/core/dist/core.min.js",
+    "favicon.ico": "@govbr-ds/core/dist/favicon.ico",
     "htmx.js": "htmx.org/dist/htmx.min.js",
     **{f"raleway-{w}.woff2": _FONTS.format(w) for w in (400, 600, 700)},
 }
 OURS = ("console.css", "console.js")  # after the packages: they refer to them
 _REFERENCE = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
-_TYPES = {"css": "text/css", "js": "text/javascript", "woff2": "font/woff2"}
+_TYPES = {"css": "text/css", "js": "text/javascript", "woff2": "font/woff2",
+          "ico": "image/x-icon"}
 YEAR = "public, max-age=31536000, immutable"
 
 

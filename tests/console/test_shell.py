@@ -56,12 +56,13 @@ def test_assets_are_served_by_content_hash_with_long_cache(browser: Browser) -> 
     page = browser.get("/console/").text
     urls = re.findall(r'(?:href|src)="(/console/static/[^"]+)"', page)
     assert {u.rsplit("/", 1)[1].split(".")[0] for u in urls} == {
-        "core", "console", "htmx"}
+        "favicon", "core", "console", "htmx"}
     for url in urls:
         r = browser.get(url)
         assert r.status_code == 200, url
         assert "max-age=31536000" in r.headers["Cache-Control"]
-        assert r.headers["Content-Type"].startswith(("text/css", "text/javascript"))
+        assert r.headers["Content-Type"].startswith(("text/css", "text/javascript",
+                                                     "image/x-icon"))
     css = browser.get(next(u for u in urls if "/console." in u and u.endswith(".css"))).text
     fonts = re.findall(r'url\("(/console/static/raleway-\d+\.[0-9a-f]+\.woff2)"\)', css)
     assert len(fonts) == 3
