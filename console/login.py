@@ -4,6 +4,7 @@ printed by ``atende token``, and with ``--demo`` one button per demo person)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import falcon
@@ -16,6 +17,7 @@ from console.web import PREFIX, Console
 from shared.errors import NotFound, Unauthorized
 from shared.identity import Principal, Verifier
 
+log = logging.getLogger("atende.console")
 TOKEN_LABELS = {"token": "Token"}
 
 
@@ -134,8 +136,12 @@ class Callback:
             raise LoginFailed("no login under way in this browser")
         if req.get_param("error"):
             raise LoginFailed("the identity provider refused the login")
-        p, id_token = c.oidc.finish(Flow(**pending), req.get_param("state") or "",
-                                    req.get_param("code") or "")
+        try:
+            p, id_token = c.oidc.finish(Flow(**pending), req.get_param("state") or "",
+                                        req.get_param("code") or "")
+        except LoginFailed as exc:  # the reason names no person: worth a line
+            log.warning("oidc login refused", extra={"fields": {"reason": exc.detail}})
+            raise
         _signed_in(c, req, resp, p, id_token)
 
 
