@@ -46,12 +46,7 @@ def create_console(settings: Settings, clock: Clock, table: Table,
     app.add_route(PREFIX + "/entrar/demo", login.DemoLogin(console))
     app.add_route(PREFIX + "/oidc/callback", login.Callback(console))
     app.add_route(PREFIX + "/sair", login.Logout(console))
-    app.add_route(PREFIX, _Slash())
     for screens in SCREENS:
         screens.register(console)
     return app
 
-
-class _Slash:
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        raise falcon.HTTPMovedPermanently(PREFIX + "/")

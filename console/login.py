@@ -159,6 +159,6 @@ class Logout:
             c.sessions.delete(session.id)
         clear_session_cookie(req, resp)
         req.context.session = None
-        after = f"{req.scheme}://{req.netloc}{PREFIX}/"
+        after = f"{req.scheme}://{req.netloc}{PREFIX}"
         end = c.oidc.logout_url(id_token, after) if c.oidc is not None else None
-        see_other(resp, end or f"{PREFIX}/")
+        see_other(resp, end or PREFIX)

@@ -82,7 +82,7 @@ class Console:
 
     def home_for(self, p: Principal | None) -> str:
         entries = self.menu_for(p)
-        return entries[0].path if entries else PREFIX + "/"
+        return entries[0].path if entries else PREFIX
 
     # --- rendering -------------------------------------------------------------------
 

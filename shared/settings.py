@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         if self.console_dev_login and self.oidc_configured:
             raise ValueError("the development login cannot be enabled when an identity "
                              "provider is configured (ATENDE_OIDC_ISSUER): unset one")
+        if (self.oidc_configured and self.table_backend == "dynamodb"
+                and not self.console_subject_secret):
+            # The fallback, the dev secret, is per machine: each Lambda container would
+            # give a citizen another pseudonym.
+            raise ValueError("set ATENDE_CONSOLE_SUBJECT_SECRET where the console logs in "
+                             "with an identity provider on DynamoDB")
         if self.console_session_absolute_minutes < self.console_session_idle_minutes:
             raise ValueError("ATENDE_CONSOLE_SESSION_ABSOLUTE_MINUTES must be at least "
                              "ATENDE_CONSOLE_SESSION_IDLE_MINUTES")

@@ -36,5 +36,8 @@ class Catalog(Page):
 
 
 def register(console: Console) -> None:
-    console.screen("/", Home(console))
+    # Both spellings: API Gateway's HTTP API routes /console, not /console/.
+    home = Home(console)
+    console.screen("", home)
+    console.screen("/", home)
     console.screen("/servicos", Catalog(console), menu="Serviços", roles=("citizen",))

@@ -41,7 +41,7 @@ def iam_client(iam_server: Any) -> Any:
     client = iam_server.models.Client(
         client_id="atende-console", client_secret="segredo-do-console",
         client_name="Atende", client_uri="http://localhost/console/",
-        redirect_uris=[REDIRECT], post_logout_redirect_uris=["http://localhost/console/"],
+        redirect_uris=[REDIRECT], post_logout_redirect_uris=["http://localhost/console"],
         client_id_issued_at=datetime.datetime.now(datetime.UTC),
         scope=["openid", "profile", "email", "groups"],
         grant_types=["authorization_code"], response_types=["code"],
