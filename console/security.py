@@ -14,6 +14,14 @@ from console.forms import posted_fields
 from console.sessions import Session, SessionStore
 from shared.errors import BadRequest, Forbidden
 
+
+class Refused(Forbidden):
+    """A post that did not come from this console's own page in this session."""
+
+    in_portuguese = ("O formulário expirou ou não veio desta página. Recarregue a página e "
+                     "tente de novo.")
+
+
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 SECURE_COOKIE, PLAIN_COOKIE = "__Host-atende", "atende"
@@ -78,12 +86,12 @@ class Guard:
         expected = f"{req.scheme}://{req.netloc}"
         seen = req.get_header("Origin") or origin_of(req.get_header("Referer") or "")
         if not seen or seen != expected:
-            raise Forbidden("cross-origin request refused")
+            raise Refused("cross-origin request refused")
         session: Session | None = req.context.get("session")
         given = req.get_header(CSRF_HEADER) or posted_fields(req).get(CSRF_FIELD, "")
         if session is None or not hmac.compare_digest(given.encode(),
                                                       session.csrf.encode()):
-            raise Forbidden("missing or wrong CSRF token")
+            raise Refused("missing or wrong CSRF token")
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:

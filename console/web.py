@@ -153,11 +153,13 @@ class Console:
 
 class Page:
     """A screen: its template, its title, who may see it (``roles``, any of them; public
-    when empty) and ``view``, which returns what the template shows."""
+    when empty) and ``view``, which returns what the template shows. With ``partial``,
+    an htmx request gets that template alone (the part of the page it replaces)."""
 
     template = ""
     title = ""
     roles: frozenset[str] = frozenset()
+    partial: str | None = None
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -169,4 +171,7 @@ class Page:
         p = self.console.person(req, self.roles)
         data = self.view(req, p, **params)
         data.setdefault("title", self.title)
-        self.console.render(req, resp, self.template, **data)
+        htmx = req.get_header("HX-Request") == "true" and not req.get_header("HX-Boosted")
+        resp.vary = ("HX-Request",)
+        self.console.render(req, resp, self.partial if htmx and self.partial else
+                            self.template, **data)

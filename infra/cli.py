@@ -16,8 +16,12 @@ from shared.settings import Settings
 
 def waitress_options(settings: Settings) -> dict[str, Any]:
     """The production WSGI server's settings, shared with the benchmark's bare baseline."""
-    return {"threads": settings.http_threads, "ident": "atende",
-            "clear_untrusted_proxy_headers": True}
+    options: dict[str, Any] = {"threads": settings.http_threads, "ident": "atende",
+                               "clear_untrusted_proxy_headers": True}
+    if settings.trusted_proxy:
+        options |= {"trusted_proxy": settings.trusted_proxy,
+                    "trusted_proxy_headers": {"x-forwarded-proto"}}
+    return options
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     oidc_unit_claim: str = "unit"
     oidc_name_claim: str = "name"
     oidc_timeout_seconds: float = 10.0
+    # The address of a TLS-terminating reverse proxy in front of `atende serve`, whose
+    # X-Forwarded-Proto the WSGI server then believes: the console serves its session
+    # cookie over HTTPS only (plain HTTP from localhost aside).
+    trusted_proxy: str | None = None
     # The login form with a pasted token (and demo buttons): set by `atende dev` only.
     console_dev_login: bool = False
     console_session_idle_minutes: int = Field(default=30, ge=1)

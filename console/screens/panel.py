@@ -16,6 +16,7 @@ STATUS = {"submitted": "Enviada", "in_analysis": "Em análise", "rejected": "Rep
 
 class Panel(Page):
     template = "panel.html"
+    partial = "_panel_table.html"  # the next page, fetched by htmx
     title = "Solicitações"
     roles = frozenset({"attendant"})
 

@@ -14,13 +14,16 @@
   });
 
   // After a swap, focus goes to the element the response marks with data-focus (a
-  // heading, a status message), or to the error summary; never left on a removed node.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var root = event.detail.target || document;
-    var target = root.querySelector("[data-focus], #resumo-erros");
-    if (target) {
-      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
-      target.focus();
+  // caption, a status message), or to the error summary; never left on a removed node.
+  // An outerHTML swap replaces the target itself: its successor has the same id.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    var root = target && target.isConnected ? target
+      : (target && target.id && document.getElementById(target.id)) || document;
+    var focus = root.querySelector("[data-focus], #resumo-erros");
+    if (focus) {
+      if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
+      focus.focus();
     }
   });
 

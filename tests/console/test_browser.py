@@ -106,17 +106,18 @@ def test_keyboard_only_login_panel_and_logout(server: str, page: Page) -> None:
     expect(page).to_have_url(server + "/console/entrar")
 
 
-def _submit(platform: Platform) -> None:
+def _submit(platform: Platform, count: int = 1) -> None:
     s = platform.settings
     token = mint(dev_secret(s), issuer=s.jwt_issuer, audience=s.jwt_audience,
                  **PEOPLE["citizen"])
     client = testing.TestClient(gateway_for(platform))
     service = client.simulate_get("/catalog/services").json["items"][0]
-    r = client.simulate_post("/requests", headers={"Authorization": f"Bearer {token}"},
-                             json={"service_id": service["id"], "answers": {
-                                 "nome": "Carla", "cpf": "529.982.247-25",
-                                 "finalidade": "estudo"}})
-    assert r.status_code == 201
+    for _ in range(count):
+        r = client.simulate_post("/requests", headers={"Authorization": f"Bearer {token}"},
+                                 json={"service_id": service["id"], "answers": {
+                                     "nome": "Carla", "cpf": "529.982.247-25",
+                                     "finalidade": "estudo"}})
+        assert r.status_code == 201
 
 
 def _login(page: Page, server: str, who: str) -> None:
@@ -163,4 +164,18 @@ def test_perfil_nao_liberado_passes_axe(server: str, page: Page, platform: Platf
     _login(page, server, "attendant2")
     expect(page.get_by_role("heading", level=1)).to_have_text("Perfil não liberado")
     expect(page.get_by_role("navigation", name="Menu principal")).to_have_count(0)
+    accessible(page)
+
+
+def test_htmx_pages_the_panel_in_place_and_moves_focus(server: str, page: Page,
+                                                       platform: Platform) -> None:
+    _submit(platform, count=21)
+    _login(page, server, "attendant")
+    expect(page.get_by_role("link", name="Detalhes")).to_have_count(20)
+    page.get_by_role("link", name="Próxima página").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Detalhes")).to_have_count(1)
+    expect(page.locator("caption")).to_be_focused()  # not lost on the removed link
+    assert "cursor=" in page.url  # the address names the page shown
+    expect(page.get_by_role("heading", level=1)).to_have_text("Solicitações")
     accessible(page)

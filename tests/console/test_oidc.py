@@ -165,7 +165,7 @@ def test_an_attendant_logs_in_and_out_through_the_provider(
     assert browser.cookies["atende"] != anonymous  # rotated at login
     panel = browser.get("/console/solicitacoes")
     assert panel.status_code == 200 and "Otília Atendente" in panel.text
-    assert "<caption>Solicitações</caption>" in panel.text
+    assert ">Solicitações</caption>" in panel.text
     csp = panel.headers["Content-Security-Policy"]
     assert f"form-action 'self' {iam_server.url.rstrip('/')}" in csp
     csrf = browser.csrf("/console/solicitacoes")

@@ -142,7 +142,8 @@ def test_state_changing_requests_need_the_csrf_token_and_the_same_origin(
         browser: Browser) -> None:
     csrf = browser.csrf("/console/entrar")
     who = {"pessoa": "attendant"}
-    assert browser.post("/console/entrar/demo", who).status_code == 403
+    refused = browser.post("/console/entrar/demo", who)
+    assert refused.status_code == 403 and "O formulário expirou" in refused.text
     assert browser.post("/console/entrar/demo", {**who, "csrf": "x" * 43}).status_code == 403
     assert browser.post("/console/entrar/demo", {**who, "csrf": csrf},
                         origin="https://evil.example").status_code == 403
@@ -209,12 +210,36 @@ def test_the_panel_lists_the_units_requests_with_detalhes(
     assert r.status_code == 201
     browser.login_demo("attendant")
     page = browser.get("/console/solicitacoes").text
-    assert "<caption>Solicitações</caption>" in page
+    assert "<caption tabindex=\"-1\" data-focus>Solicitações</caption>" in page
     assert '<th scope="col">Ações</th>' in page
     row = re.search(r"<tr>\s*<td>Carla Cidad.*?</tr>", page, re.S)
     assert row, page
     assert "Certidão de regularidade" in row.group(0) and "Enviada" in row.group(0)
     assert f'href="/console/solicitacoes/{r.json["id"]}">Detalhes</a>' in row.group(0)
+
+
+def test_the_panel_pages_through_htmx_and_without_it(
+        platform: Platform, browser: Browser) -> None:
+    client = browser.client
+    service = client.simulate_get("/catalog/services").json["items"][0]
+    cit = {"Authorization": f"Bearer {token_for(platform, 'citizen')}"}
+    for n in range(21):  # a page holds 20
+        r = client.simulate_post("/requests", headers=cit, json={
+            "service_id": service["id"], "answers": {
+                "nome": f"Carla {n}", "cpf": "529.982.247-25", "finalidade": "estudo"}})
+        assert r.status_code == 201
+    browser.login_demo("attendant")
+    page = browser.get("/console/solicitacoes").text
+    assert page.count(">Detalhes</a>") == 20
+    link = re.search(r'<a href="(\?cursor=[^"]+)" hx-get="\1" hx-target="#painel"', page)
+    assert link, page
+    url = "/console/solicitacoes" + link.group(1).replace("&amp;", "&")
+    part = browser.get(url, headers={"HX-Request": "true"})
+    assert part.status_code == 200 and "<html" not in part.text
+    assert part.text.lstrip().startswith('<div class="br-table atende-table" id="painel">')
+    assert part.text.count(">Detalhes</a>") == 1 and "Próxima página" not in part.text
+    whole = browser.get(url)  # the same address without htmx: the whole page
+    assert "<html" in whole.text and whole.text.count(">Detalhes</a>") == 1
 
 
 def test_unknown_pages_get_the_portuguese_error_page(browser: Browser) -> None:
