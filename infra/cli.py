@@ -27,7 +27,15 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)
-    return Settings(**overrides)
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:  # an operator's mistake: one line, cause and fix
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SystemExit(f"atende: bad settings: {(where + ': ') if where else ''}"
+                         f"{first['msg'].removeprefix('Value error, ')}") from None
 
 
 def _console_settings(args: argparse.Namespace) -> Settings:

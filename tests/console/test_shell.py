@@ -280,3 +280,16 @@ def test_only_atende_dev_turns_the_dev_login_on(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(f"ATENDE_OIDC_{key}", value)
     monkeypatch.delenv("ATENDE_CONSOLE_DEV_LOGIN")
     assert not _console_settings(argparse.Namespace(command="dev")).console_dev_login
+
+
+def test_half_an_identity_provider_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from infra.cli import _console_settings
+
+    monkeypatch.setenv("ATENDE_OIDC_ISSUER", "https://sso.example.gov.br")
+    with pytest.raises(SystemExit) as stop:
+        _console_settings(argparse.Namespace(command="dev"))
+    message = str(stop.value.code)
+    assert message.startswith("atende: bad settings: set all of ATENDE_OIDC_ISSUER")
+    assert "\n" not in message
