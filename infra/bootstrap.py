@@ -3,6 +3,7 @@ four services and their workers."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,33 @@ def _blobs(settings: Settings, service: str) -> Blobs:
     return FileBlobs(settings.data_dir / "blobs" / service)
 
 
+def _console_table(settings: Settings, database: SQLiteDatabase | None) -> Table:
+    """The console's own table: its login sessions."""
+    if database is not None:
+        return database.table("console")
+    from shared.tables.dynamodb import dynamodb_tables
+
+    return dynamodb_tables(settings, ["console"])["console"]
+
+
+class LazyApp:
+    """A WSGI app built on its first request: the console reads its templates and assets
+    then, so a platform that never serves it (workers, most tests) never pays for them."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory, self._app, self._lock = factory, None, threading.Lock()
+
+    @property
+    def app(self) -> Any:
+        with self._lock:
+            if self._app is None:
+                self._app = self._factory()
+            return self._app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -58,7 +86,8 @@ class Platform:
     clock: Clock
     services: dict[str, ServiceDef]
     contexts: dict[str, ServiceContext]
-    apps: dict[str, falcon.App[Any, Any]] = field(default_factory=dict)
+    apps: dict[str, falcon.App[Any, Any]] = field(default_factory=dict)  # the services'
+    console: LazyApp | None = None  # the web console, beside the services' apps
     actors: dict[str, Any] = field(default_factory=dict)
     consumers: dict[str, EventConsumer] = field(default_factory=dict)
     database: SQLiteDatabase | None = None  # when the store is SQLite
@@ -75,7 +104,10 @@ def build(
     broker: dramatiq.Broker | None = None,
     services: tuple[str, ...] = SERVICES,
     with_http: bool = True,
+    demo: dict[str, dict[str, Any]] | None = None,
 ) -> Platform:
+    """The platform; with ``with_http``, its HTTP apps, the console among them when the
+    requests service is here (``demo``: the people its development login offers)."""
     clock = clock or SystemClock()
     install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
@@ -110,4 +142,14 @@ def build(
             svc.actors(broker, ctx)
         if with_http:
             platform.apps[name] = svc.create_app(ctx)
+    if with_http and "requests" in services:
+        platform.console = LazyApp(lambda: _console(platform, demo))
     return platform
+
+
+def _console(platform: Platform, demo: dict[str, dict[str, Any]] | None) -> Any:
+    from console.app import create_console
+
+    table = _console_table(platform.settings, platform.database)
+    return create_console(platform.settings, platform.clock, table, platform.contexts,
+                          demo=demo)

@@ -16,7 +16,7 @@ from shared.identity import no_identity_provider
 from shared.settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
@@ -26,11 +26,32 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         raise OperatorError(problem_line(exc)) from None
     except SettingsError as exc:  # a list setting that is not JSON, for one
         raise OperatorError(str(exc).splitlines()[0]) from None
+
+
+def _console_settings(args: argparse.Namespace) -> Settings:
+    """The development login exists under `atende dev` only, and only while no identity
+    provider is configured; any other command turns it off whatever the environment."""
+    if args.command != "dev":
+        return _settings(args, console_dev_login=False)
+    settings = _settings(args, console_dev_login=False)
+    return settings if settings.oidc_configured else _settings(args, console_dev_login=True)
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from console.assets import AssetsMissing, install
+
+    try:
+        install(force=args.force)
+    except AssetsMissing as exc:
+        print(f"atende assets: {exc}", file=sys.stderr)
+        return 1
+    print("console assets installed", flush=True)
+    return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -68,7 +89,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     from shared.outbox import SweepThread
 
     logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
-    settings = _settings(args)
+    settings = _console_settings(args)
     refusal = None if role == "dev" else no_identity_provider(settings, f"atende {role}")
     if refusal:
         raise process.OperatorError(refusal)
@@ -77,7 +98,19 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     lock = process.DataDirLock(settings.data_dir, role, exclusive=role == "dev")
     for handler in logging.getLogger().handlers:
         handler.addFilter(process.RepeatFilter(settings.log_repeat_seconds))
-    platform = build(settings, with_http=http)
+    demo = None
+    if http:
+        from console.assets import AssetsMissing, install
+
+        try:
+            install()
+        except AssetsMissing as exc:
+            raise process.OperatorError(str(exc)) from None
+        if getattr(args, "demo", False) and settings.console_dev_login:
+            from infra.demo import PEOPLE
+
+            demo = PEOPLE
+    platform = build(settings, with_http=http, demo=demo)
     # Listening before anything is printed or loaded: a port in use is the only line.
     server = None
     if http:
@@ -119,6 +152,8 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     if server is not None:
         process.serve_in_thread(server, "http")
         where = f"http://{getattr(args, 'host', '0.0.0.0')}:{server.effective_port}"
+        if http:
+            print(f"Console on {where}/console/", flush=True)
         print(f"Atende listening on {where}" if http
               else f"Atende {role} running; metrics on {where}/metrics", flush=True)
     else:
@@ -174,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--ttl", type=int, default=3600)
     tok.add_argument("--data-dir", type=Path)
 
+    assets = sub.add_parser("assets", help="install the console's npm packages (npm ci)")
+    assets.add_argument("--force", action="store_true", help="reinstall even if present")
+
     from infra import bench, ops
 
     ops.add_parser(sub)
@@ -205,6 +243,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return bench.main(args)
     if args.command == "token":
         return cmd_token(args)
+    if args.command == "assets":
+        return cmd_assets(args)
     if args.command == "dev":
         return _run(args, "dev", http=True, workers=True, scheduler=True)
     if args.command == "serve":

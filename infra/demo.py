@@ -50,7 +50,8 @@ def tokens(settings: Any, ttl: int = 7 * 24 * 3600) -> dict[str, str]:
                       ttl=ttl, **claims) for who, claims in PEOPLE.items()}
 
 
-def load_demo(platform: Any) -> dict[str, Any]:
+def load_demo(platform: Any, *, work: bool = True) -> dict[str, Any]:
+    """The demo institution, its people and service; with ``work``, a day's work too."""
     tok = tokens(platform.settings)
     client = testing.TestClient(gateway_for(platform))
     reg = {"Authorization": f"Bearer {tok['registrar']}"}
@@ -65,7 +66,7 @@ def load_demo(platform: Any) -> dict[str, Any]:
     if r.status_code != 201:
         raise RuntimeError(f"demo: creating the service failed: {r.status_code} {r.text}")
     service_id = r.json["id"]
-    made = _days_work(platform, client, tok, service_id)
+    made = _days_work(platform, client, tok, service_id) if work else 0
     print(f"Demo institution {ORG!r}, unit {UNIT!r}, service {service_id}"
           + (f", {made} requests in every state" if made else ""), flush=True)
     for who, t in tok.items():

@@ -85,10 +85,11 @@ class Gateway:
 
     def __init__(self, apps: dict[str, WSGIApp], routes: Routes,
                  openapi: Callable[[], list[dict[str, Any]]], max_body: int,
-                 platform: Any = None) -> None:
+                 platform: Any = None, console: WSGIApp | None = None) -> None:
         self.apps = apps
         self.routes = routes
         self.max_body = max_body
+        self.console = console
         self._documents = openapi
         self._openapi: bytes | None = None
         self.platform = platform
@@ -109,6 +110,8 @@ class Gateway:
             # server read the body. (Waitress refuses it earlier, from the same cap.)
             return _send(start_response, "413 Payload Too Large", too_large(self.max_body),
                          _PROBLEM)
+        if self.console is not None and (path == "/console" or path.startswith("/console/")):
+            return self.console(environ, start_response)
         name = self.routes.service_for(path)
         app = self.apps.get(name) if name else None
         if app is not None:
@@ -189,4 +192,4 @@ def gateway_for(platform: Any) -> Gateway:
                 for name, svc in platform.services.items()]
 
     return Gateway(platform.apps, platform_routes(), documents,
-                   platform.settings.max_body_bytes, platform)
+                   platform.settings.max_body_bytes, platform, platform.console)

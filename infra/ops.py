@@ -50,7 +50,7 @@ def create(settings: Settings) -> list[str]:
     made: list[str] = []
     dynamodb = client(settings, "dynamodb")
     existing = set(dynamodb.list_tables().get("TableNames", []))
-    for service in SERVICES:
+    for service in (*SERVICES, "console"):  # the console's: its login sessions
         name = table_name(settings, service)
         if name not in existing:
             dynamodb.create_table(**template.table_spec(service, name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "sqs")
@@ -98,6 +98,35 @@ class Settings(BaseSettings):
     invite_secret: str | None = None
     scheduler_tick_seconds: float = Field(15.0, gt=0)
 
+    # The web console (console/). The institution's name heads every screen.
+    institution_name: str = "Atende"
+    # OpenID Connect: the console is a confidential client of the state's identity
+    # provider (authorization code + PKCE). Set all of issuer, client id, client secret and
+    # redirect URL, or none (then only the development login exists, under `atende dev`).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_redirect_url: str | None = None  # https://host/console/oidc/callback
+    oidc_scopes: str = "openid profile email"
+    # Claims carrying the staff's roles, institution and unit. An ID token without roles
+    # (gov.br's citizens) makes a citizen with a pseudonymous subject.
+    oidc_roles_claim: str = "roles"
+    oidc_org_claim: str = "org"
+    oidc_unit_claim: str = "unit"
+    oidc_name_claim: str = "name"
+    oidc_timeout_seconds: float = 10.0
+    # The address of a TLS-terminating reverse proxy in front of `atende serve`, whose
+    # X-Forwarded-Proto the WSGI server then believes: the console serves its session
+    # cookie over HTTPS only (plain HTTP from localhost aside).
+    trusted_proxy: str | None = None
+    # The login form with a pasted token (and demo buttons): set by `atende dev` only.
+    console_dev_login: bool = False
+    console_session_idle_minutes: int = Field(default=30, ge=1)
+    console_session_absolute_minutes: int = Field(default=8 * 60, ge=1)
+    # HMAC key of the citizens' pseudonymous subjects; None falls back to the dev secret.
+    # Set it (the same everywhere, never changed) where the dev secret is not shared.
+    console_subject_secret: str | None = None
+
     # AWS.
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
@@ -121,6 +150,31 @@ class Settings(BaseSettings):
                 f"amqp://, amqps:// or sqs://")
         return url
 
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Settings:
+        oidc = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret,
+                self.oidc_redirect_url]
+        if any(oidc) and not all(oidc):
+            raise ValueError("set all of ATENDE_OIDC_ISSUER, ATENDE_OIDC_CLIENT_ID, "
+                             "ATENDE_OIDC_CLIENT_SECRET and ATENDE_OIDC_REDIRECT_URL, or none")
+        if self.console_dev_login and self.oidc_configured:
+            raise ValueError("the development login cannot be enabled when an identity "
+                             "provider is configured (ATENDE_OIDC_ISSUER): unset one")
+        if (self.oidc_configured and self.table_backend == "dynamodb"
+                and not self.console_subject_secret):
+            # The fallback, the dev secret, is per machine: each Lambda container would
+            # give a citizen another pseudonym.
+            raise ValueError("set ATENDE_CONSOLE_SUBJECT_SECRET where the console logs in "
+                             "with an identity provider on DynamoDB")
+        if self.console_session_absolute_minutes < self.console_session_idle_minutes:
+            raise ValueError("ATENDE_CONSOLE_SESSION_ABSOLUTE_MINUTES must be at least "
+                             "ATENDE_CONSOLE_SESSION_IDLE_MINUTES")
+        return self
+
     def path(self, *parts: str) -> Path:
         """A path under the data directory, whose directories are made owner-only."""
         from shared.datadir import private_dir
@@ -134,7 +188,9 @@ def problem_line(exc: ValidationError) -> str:
     """One line for an operator: the environment variable, what is wrong with its value,
     and an example of a good one (the first problem, if there are several)."""
     err = exc.errors(include_url=False)[0]
-    name = str(err["loc"][0]) if err["loc"] else ""
+    if not err["loc"]:  # a rule over several settings: its message names them
+        return "bad settings: " + str(err["msg"]).removeprefix("Value error, ")
+    name = str(err["loc"][0])
     field = Settings.model_fields.get(name)
     example = _EXAMPLES.get(name, field.default if field is not None else None)
     var = f"ATENDE_{name.upper()}"

@@ -17,7 +17,7 @@ _SKIP = shutil.ignore_patterns(".git", ".venv", "var", "node_modules", "__pycach
 IMPORT_ALL = """
 import importlib, pkgutil
 failed, count = [], 0
-for top in ("shared", "services", "infra"):
+for top in ("shared", "services", "infra", "console"):
     for mod in pkgutil.walk_packages(importlib.import_module(top).__path__, top + "."):
         try:
             importlib.import_module(mod.name)

@@ -1,0 +1,1 @@
+"""The web console: server-rendered screens for attendants, registrars, citizens and guests."""

@@ -1,0 +1,177 @@
+"""The console's hub: rendering, the menu by role, the page base class, the error pages.
+
+A screen is a ``Page`` subclass (a resource: who may see it, what it shows) and a template
+extending ``base.html``. ``Console.screen`` routes it and, given a menu entry, lists it in
+the main menu of the roles it names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import falcon
+import jinja2
+
+from console.assets import Assets
+from console.forms import DETAILS, TITLES
+from console.services import Services
+from console.sessions import Session, SessionStore
+from shared.clock import Clock
+from shared.errors import DomainError, Forbidden
+from shared.identity import Principal
+from shared.settings import Settings
+
+log = logging.getLogger("atende.console")
+PREFIX = "/console"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def shortdate(value: str) -> str:
+    """An ISO 8601 instant as the day it falls on, dd/mm/aaaa (UTC)."""
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+class NotReleased(Forbidden):
+    """An attendant whose profile the registrar has not enabled (or has blocked)."""
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    path: str
+    roles: frozenset[str]
+
+
+@dataclass
+class Console:
+    settings: Settings
+    clock: Clock
+    sessions: SessionStore
+    assets: Assets
+    services: Services
+    app: falcon.App
+    demo: dict[str, dict[str, Any]] | None = None  # `atende dev --demo`'s people
+    oidc: Any = None  # console.oidc.Provider when an identity provider is configured
+    menu: list[MenuEntry] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(asset=self.assets.url, institution=self.settings.institution_name,
+                                prefix=PREFIX)
+        self.env.filters["shortdate"] = shortdate
+
+    def screen(self, path: str, resource: object, *, menu: str | None = None,
+               roles: tuple[str, ...] = ()) -> None:
+        self.app.add_route(PREFIX + path, resource)
+        if menu is not None:
+            self.menu.append(MenuEntry(menu, PREFIX + path, frozenset(roles)))
+
+    def menu_for(self, p: Principal | None) -> list[MenuEntry]:
+        if p is None:
+            return []
+        return [m for m in self.menu if any(p.has(r) for r in m.roles)]
+
+    def home_for(self, p: Principal | None) -> str:
+        entries = self.menu_for(p)
+        return entries[0].path if entries else PREFIX
+
+    # --- rendering -------------------------------------------------------------------
+
+    def render(self, req: falcon.Request, resp: falcon.Response, template: str, *,
+               title: str, status: int = 200, show_menu: bool = True, **data: Any) -> None:
+        session: Session | None = req.context.get("session")
+        p = session.principal if session else None
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.env.get_template(template).render(
+            title=f"{title} | {self.settings.institution_name}", heading=title,
+            principal=p, csrf=session.csrf if session else "",
+            menu=self.menu_for(p) if show_menu else [], path=req.path, **data)
+
+    # --- access ----------------------------------------------------------------------
+
+    def person(self, req: falcon.Request, roles: frozenset[str]) -> Principal | None:
+        """The signed-in person allowed on a screen for ``roles`` (anyone when empty);
+        anonymous on a screen that needs roles: off to the login."""
+        session: Session | None = req.context.get("session")
+        p = session.principal if session else None
+        if not roles:
+            return p
+        if p is None:
+            raise falcon.HTTPSeeOther(f"{PREFIX}/entrar")
+        granted = [r for r in roles if p.has(r)]
+        if not granted:
+            raise Forbidden("not a screen for this person")
+        if granted == ["attendant"] and not self.services.attendant_enabled(p):
+            raise NotReleased("this attendant's profile is not enabled")
+        return p
+
+    # --- errors ----------------------------------------------------------------------
+
+    def install_error_pages(self) -> None:
+        self.app.add_error_handler(Exception, self._on_unexpected)
+        self.app.add_error_handler(falcon.HTTPError, self._on_http_error)
+        self.app.add_error_handler(DomainError, self._on_domain_error)
+        self.app.add_error_handler(NotReleased, self._on_not_released)
+
+    def error_page(self, req: falcon.Request, resp: falcon.Response, status: int,
+                   detail: str | None = None) -> None:
+        self.render(req, resp, "error.html", title=TITLES.get(status, "Erro"), status=status,
+                    detail=detail or DETAILS.get(status, DETAILS[400]))
+
+    def _on_domain_error(self, req: falcon.Request, resp: falcon.Response, ex: DomainError,
+                         params: dict[str, Any]) -> None:
+        self.error_page(req, resp, ex.status, getattr(ex, "in_portuguese", None))
+
+    def _on_not_released(self, req: falcon.Request, resp: falcon.Response, ex: NotReleased,
+                         params: dict[str, Any]) -> None:
+        self.render(req, resp, "not_released.html", title="Perfil não liberado", status=403,
+                    show_menu=False)
+
+    def _on_http_error(self, req: falcon.Request, resp: falcon.Response,
+                       ex: falcon.HTTPError, params: dict[str, Any]) -> None:
+        self.error_page(req, resp, ex.status_code)
+        for key, value in dict(ex.headers or {}).items():
+            resp.set_header(key, value)
+
+    def _on_unexpected(self, req: falcon.Request, resp: falcon.Response, ex: Exception,
+                       params: dict[str, Any]) -> None:
+        if isinstance(ex, falcon.HTTPStatus):  # a redirect raised on purpose
+            raise ex
+        log.error("console error", exc_info=ex, extra={"fields": {"path": req.path}})
+        self.error_page(req, resp, 500)
+
+
+class Page:
+    """A screen: its template, its title, who may see it (``roles``, any of them; public
+    when empty) and ``view``, which returns what the template shows. With ``partial``,
+    an htmx request gets that template alone (the part of the page it replaces)."""
+
+    template = ""
+    title = ""
+    roles: frozenset[str] = frozenset()
+    partial: str | None = None
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def view(self, req: falcon.Request, p: Principal | None, **params: Any) -> dict[str, Any]:
+        return {}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        p = self.console.person(req, self.roles)
+        data = self.view(req, p, **params)
+        data.setdefault("title", self.title)
+        htmx = req.get_header("HX-Request") == "true" and not req.get_header("HX-Boosted")
+        resp.vary = ("HX-Request",)
+        self.console.render(req, resp, self.partial if htmx and self.partial else
+                            self.template, **data)
