@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     if not platform.relay.durable:
         platform.relay.recover()
     platform.relay.start_dispatcher()
-    checkpoints = platform.database.start_checkpoints() if platform.database else None
+    checkpoints = platform.start_checkpoints()
     # What start-up made (modules, classes, schemas) lives as long as the process: frozen
     # out of the collector's reach, a full collection walks only what came since. Each
     # walked everything before, 30 to 50 ms in which the process stood still: most of the
@@ -108,6 +108,7 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
             worker.stop()
         platform.relay.stop_dispatcher()
         platform.broker.close()
+        platform.close()
     return 0
 
 

@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # "memory://" is the in-process broker; redis://, amqp:// and sqs:// are real ones.
     broker_url: str = "memory://"
-    table_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    table_backend: Literal["sqlite", "dynamodb", "postgres"] = "sqlite"
     blob_backend: Literal["fs", "s3"] = "fs"
     notifier: Literal["files", "smtp", "ses"] = "files"
     environment: str = "dev"
@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     # in every process) wherever the dev secret is not shared, e.g. on AWS.
     invite_secret: str | None = None
     scheduler_tick_seconds: float = 15.0
+
+    # PostgreSQL (table_backend "postgres"): a libpq URL, e.g.
+    # postgresql://atende:secret@db.example:5432/atende. Each process keeps a pool of
+    # between min and max connections (an HTTP process needs its threads' and its outbox
+    # dispatchers' worth; a worker its worker threads' and its dispatchers'). A process
+    # applies missing schema migrations on start unless database_migrate is false (a
+    # runtime role without DDL rights): then `atende ops create` applies them.
+    database_url: str | None = None
+    database_pool_min: int = 1
+    database_pool_max: int = 8
+    database_migrate: bool = True
 
     # AWS.
     aws_region: str = "us-east-1"
