@@ -48,11 +48,11 @@ def _tables(settings: Settings
 
 
 def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresDatabase]:
-    from shared.tables import TableError
+    from shared.tables import StoreUnavailable
     from shared.tables.postgres import PostgresDatabase
 
     if not settings.database_url:
-        raise TableError("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL is not "
+        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL is not "
                          "set: set it to the database's postgresql:// URL")
     db = PostgresDatabase(settings.database_url, min_size=settings.database_pool_min,
                           max_size=settings.database_pool_max)

@@ -66,10 +66,15 @@ def _run(args: argparse.Namespace, *, http: bool, workers: bool, scheduler: bool
     from infra.bootstrap import build
     from shared import logs
     from shared.outbox import SweepThread
+    from shared.tables import StoreUnavailable
 
     logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _settings(args)
-    platform = build(settings, with_http=http)
+    try:
+        platform = build(settings, with_http=http)
+    except StoreUnavailable as exc:  # the operator's to fix: one line, no traceback
+        print(f"atende: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     _stop_on_signals(stop)
     worker = None
@@ -146,7 +151,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "ops":
-        return ops.run(args, _settings(args))
+        from shared.tables import StoreUnavailable
+
+        try:
+            return ops.run(args, _settings(args))
+        except StoreUnavailable as exc:
+            print(f"atende: {exc}", file=sys.stderr)
+            return 1
     if args.command == "bench":
         return bench.main(args)
     if args.command == "token":

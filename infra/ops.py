@@ -84,11 +84,11 @@ def create(settings: Settings) -> list[str]:
 
 
 def _create_postgres(settings: Settings) -> list[str]:
-    from shared.tables import TableError
+    from shared.tables import StoreUnavailable
     from shared.tables.postgres import PostgresDatabase
 
     if not settings.database_url:
-        raise TableError("ATENDE_DATABASE_URL is not set: set it to the database's "
+        raise StoreUnavailable("ATENDE_DATABASE_URL is not set: set it to the database's "
                          "postgresql:// URL")
     db = PostgresDatabase(settings.database_url, max_size=1)
     try:

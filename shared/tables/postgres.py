@@ -29,6 +29,7 @@ from shared.tables import (
     JsonPage,
     Page,
     Put,
+    StoreUnavailable,
     TableError,
     Write,
     attribute_name,
@@ -71,7 +72,7 @@ def from_stored(text: str) -> str:
             if _NUL_STORED in text else text)
 
 
-class DatabaseUnavailable(TableError):
+class DatabaseUnavailable(StoreUnavailable):
     pass
 
 

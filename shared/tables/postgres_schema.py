@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shared.tables import INDEXES, TableError
+from shared.tables import INDEXES, StoreUnavailable, TableError
 
 SCHEMA_TABLE = "atende_schema"
 # pg_advisory_xact_lock's key: any constant the platform alone uses ("atende" in ASCII).
@@ -36,7 +36,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[str], list[str]]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-class SchemaBehind(TableError):
+class SchemaBehind(StoreUnavailable):
     """The database lacks migrations this code needs, and may not apply them itself."""
 
 
