@@ -92,9 +92,25 @@ def _create_postgres(settings: Settings) -> list[str]:
                          "postgresql:// URL")
     db = PostgresDatabase(settings.database_url, max_size=1)
     try:
-        return db.migrate(SERVICES)
+        made = db.migrate(SERVICES)
     finally:
         db.close()
+    if settings.blob_backend == "s3":
+        made += _create_bucket(settings)
+    return made
+
+
+def _create_bucket(settings: Settings) -> list[str]:
+    """The blob bucket on the S3-compatible store, if missing."""
+    from shared.blobs_s3 import S3Blobs
+
+    s3 = S3Blobs(settings, prefix="").client
+    try:
+        s3.head_bucket(Bucket=settings.bucket)
+        return []
+    except Exception:
+        s3.create_bucket(Bucket=settings.bucket)
+        return [f"bucket {settings.bucket}"]
 
 
 # --- dead letters ------------------------------------------------------------------------

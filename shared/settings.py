@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     database_pool_max: int = 8
     database_migrate: bool = True
 
+    # Blobs on an S3-compatible store of one's own (blob_backend "s3"; MinIO, Ceph RGW,
+    # SeaweedFS...): its endpoint URL, addressed path-style; keys from the usual
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Unset, S3 itself (or aws_endpoint_url).
+    # blob_encryption asks the store to encrypt each object (SSE-S3); a store that cannot
+    # (MinIO without a KMS) refuses such writes, and is then encrypted at rest by its disks.
+    blob_endpoint_url: str | None = None
+    blob_encryption: bool = True
+
     # AWS.
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
