@@ -49,8 +49,12 @@ def _tables(settings: Settings
 
 def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresDatabase]:
     from shared.tables import StoreUnavailable
-    from shared.tables.postgres import PostgresDatabase
 
+    try:
+        from shared.tables.postgres import PostgresDatabase
+    except ImportError:
+        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but psycopg is not "
+                               "installed: pip install 'atende[postgres]'") from None
     if not settings.database_url:
         raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL is not "
                          "set: set it to the database's postgresql:// URL")
