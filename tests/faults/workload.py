@@ -6,6 +6,7 @@ the platform acknowledged and must keep."""
 from __future__ import annotations
 
 import http.client
+import random
 import socket
 import time
 import urllib.error
@@ -46,12 +47,17 @@ class Workflow:
 
 
 class Caller:
-    """Sends one command until it gets a final answer, keeping its Idempotency-Key."""
+    """Sends one command until it gets a final answer, keeping its Idempotency-Key. With
+    several HTTP processes, each call (a retry too) goes to one of them at random."""
 
-    def __init__(self, base: str, stats: Stats, patience: float) -> None:
-        self.client = LiveClient(base)
+    def __init__(self, base: str | list[str], stats: Stats, patience: float) -> None:
+        self.clients = [LiveClient(b) for b in ([base] if isinstance(base, str) else base)]
         self.stats = stats
         self.patience = patience
+
+    @property
+    def client(self) -> LiveClient:
+        return random.choice(self.clients)
 
     def send(self, method: str, path: str, token: str, *, json: Any = None,
              want: int = 200, not_yet: tuple[int, ...] = ()) -> LiveResult:
