@@ -6,28 +6,15 @@ them takes is served by the other."""
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from infra.ops import create
 from shared.blobs_s3 import S3Blobs
 from shared.settings import Settings
-from tests.faults.cluster import free_port
 from tests.helpers import pdf_bytes, setup_service, submit
-
-
-@pytest.fixture
-def s3_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "atende-test")
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _blob_settings(s3_url: str, **more: Any) -> dict[str, Any]:
