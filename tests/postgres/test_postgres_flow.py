@@ -26,3 +26,23 @@ def test_reviews_screened_moderated_and_published_on_postgres(pg_harness: Any,
             assert conn.execute(f"SELECT count(*) FROM \"{service}\" WHERE pk = 'OUTBOX'"
                                 ).fetchone()[0] == 0
     assert not (pg_harness.platform.settings.data_dir / "atende.db").exists()
+
+
+def test_reproject_reads_every_request_from_postgres(pg_harness: Any, pg_url: str) -> None:
+    """`atende ops reproject`'s full scan, on PostgreSQL: every request read, every view a
+    consumer wrote found unchanged, and a lost view written again."""
+    from infra.ops import reproject
+    from tests.helpers import approve, setup_service, submit
+
+    h = pg_harness
+    s = setup_service(h)
+    rids = [submit(h, s) for _ in range(3)]
+    approve(h, s, rids[0])
+    h.drain()
+    settings = h.platform.settings
+    done = {r.service: r for r in reproject(settings, ("followups",), dry_run=True)}
+    assert (done["followups"].requests, done["followups"].unchanged) == (3, 3)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM followups WHERE pk = %s AND sk = 'VIEW'", (f"REQ#{rids[1]}",))
+    done = {r.service: r for r in reproject(settings, ("followups",))}
+    assert (done["followups"].written, done["followups"].unchanged) == (1, 2)
