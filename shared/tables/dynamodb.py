@@ -35,6 +35,15 @@ _COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _INDEX_KEYS = frozenset(f"{i}{k}" for i in INDEXES for k in ("pk", "sk"))
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 _CONFLICT_RETRIES = 4
+# Items a filtered query reads at most per call (or its limit + 1, if more): about one
+# DynamoDB page of small items.
+READ_BUDGET = 1000
+
+
+def _cursor_at(key: dict[str, Any], scol: str, index: str | None) -> str:
+    """The cursor after a LastEvaluatedKey: the next page starts past it."""
+    values = [key[scol]["S"], key["pk"]["S"], key["sk"]["S"]] if index else [key["sk"]["S"]]
+    return encode_cursor(values)
 
 
 def table_name(settings: Settings, service: str) -> str:
@@ -206,18 +215,25 @@ class DynamoTable:
             kwargs["ConsistentRead"] = True  # GSIs cannot; the base table can, so it does
         kwargs.update(e.kwargs())
         # One item past the page tells whether there is a next page. DynamoDB applies Limit
-        # before the filter, so with a filter read wider pages and keep going.
+        # before the filter, so with a filter read wider pages and keep going, but never
+        # past READ_BUDGET items read: a filter that matches little in a large partition
+        # would otherwise read all of it in one call. Then the page is short (empty, even)
+        # and its cursor is where the reading stopped.
         items: list[Item] = []
+        budget = max(limit + 1, READ_BUDGET)
         while len(items) <= limit:
             want = limit + 1 - len(items)
-            kwargs["Limit"] = min(1000, max(want * 4, 50)) if where else want
+            kwargs["Limit"] = min(1000, max(want * 4, 50), budget) if where else want
             if start_key:
                 kwargs["ExclusiveStartKey"] = start_key
             resp = self._call("query", **kwargs)
             items += [from_item(raw) for raw in resp.get("Items", [])]
+            budget -= resp.get("ScannedCount", 0)
             start_key = resp.get("LastEvaluatedKey")
             if not start_key:
                 break
+            if budget <= 0 and len(items) <= limit:
+                return Page(items, _cursor_at(start_key, scol, index))
         more = len(items) > limit
         items = items[:limit]
         next_cursor = None

@@ -95,7 +95,8 @@ class PostgresDatabase:
         try:  # one direct try first: a clear error now, not a pool timeout later
             psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))).close()
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc)
+            text = str(exc).strip()
+            reason = text.splitlines()[-1] if text else type(exc).__name__
             raise DatabaseUnavailable(
                 f"PostgreSQL at {self.where} cannot be reached ({reason}): start it, or fix "
                 "ATENDE_DATABASE_URL") from None
@@ -110,7 +111,8 @@ class PostgresDatabase:
         return PostgresTable(self, schema.check_name(name))
 
     def migrate(self, tables: Iterable[str]) -> list[str]:
-        return self.run(lambda conn: schema.migrate(conn, tables))
+        names = list(tables)  # read again if the first try's connection broke
+        return self.run(lambda conn: schema.migrate(conn, names))
 
     def ensure_schema(self, tables: Iterable[str], *, migrate: bool) -> list[str]:
         """Make sure the schema is current: migrate when allowed, else fail clearly."""
