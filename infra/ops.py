@@ -56,6 +56,9 @@ def create(settings: Settings) -> list[str]:
         name = table_name(settings, service)
         if name not in existing:
             dynamodb.create_table(**template.table_spec(service, name))
+            dynamodb.get_waiter("table_exists").wait(TableName=name)
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=template
+                                         .time_to_live(service))
             made.append(f"table {name}")
     sqs = client(settings, "sqs")
     for service in SERVICES:

@@ -12,6 +12,7 @@ import pytest
 
 from shared.tables import Put, Where
 from shared.tables import dynamodb as adapter
+from shared.tables.dynamodb import physical_pk
 from tests.aws.dynamo_adapter import dynamodb_table
 
 BUDGET = 40
@@ -52,3 +53,41 @@ def test_a_filter_that_matches_nothing_reads_a_bounded_page(
         # Unfiltered pages read exactly what they return, plus one.
         scanned.clear()
         assert len(table.query("p", limit=30).items) == 30 and sum(scanned) == 31
+
+
+def _pages(table: Any, pk: str, **query: Any) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        page = table.query(pk, cursor=cursor, **query)
+        pages.append([i["sk"] for i in page.items])
+        if not (cursor := page.next_cursor):
+            return pages
+
+
+def test_a_sharded_partition_reads_as_one(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox, spread over shards on DynamoDB, pages exactly as on SQLite, where it is
+    one partition; with a small read budget every match is still found once."""
+    from shared.tables.sqlite import SQLiteDatabase
+
+    reference = SQLiteDatabase(tmp_path / "ref.db").table("ref")
+    items = [{"pk": "OUTBOX", "sk": f"2026-12-04T10:{i:02d}#e{i}#svc", "version": 1,
+              "status": "dead" if i % 7 == 3 else "pending"} for i in range(50)]
+    with dynamodb_table(tmp_path) as table:
+        for start in range(0, len(items), 25):
+            for t in (table, reference):
+                t.transact([Put(i) for i in items[start:start + 25]])
+        assert len({physical_pk("OUTBOX", i["sk"]) for i in items}) > 8
+        assert table.get("OUTBOX", items[3]["sk"]) == items[3]
+        for query in ({"limit": 7}, {"limit": 7, "forward": False}, {"limit": 100},
+                      {"limit": 5, "start": "2026-12-04T10:10", "end": "2026-12-04T10:30"},
+                      {"limit": 4, "where": [Where("status", "=", "dead")]},
+                      {"limit": 4, "forward": False, "where": [Where("status", "=", "dead")]}):
+            assert _pages(table, "OUTBOX", **query) == _pages(reference, "OUTBOX", **query)
+        monkeypatch.setattr(adapter, "READ_BUDGET", adapter.SHARDS * 3)
+        for forward in (True, False):
+            found = [sk for page in _pages(table, "OUTBOX", limit=2, forward=forward,
+                                           where=[Where("status", "=", "dead")])
+                     for sk in page]
+            assert found == sorted((i["sk"] for i in items if i["status"] == "dead"),
+                                   reverse=not forward)
