@@ -130,13 +130,13 @@ class Cluster:
     def all_up(self) -> bool:
         return all(p is not None and p.popen.poll() is None for p in self.procs)
 
-    def kill_one(self, rng: random.Random) -> str:
-        """SIGKILL one running process (an HTTP side, a worker, a scheduler); the
-        supervisor brings it back. Waits for everything to be up first, so two kills never
-        overlap."""
+    def kill_one(self, rng: random.Random, role: str | None = None) -> str:
+        """SIGKILL one running process (an HTTP side, a worker, a scheduler; one of
+        ``role`` if given); the supervisor brings it back. Waits for everything to be up
+        first, so two kills never overlap."""
         while not self.all_up():
             time.sleep(0.05)
-        i = rng.randrange(len(self.procs))
+        i = rng.choice([n for n, r in enumerate(self.roles) if role in (None, r)])
         proc = self.procs[i]
         assert proc is not None
         with self.lock:

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class Figures:
     pg_restarts: int = 0
     duplicates: int = 0
     retries: dict[str, int] = field(default_factory=dict)
+    http_calls: list[int] = field(default_factory=list)  # calls each HTTP process took
+    killed: Counter[str] = field(default_factory=Counter)  # kills by kind of process
     dead_letters: list[str] = field(default_factory=list)
     outbox_left: dict[str, int] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
@@ -94,7 +97,7 @@ class Figures:
         restarts = f", {self.store} restarts {self.pg_restarts}" if self.pg_restarts else ""
         return (f"{self.broker}{store}: workflows {self.workflows} (completed "
                 f"{self.completed}), commands acknowledged {self.commands}, kills "
-                f"{self.kills}, poison deaths {self.poison_deaths}, outage "
+                f"{self.kills} {dict(self.killed)}, poison deaths {self.poison_deaths}, outage "
                 f"{self.outage_seconds:.1f}s{restarts}, duplicates "
                 f"injected {self.duplicates}, lost {self.lost}, duplicated effects "
                 f"{self.duplicated}, dead letters {sorted(self.dead_letters)}, outbox left "
@@ -161,9 +164,11 @@ def send_poison(table: Table) -> None:
 
 
 def _killer(cluster: Cluster, kills: int, rng: random.Random, f: Figures) -> None:
-    for _ in range(kills):
+    """Kills, each kind of process in turn (a random one of that kind)."""
+    kinds = sorted(set(cluster.roles))
+    for n in range(kills):
         time.sleep(rng.uniform(0.3, 2.0))
-        cluster.kill_one(rng)
+        f.killed[cluster.kill_one(rng, kinds[n % len(kinds)])] += 1
     f.kills = cluster.kills
 
 
@@ -272,6 +277,7 @@ def run(kind: str, base_dir: Path, *, workflows: int, kills: int, outage: float,
                    tables=tables)
             f.phases["settled"] = round(time.monotonic() - started, 1)
             f.retries = dict(stats.retries)
+            f.http_calls = [stats.calls[b] for b in cluster.bases]
             f.duplicates = cluster.chaos_lines("duplicate")
             f.poison_deaths = cluster.chaos_lines("poison-kill")
         finally:

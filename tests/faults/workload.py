@@ -30,6 +30,7 @@ class GaveUp(AssertionError):
 @dataclass
 class Stats:
     retries: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)  # by HTTP process (base URL)
 
 
 @dataclass
@@ -57,7 +58,9 @@ class Caller:
 
     @property
     def client(self) -> LiveClient:
-        return random.choice(self.clients)
+        chosen = random.choice(self.clients)
+        self.stats.calls[chosen.base] += 1
+        return chosen
 
     def send(self, method: str, path: str, token: str, *, json: Any = None,
              want: int = 200, not_yet: tuple[int, ...] = ()) -> LiveResult:

@@ -23,6 +23,8 @@ def test_a_postgres_cluster_loses_nothing_and_applies_nothing_twice(broker: str,
             store="postgres", pg_restart=True)
     print(f"\n{f.line()}")
     assert f.kills == 3 and f.pg_restarts == 1 and f.completed == f.workflows
+    assert f.killed == {"serve": 1, "worker": 1, "scheduler": 1}
+    assert len(f.http_calls) == 2 and min(f.http_calls) > 0.3 * sum(f.http_calls)
     assert f.duplicates > 0 and f.outage_seconds >= 2.0
     assert problems(f) == []
     assert f.lost == 0 and f.duplicated == 0
