@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 # The server's maintenance database, reached as its superuser (local trust on CI).
 ADMIN_URL = os.environ.get("ATENDE_TEST_POSTGRES_URL",
@@ -17,12 +17,8 @@ ADMIN_URL = os.environ.get("ATENDE_TEST_POSTGRES_URL",
 
 
 def url_of(dbname: str) -> str:
-    info = conninfo_to_dict(ADMIN_URL)
-    info["dbname"] = dbname
-    return "postgresql://{user}@{host}:{port}/{dbname}".format(
-        user=info.get("user", "postgres"), host=info.get("host", "127.0.0.1"),
-        port=info.get("port", 5432), dbname=dbname) if "password" not in info \
-        else make_conninfo(**info)
+    """The admin URL's server and user, another database (a libpq connection string)."""
+    return make_conninfo(ADMIN_URL, dbname=dbname)
 
 
 @contextmanager
