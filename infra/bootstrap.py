@@ -56,8 +56,8 @@ def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresData
         raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but psycopg is not "
                                "installed: pip install 'atende[postgres]'") from None
     if not settings.database_url:
-        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL is not "
-                         "set: set it to the database's postgresql:// URL")
+        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL "
+                               "is not set: set it to the database's postgresql:// URL")
     db = PostgresDatabase(settings.database_url, min_size=settings.database_pool_min,
                           max_size=settings.database_pool_max)
     try:
