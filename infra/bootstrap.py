@@ -27,19 +27,44 @@ from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import queue_of
 
-if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads it
+if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads them
+    from shared.tables.postgres import PostgresDatabase
     from shared.tables.sqlite import SQLiteDatabase
 
 
-def _tables(settings: Settings) -> tuple[dict[str, Table], SQLiteDatabase | None]:
-    """The services' tables, and the SQLite database holding them (None on DynamoDB)."""
+def _tables(settings: Settings
+            ) -> tuple[dict[str, Table], SQLiteDatabase | PostgresDatabase | None]:
+    """The services' tables, and the database holding them (None on DynamoDB)."""
     if settings.table_backend == "dynamodb":
         from shared.tables.dynamodb import dynamodb_tables
 
         return dict(dynamodb_tables(settings, SERVICES)), None
+    if settings.table_backend == "postgres":
+        return _postgres_tables(settings)
     from shared.tables.sqlite import SQLiteDatabase
 
     db = SQLiteDatabase(settings.path("atende.db"))
+    return {name: db.table(name) for name in SERVICES}, db
+
+
+def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresDatabase]:
+    from shared.tables import StoreUnavailable
+
+    try:
+        from shared.tables.postgres import PostgresDatabase
+    except ImportError:
+        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but psycopg is not "
+                               "installed: pip install 'atende[postgres]'") from None
+    if not settings.database_url:
+        raise StoreUnavailable("ATENDE_TABLE_BACKEND is postgres but ATENDE_DATABASE_URL "
+                               "is not set: set it to the database's postgresql:// URL")
+    db = PostgresDatabase(settings.database_url, min_size=settings.database_pool_min,
+                          max_size=settings.database_pool_max)
+    try:
+        db.ensure_schema((*SERVICES, "console"), migrate=settings.database_migrate)
+    except BaseException:
+        db.close()
+        raise
     return {name: db.table(name) for name in SERVICES}, db
 
 
@@ -51,7 +76,8 @@ def _blobs(settings: Settings, service: str) -> Blobs:
     return FileBlobs(settings.data_dir / "blobs" / service)
 
 
-def _console_table(settings: Settings, database: SQLiteDatabase | None) -> Table:
+def _console_table(settings: Settings,
+                   database: SQLiteDatabase | PostgresDatabase | None) -> Table:
     """The console's own table: its login sessions."""
     if database is not None:
         return database.table("console")
@@ -90,7 +116,22 @@ class Platform:
     console: LazyApp | None = None  # the web console, beside the services' apps
     actors: dict[str, Any] = field(default_factory=dict)
     consumers: dict[str, EventConsumer] = field(default_factory=dict)
-    database: SQLiteDatabase | None = None  # when the store is SQLite
+    database: SQLiteDatabase | PostgresDatabase | None = None  # None on DynamoDB
+
+    def start_checkpoints(self) -> threading.Event | None:
+        """SQLite's checkpoints from a thread of their own (see SQLiteDatabase); None where
+        the store needs none. Setting the event stops them."""
+        from shared.tables.sqlite import SQLiteDatabase
+
+        if isinstance(self.database, SQLiteDatabase):
+            return self.database.start_checkpoints()
+        return None
+
+    def close(self) -> None:
+        """Let go of the store's connections (PostgreSQL's pool), once nothing uses them."""
+        close = getattr(self.database, "close", None)  # not imported: no psycopg on Lambda
+        if close is not None:
+            close()
 
     def periodic_jobs(self) -> list[Any]:
         return [job for name, svc in self.services.items() for job in

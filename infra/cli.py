@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     from infra.gateway import Gateway, gateway_for, platform_routes
     from shared import logs
     from shared.outbox import SweepThread
+    from shared.tables import StoreUnavailable
 
     logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _console_settings(args)
@@ -110,7 +111,10 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
             from infra.demo import PEOPLE
 
             demo = PEOPLE
-    platform = build(settings, with_http=http, demo=demo)
+    try:
+        platform = build(settings, with_http=http, demo=demo)
+    except StoreUnavailable as exc:  # the operator's to fix: one line, no traceback
+        raise process.OperatorError(str(exc)) from None
     # Listening before anything is printed or loaded: a port in use is the only line.
     server = None
     if http:
@@ -131,7 +135,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     if not platform.relay.durable:
         platform.relay.recover()
     platform.relay.start_dispatcher()
-    checkpoints = platform.database.start_checkpoints() if platform.database else None
+    checkpoints = platform.start_checkpoints()
     # What start-up made (modules, classes, schemas) lives as long as the process: frozen
     # out of the collector's reach, a full collection walks only what came since. Each
     # walked everything before, 30 to 50 ms in which the process stood still: most of the
@@ -174,6 +178,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
         if checkpoints is not None:
             checkpoints.set()
         platform.broker.close()
+        platform.close()
         lock.release()
         print(f"Atende {role} stopped" + ("" if clean else " (some requests were cut short)"),
               flush=True)
@@ -238,7 +243,14 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.command == "ops":
         ops.check_data_dir(args)
-        return ops.run(args, _settings(args))
+        from shared.tables import StoreUnavailable
+
+        try:
+            return ops.run(args, _settings(args))
+        except StoreUnavailable as exc:
+            from infra.process import OperatorError
+
+            raise OperatorError(str(exc)) from None
     if args.command == "bench":
         return bench.main(args)
     if args.command == "token":

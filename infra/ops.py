@@ -42,7 +42,10 @@ def _summary(queue: str, ident: str, message: Any) -> DeadLetter:
 
 def create(settings: Settings) -> list[str]:
     """Create what is missing: a table per service, each event queue with its DLQ and
-    redrive policy, and the blob bucket. Idempotent."""
+    redrive policy, and the blob bucket. Idempotent. On PostgreSQL, the schema's missing
+    migrations (RabbitMQ and Redis queues are declared by the processes themselves)."""
+    if settings.table_backend == "postgres":
+        return _create_postgres(settings)
     from infra.aws import template
     from shared.aws import client
     from shared.tables.dynamodb import table_name
@@ -54,6 +57,9 @@ def create(settings: Settings) -> list[str]:
         name = table_name(settings, service)
         if name not in existing:
             dynamodb.create_table(**template.table_spec(service, name))
+            dynamodb.get_waiter("table_exists").wait(TableName=name)
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=template
+                                         .time_to_live(service))
             made.append(f"table {name}")
     sqs = client(settings, "sqs")
     for service in SERVICES:
@@ -79,6 +85,36 @@ def create(settings: Settings) -> list[str]:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
         made.append(f"bucket {settings.bucket}")
     return made
+
+
+def _create_postgres(settings: Settings) -> list[str]:
+    from shared.tables import StoreUnavailable
+    from shared.tables.postgres import PostgresDatabase
+
+    if not settings.database_url:
+        raise StoreUnavailable("ATENDE_DATABASE_URL is not set: set it to the database's "
+                         "postgresql:// URL")
+    db = PostgresDatabase(settings.database_url, max_size=1)
+    try:
+        made = db.migrate((*SERVICES, "console"))  # the console's: its login sessions
+    finally:
+        db.close()
+    if settings.blob_backend == "s3":
+        made += _create_bucket(settings)
+    return made
+
+
+def _create_bucket(settings: Settings) -> list[str]:
+    """The blob bucket on the S3-compatible store, if missing."""
+    from shared.blobs_s3 import S3Blobs
+
+    s3 = S3Blobs(settings, prefix="").client
+    try:
+        s3.head_bucket(Bucket=settings.bucket)
+        return []
+    except Exception:
+        s3.create_bucket(Bucket=settings.bucket)
+        return [f"bucket {settings.bucket}"]
 
 
 # --- dead letters ------------------------------------------------------------------------
@@ -348,6 +384,9 @@ def _scan_requests(table: Any) -> Iterator[dict[str, Any]]:
     scan, which no HTTP path ever does)."""
     from shared.tables.dynamodb import DynamoTable, from_item
 
+    if table.__class__.__name__ == "PostgresTable":  # not imported: psycopg may be absent
+        yield from _scan_postgres(table)
+        return
     if isinstance(table, DynamoTable):
         pages = table.client.get_paginator("scan").paginate(
             TableName=table.name, ConsistentRead=True,
@@ -367,6 +406,21 @@ def _scan_requests(table: Any) -> Iterator[dict[str, Any]]:
             return
         after = rows[-1][0]
         yield from (json.loads(body) for _, body in rows)
+
+
+def _scan_postgres(table: Any) -> Iterator[dict[str, Any]]:
+    """As SQLite's scan below: pages of the primary key's range of requests."""
+    from shared.tables.postgres import from_stored
+
+    after = "REQ#"
+    while True:
+        rows = table.db.run(lambda conn, after=after: conn.execute(
+            f'SELECT pk, body::text FROM "{table.name}" WHERE pk > %s AND pk < %s '
+            "AND sk = %s ORDER BY pk LIMIT 500", (after, "REQ$", "REQ")).fetchall())
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield from (json.loads(from_stored(body)) for _, body in rows)
 
 
 def reproject(settings: Settings, services: list[str] | tuple[str, ...] = PROJECTING,
@@ -528,7 +582,8 @@ def add_parser(sub: Any) -> None:
     ops = sub.add_parser("ops", help="operations: create, dead letters, outbox lag, "
                                      "reproject")
     cmds = ops.add_subparsers(dest="ops_command", required=True)
-    for name, text in (("create", "create the tables, queues and bucket (AWS)"),
+    for name, text in (("create", "create the tables, queues and bucket (AWS), or the "
+                                  "PostgreSQL schema (ATENDE_TABLE_BACKEND=postgres)"),
                        ("dead-letters", "list dead letters"),
                        ("replay", "replay dead letters (all, or --id ...)"),
                        ("lag", "outbox lag per table"),
@@ -567,8 +622,11 @@ def run(args: Any, settings: Settings) -> int:
     if args.environment:
         settings = settings.model_copy(update={"environment": args.environment})
     if args.ops_command == "create":
-        for line in create(settings):
+        made = create(settings)
+        for line in made:
             print(f"created {line}")
+        if not made:
+            print("nothing to create: everything is in place")
     elif args.ops_command == "dead-letters":
         for d in dead_letters(settings):
             print(json.dumps(asdict(d)))

@@ -27,7 +27,13 @@ class S3Blobs:
             from shared.aws import client
 
             # SigV4 is required for presigned URLs on SSE objects.
-            self._client = client(self.settings, "s3", signature_version="s3v4")
+            endpoint = self.settings.blob_endpoint_url
+            if endpoint is None:
+                self._client = client(self.settings, "s3", signature_version="s3v4")
+            else:  # a store of one's own: no bucket subdomains there
+                self._client = client(
+                    self.settings.model_copy(update={"aws_endpoint_url": endpoint}), "s3",
+                    signature_version="s3v4", s3={"addressing_style": "path"})
         return self._client
 
     def object_key(self, key: str) -> str:
@@ -39,10 +45,10 @@ class S3Blobs:
         digest = hashlib.sha256(data)
         key = digest.hexdigest()
         # S3 checks the SHA-256 itself, so a corrupted upload is refused, not stored.
+        sse = {"ServerSideEncryption": "AES256"} if self.settings.blob_encryption else {}
         self.client.put_object(
             Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type,
-            ServerSideEncryption="AES256",
-            ChecksumSHA256=base64.b64encode(digest.digest()).decode())
+            ChecksumSHA256=base64.b64encode(digest.digest()).decode(), **sse)
         return key
 
     def get(self, key: str) -> bytes:

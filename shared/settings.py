@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # "memory://" is the in-process broker; redis://, amqp:// and sqs:// are real ones.
     broker_url: str = "memory://"
-    table_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    table_backend: Literal["sqlite", "dynamodb", "postgres"] = "sqlite"
     blob_backend: Literal["fs", "s3"] = "fs"
     notifier: Literal["files", "smtp", "ses"] = "files"
     environment: str = "dev"
@@ -126,6 +126,25 @@ class Settings(BaseSettings):
     # HMAC key of the citizens' pseudonymous subjects; None falls back to the dev secret.
     # Set it (the same everywhere, never changed) where the dev secret is not shared.
     console_subject_secret: str | None = None
+
+    # PostgreSQL (table_backend "postgres"): a libpq URL, e.g.
+    # postgresql://atende:secret@db.example:5432/atende. Each process keeps a pool of
+    # between min and max connections (an HTTP process needs its threads' and its outbox
+    # dispatchers' worth; a worker its worker threads' and its dispatchers'). A process
+    # applies missing schema migrations on start unless database_migrate is false (a
+    # runtime role without DDL rights): then `atende ops create` applies them.
+    database_url: str | None = None
+    database_pool_min: int = 1
+    database_pool_max: int = 8
+    database_migrate: bool = True
+
+    # Blobs on an S3-compatible store of one's own (blob_backend "s3"; MinIO, Ceph RGW,
+    # SeaweedFS...): its endpoint URL, addressed path-style; keys from the usual
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Unset, S3 itself (or aws_endpoint_url).
+    # blob_encryption asks the store to encrypt each object (SSE-S3); a store that cannot
+    # (MinIO without a KMS) refuses such writes, and is then encrypted at rest by its disks.
+    blob_endpoint_url: str | None = None
+    blob_encryption: bool = True
 
     # AWS.
     aws_region: str = "us-east-1"

@@ -1,8 +1,9 @@
 """Lambda entry point: the outbox relay on DynamoDB Streams.
 
-An INSERT of an outbox entry (pk "OUTBOX") on any service table is sent to the broker and
-deleted, within a second of the commit even when the committing function could not send
-it (broker outage, timeout, crash). The scheduler tick's sweep stays as the backstop.
+An INSERT of an outbox entry (pk "OUTBOX", stored in its shards "OUTBOX#<n>") on any
+service table is sent to the broker and deleted, within a second of the commit even when
+the committing function could not send it (broker outage, timeout, crash). The scheduler
+tick's sweep stays as the backstop.
 """
 
 from __future__ import annotations

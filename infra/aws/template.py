@@ -60,6 +60,11 @@ def table_spec(service: str, name: str) -> dict[str, Any]:
     return {"TableName": name, **spec}
 
 
+def time_to_live(service: str) -> dict[str, Any]:
+    """The table's TimeToLiveSpecification (``update_time_to_live`` sets it apart)."""
+    return dict(resource(_logical(service, "Table"))["Properties"]["TimeToLiveSpecification"])
+
+
 def queue_attributes(service: str) -> tuple[dict[str, str], int]:
     """The SQS attributes of a service's event queue (without its redrive policy, which
     needs the DLQ's ARN) and the redrive's maxReceiveCount."""

@@ -35,6 +35,11 @@ class TableError(Exception):
     pass
 
 
+class StoreUnavailable(TableError):
+    """The store cannot be used as configured (unreachable, schema behind, a setting
+    missing): the message names the cause and the fix, for an operator."""
+
+
 class ConditionFailed(TableError):
     """A write's condition did not hold; nothing in the transaction was written."""
 

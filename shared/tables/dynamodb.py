@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +36,45 @@ _COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _INDEX_KEYS = frozenset(f"{i}{k}" for i in INDEXES for k in ("pk", "sk"))
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 _CONFLICT_RETRIES = 4
+# Items a filtered query reads at most per call (or its limit + 1, if more): about one
+# DynamoDB page of small items.
+READ_BUDGET = 1000
+
+
+# Partitions that take a write from every command or event of a service, forever: the
+# outbox (shared/outbox.py), the consumers' applied markers and delivery counts
+# (shared/consumer.py) and the idempotency records (shared/http.py). One DynamoDB partition
+# key is served by one partition (about 1,000 writes/s), so each of these is spread over
+# SHARDS physical keys, "<pk>#<n>" by a hash of the sort key. The port still sees one
+# partition: a query of it merges the shards in sort-key order.
+HOT = frozenset({"OUTBOX", "APPLIED", "IDEM"})
+SHARDS = 16
+# Records that only guard against repeats expire (DynamoDB deletes an item within a day or
+# two of its ``expires_at``, TimeToLiveSpecification in infra/template.yaml). A message
+# lives at most 14 days in a queue and 14 more in its dead-letter queue (SQS's cap, the
+# template's retention), so a dead letter replayed at the very end still finds the marker
+# of a delivery that was applied: 30 days covers the longest redelivery window. An
+# idempotency key is retried within minutes; it gets the same.
+EXPIRING = frozenset({"APPLIED", "IDEM"})
+TTL_ATTRIBUTE = "expires_at"
+TTL_SECONDS = 30 * 86_400
+
+
+def physical_pk(pk: str, sk: str) -> str:
+    if pk not in HOT:
+        return pk
+    return f"{pk}#{zlib.crc32(sk.encode()) % SHARDS:x}"
+
+
+def logical_pk(pk: str) -> str:
+    base, sep, shard = pk.rpartition("#")
+    return base if sep and base in HOT and len(shard) == 1 else pk
+
+
+def _cursor_at(key: dict[str, Any], scol: str, index: str | None) -> str:
+    """The cursor after a LastEvaluatedKey: the next page starts past it."""
+    values = [key[scol]["S"], key["pk"]["S"], key["sk"]["S"]] if index else [key["sk"]["S"]]
+    return encode_cursor(values)
 
 
 def table_name(settings: Settings, service: str) -> str:
@@ -97,11 +137,24 @@ def from_attr(attr: dict[str, Any]) -> Any:
 
 def to_item(item: Item) -> dict[str, Any]:
     # An index key that is None means "not in that index": DynamoDB refuses a NULL key.
-    return {k: to_attr(v) for k, v in item.items() if not (v is None and k in _INDEX_KEYS)}
+    raw = {k: to_attr(v) for k, v in item.items() if not (v is None and k in _INDEX_KEYS)}
+    pk = item.get("pk")
+    if pk in HOT:
+        raw["pk"] = {"S": physical_pk(pk, item["sk"])}
+        if pk in EXPIRING:
+            raw[TTL_ATTRIBUTE] = {"N": str(int(time.time()) + TTL_SECONDS)}
+    return raw
 
 
 def from_item(raw: dict[str, Any]) -> Item:
-    return {k: from_attr(v) for k, v in raw.items()}
+    """An item as the port sees it: its logical partition key, no expiry attribute."""
+    item = {k: from_attr(v) for k, v in raw.items()}
+    pk = item.get("pk")
+    if isinstance(pk, str) and (logical := logical_pk(pk)) != pk:
+        item["pk"] = logical
+        if logical in EXPIRING:
+            item.pop(TTL_ATTRIBUTE, None)
+    return item
 
 
 class _Expr:
@@ -159,7 +212,7 @@ class DynamoTable:
 
     def get(self, pk: str, sk: str) -> Item | None:
         resp = self._call("get_item", TableName=self.name, ConsistentRead=True,
-                          Key={"pk": {"S": pk}, "sk": {"S": sk}})
+                          Key={"pk": {"S": physical_pk(pk, sk)}, "sk": {"S": sk}})
         raw = resp.get("Item")
         return from_item(raw) if raw else None
 
@@ -176,6 +229,39 @@ class DynamoTable:
         cursor: str | None = None,
         where: Sequence[Where] = (),
     ) -> Page:
+        query = {"prefix": prefix, "start": start, "end": end, "forward": forward,
+                 "limit": limit, "cursor": cursor, "where": where}
+        if index is None and pk in HOT:
+            return self._query_shards(pk, **query)  # type: ignore[arg-type]
+        return self._query(pk, index=index, **query)  # type: ignore[arg-type]
+
+    def _query_shards(self, pk: str, *, forward: bool, limit: int, cursor: str | None,
+                      **query: Any) -> Page:
+        """A hot partition's page: each shard's page from the same cursor, merged in
+        sort-key order. Every item of a shard before its page's last one was read; a shard
+        whose read budget ran out may hold unread items past where it stopped, so the merged
+        page ends there."""
+        pages = [self._query(f"{pk}#{n:x}", index=None, forward=forward, limit=limit,
+                             cursor=cursor, budget=max(limit + 1, READ_BUDGET // SHARDS),
+                             **query) for n in range(SHARDS)]
+        items = sorted((i for p in pages for i in p.items), key=lambda i: i["sk"],
+                       reverse=not forward)
+        stops = [decode_cursor(p.next_cursor)[0] for p in pages
+                 if p.next_cursor and len(p.items) < limit]
+        if stops:
+            stop = min(stops) if forward else max(stops)
+            items = [i for i in items if (i["sk"] <= stop if forward else i["sk"] >= stop)]
+        more = len(items) > limit or any(p.next_cursor for p in pages)
+        items = items[:limit]
+        if not more:
+            return Page(items)
+        if len(items) == limit or not stops:
+            return Page(items, encode_cursor([items[-1]["sk"]]) if items else None)
+        return Page(items, encode_cursor([stop]))
+
+    def _query(self, pk: str, *, index: str | None, prefix: str | None, start: str | None,
+               end: str | None, forward: bool, limit: int, cursor: str | None,
+               where: Sequence[Where], budget: int | None = None) -> Page:
         pcol, scol = key_columns(index)
         start_key = self._start_key(pk, pcol, scol, index, cursor)
         if any(c.op == "in" and not c.value for c in where):
@@ -206,18 +292,25 @@ class DynamoTable:
             kwargs["ConsistentRead"] = True  # GSIs cannot; the base table can, so it does
         kwargs.update(e.kwargs())
         # One item past the page tells whether there is a next page. DynamoDB applies Limit
-        # before the filter, so with a filter read wider pages and keep going.
+        # before the filter, so with a filter read wider pages and keep going, but never
+        # past READ_BUDGET items read: a filter that matches little in a large partition
+        # would otherwise read all of it in one call. Then the page is short (empty, even)
+        # and its cursor is where the reading stopped.
         items: list[Item] = []
+        budget = budget or max(limit + 1, READ_BUDGET)
         while len(items) <= limit:
             want = limit + 1 - len(items)
-            kwargs["Limit"] = min(1000, max(want * 4, 50)) if where else want
+            kwargs["Limit"] = min(1000, max(want * 4, 50), budget) if where else want
             if start_key:
                 kwargs["ExclusiveStartKey"] = start_key
             resp = self._call("query", **kwargs)
             items += [from_item(raw) for raw in resp.get("Items", [])]
+            budget -= resp.get("ScannedCount", 0)
             start_key = resp.get("LastEvaluatedKey")
             if not start_key:
                 break
+            if budget <= 0 and len(items) <= limit:
+                return Page(items, _cursor_at(start_key, scol, index))
         more = len(items) > limit
         items = items[:limit]
         next_cursor = None
@@ -294,7 +387,7 @@ class DynamoTable:
         if op.kind == "Put":
             body["Item"] = to_item(op.item or {})
         else:
-            body["Key"] = {"pk": {"S": op.pk}, "sk": {"S": op.sk}}
+            body["Key"] = {"pk": {"S": physical_pk(op.pk, op.sk)}, "sk": {"S": op.sk}}
         parts = []
         if op.must_not_exist:
             parts.append(f"attribute_not_exists({e.name('pk')})")

@@ -73,6 +73,10 @@ _json = json
 class AwsHarness:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         runtime.configure(settings=settings, clock=clock)
+        # A warm container keeps the app its HTTP handler built: an earlier harness's
+        # (another environment, another dev secret) must not answer for this one.
+        for service in SERVICES:
+            importlib.import_module(f"infra.aws.http_{service}").handler.reset()
         self.settings = settings
         self.client = LambdaClient()
         self.secret = dev_secret(settings)
@@ -150,6 +154,6 @@ class _Streams:
             self.iterators[arn] = resp["NextShardIterator"]
             for r in resp["Records"]:
                 keys = r["dynamodb"]["Keys"]
-                if r["eventName"] == "INSERT" and keys["pk"] == {"S": "OUTBOX"}:
+                if r["eventName"] == "INSERT" and keys["pk"]["S"].startswith("OUTBOX#"):
                     out.append({**r, "eventSourceARN": arn})
         return out

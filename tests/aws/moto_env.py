@@ -31,3 +31,5 @@ def mocked() -> Iterator[None]:
 
 def create_table(client: Any, service: str, name: str) -> None:
     client.create_table(**template.table_spec(service, name))
+    client.update_time_to_live(TableName=name,
+                               TimeToLiveSpecification=template.time_to_live(service))

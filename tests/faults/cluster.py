@@ -45,10 +45,16 @@ def free_port() -> int:
 
 
 class Cluster:
+    """``store``: settings (ATENDE_*) of a shared store, e.g. PostgreSQL; by default the
+    SQLite file under the data dir. ``http`` serve processes, each on a port of its own,
+    and ``schedulers`` scheduler processes beside the workers."""
+
     def __init__(self, kind: str, data_dir: Path, real_url: str, *, workers: int = 2,
-                 duplicate: float = 0.3) -> None:
+                 duplicate: float = 0.3, store: dict[str, str] | None = None, http: int = 1,
+                 schedulers: int = 0, redis_db: int = REDIS_DB) -> None:
         self.kind = kind
         self.data_dir = data_dir
+        self.store = dict(store or {})
         self.chaos_log = data_dir / "chaos.log"
         self.proxy: Proxy | None = None
         url = "memory://"
@@ -56,20 +62,23 @@ class Cluster:
             parts = urlsplit(real_url)
             self.proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 0)
             auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-            path = f"/{REDIS_DB}" if kind == "redis" else parts.path
+            path = f"/{redis_db}" if kind == "redis" else parts.path
             url = parts._replace(netloc=f"{auth}127.0.0.1:{self.proxy.port}", path=path
                                  ).geturl()
         self.broker_url = url
-        self.real_url = (urlsplit(real_url)._replace(path=f"/{REDIS_DB}").geturl()
+        self.real_url = (urlsplit(real_url)._replace(path=f"/{redis_db}").geturl()
                          if kind == "redis" else real_url)
         self.env = env_for(
             data_dir, url, ATENDE_BROKER_MIDDLEWARE=json.dumps([CHAOS]),
             ATENDE_CHAOS_DUPLICATE=str(duplicate), ATENDE_CHAOS_LOG=str(self.chaos_log),
             ATENDE_MAX_RETRIES="2", ATENDE_MIN_BACKOFF_MS="100", ATENDE_MAX_BACKOFF_MS="800",
-            ATENDE_WORKER_THREADS="4", dramatiq_restart_delay="500")
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.roles = (["dev"] if kind == "embedded" else ["serve"] + ["worker"] * workers)
+            ATENDE_WORKER_THREADS="4", dramatiq_restart_delay="500", **self.store)
+        self.roles = (["dev"] if kind == "embedded" else
+                      ["serve"] * http + ["worker"] * workers + ["scheduler"] * schedulers)
+        self.ports = {i: free_port() for i, r in enumerate(self.roles) if r in ("dev", "serve")}
+        self.bases = [f"http://127.0.0.1:{p}" for p in self.ports.values()]
+        self.port = self.ports[0]
+        self.base = self.bases[0]
         self.procs: list[Proc | None] = [None] * len(self.roles)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -82,7 +91,7 @@ class Cluster:
 
     def _start(self, i: int) -> None:
         role = self.roles[i]
-        args = [role] + (["--host", "127.0.0.1", "--port", str(self.port)]
+        args = [role] + (["--host", "127.0.0.1", "--port", str(self.ports[i])]
                          if role in ("dev", "serve") else [])
         marker = "listening on" if role in ("dev", "serve") else "running"
         for attempt in range(5):
@@ -121,12 +130,13 @@ class Cluster:
     def all_up(self) -> bool:
         return all(p is not None and p.popen.poll() is None for p in self.procs)
 
-    def kill_one(self, rng: random.Random) -> str:
-        """SIGKILL one running process (the HTTP side or a worker); the supervisor brings
-        it back. Waits for everything to be up first, so two kills never overlap."""
+    def kill_one(self, rng: random.Random, role: str | None = None) -> str:
+        """SIGKILL one running process (an HTTP side, a worker, a scheduler; one of
+        ``role`` if given); the supervisor brings it back. Waits for everything to be up
+        first, so two kills never overlap."""
         while not self.all_up():
             time.sleep(0.05)
-        i = rng.randrange(len(self.procs))
+        i = rng.choice([n for n, r in enumerate(self.roles) if role in (None, r)])
         proc = self.procs[i]
         assert proc is not None
         with self.lock:

@@ -4,13 +4,13 @@ in the data dir's outbox as an operator would look at it."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from infra.services import SERVICES
 from shared.outbox import OUTBOX_PK
-from shared.tables.sqlite import SQLiteDatabase
+from shared.tables import Table
 from tests.faults.workload import Caller, Workflow
 from tests.helpers import Setup
 
@@ -99,11 +99,10 @@ def check_workflows(c: Caller, s: Setup, flows: list[Workflow]) -> Tally:
     return t
 
 
-def outbox(data_dir: Path) -> Counter[str]:
+def outbox(tables: Mapping[str, Table]) -> Counter[str]:
     """Outbox entries left, by status, over every service's table."""
-    db = SQLiteDatabase(data_dir / "atende.db")
     left: Counter[str] = Counter()
     for name in SERVICES:
-        for e in db.table(name).query(OUTBOX_PK, limit=10_000).items:
+        for e in tables[name].query(OUTBOX_PK, limit=10_000).items:
             left[e["status"]] += 1
     return left

@@ -5,6 +5,12 @@
 (brokers: ``--broker embedded redis rabbitmq``, all three by default; Redis and RabbitMQ
 from ATENDE_TEST_REDIS_URL / ATENDE_TEST_AMQP_URL, else 127.0.0.1 defaults). Prints the
 figures of each run and exits non-zero if anything acknowledged was lost or applied twice.
+
+On PostgreSQL, as a cluster of one machine (two HTTP processes, two workers, a scheduler,
+in a database of the run's own), with a restart of the PostgreSQL server in the middle:
+
+    .venv/bin/python -m tests.faults.run --store postgres --broker redis rabbitmq \
+        --workflows 300 --kills 15 --outage 5 --pg-restart
 """
 
 from __future__ import annotations
@@ -14,24 +20,27 @@ import contextlib
 import fcntl
 import os
 import random
+import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from infra.bootstrap import _tables
 from infra.ops import dead_letters
 from shared.clock import iso
 from shared.consumer import CRASH_LIMIT
 from shared.outbox import OUTBOX_PK
 from shared.settings import Settings
-from shared.tables import Put
-from shared.tables.sqlite import SQLiteDatabase
+from shared.tables import Put, Table
 from tests.faults.chaos import KILL_ACTOR
 from tests.faults.cluster import Cluster
 from tests.faults.invariants import Tally, check_workflows, outbox
@@ -47,19 +56,27 @@ REAL_URLS = {
 # Queues are named by service, the same in every run on one RabbitMQ: runs that use it
 # (this suite, tests/e2e) take turns on this lock.
 BROKER_LOCK = {"rabbitmq": "/tmp/atende-e2e-brokers.lock", "redis": "/tmp/atende-faults-redis.lock"}
+# On PostgreSQL: a Redis db of its own (so a run on SQLite may go on beside it), and the
+# command that restarts the server mid-run.
+PG_REDIS_DB = 7
+PG_RESTART = os.environ.get("ATENDE_TEST_POSTGRES_RESTART", "pg_ctlcluster 15 main restart")
 
 
 @dataclass
 class Figures:
     broker: str
+    store: str = "sqlite"
     workflows: int = 0
     completed: int = 0
     commands: int = 0
     kills: int = 0
     poison_deaths: int = 0
     outage_seconds: float = 0.0
+    pg_restarts: int = 0
     duplicates: int = 0
     retries: dict[str, int] = field(default_factory=dict)
+    http_calls: list[int] = field(default_factory=list)  # calls each HTTP process took
+    killed: Counter[str] = field(default_factory=Counter)  # kills by kind of process
     dead_letters: list[str] = field(default_factory=list)
     outbox_left: dict[str, int] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
@@ -76,9 +93,12 @@ class Figures:
         return sum(self.tally.duplicated.values())
 
     def line(self) -> str:
-        return (f"{self.broker}: workflows {self.workflows} (completed {self.completed}), "
-                f"commands acknowledged {self.commands}, kills {self.kills}, poison deaths "
-                f"{self.poison_deaths}, outage {self.outage_seconds:.1f}s, duplicates "
+        store = "" if self.store == "sqlite" else f" on {self.store}"
+        restarts = f", {self.store} restarts {self.pg_restarts}" if self.pg_restarts else ""
+        return (f"{self.broker}{store}: workflows {self.workflows} (completed "
+                f"{self.completed}), commands acknowledged {self.commands}, kills "
+                f"{self.kills} {dict(self.killed)}, poison deaths {self.poison_deaths}, outage "
+                f"{self.outage_seconds:.1f}s{restarts}, duplicates "
                 f"injected {self.duplicates}, lost {self.lost}, duplicated effects "
                 f"{self.duplicated}, dead letters {sorted(self.dead_letters)}, outbox left "
                 f"{self.outbox_left}, client retries {self.retries}, {self.seconds:.1f}s "
@@ -86,8 +106,10 @@ class Figures:
 
 
 @contextlib.contextmanager
-def broker_turn(kind: str) -> Iterator[None]:
+def broker_turn(kind: str, redis_db: int | None = None) -> Iterator[None]:
     path = BROKER_LOCK.get(kind)
+    if path is not None and kind == "redis" and redis_db is not None:
+        path = path.replace(".lock", f"-{redis_db}.lock")
     if path is None:
         yield
         return
@@ -123,11 +145,10 @@ POISON_CRASH = "poison-crash"
 POISON_KILL = "poison-kill"
 
 
-def send_poison(data_dir: Path) -> None:
+def send_poison(table: Table) -> None:
     """Two messages through the requests table's outbox, as a command would leave them:
     an event its consumer cannot parse (the actor raises, every time), and a job whose
     actor kills the worker process (every time)."""
-    table = SQLiteDatabase(data_dir / "atende.db").table("requests")
     now = iso(datetime.now(UTC))
     for ident, actor, event in (
         (POISON_CRASH, None, {"type": "FollowupPosted", "id": POISON_CRASH,
@@ -144,9 +165,11 @@ def send_poison(data_dir: Path) -> None:
 
 
 def _killer(cluster: Cluster, kills: int, rng: random.Random, f: Figures) -> None:
-    for _ in range(kills):
+    """Kills, each kind of process in turn (a random one of that kind)."""
+    kinds = sorted(set(cluster.roles))
+    for n in range(kills):
         time.sleep(rng.uniform(0.3, 2.0))
-        cluster.kill_one(rng)
+        f.killed[cluster.kill_one(rng, kinds[n % len(kinds)])] += 1
     f.kills = cluster.kills
 
 
@@ -160,8 +183,16 @@ def _outage(cluster: Cluster, seconds: float, rng: random.Random, f: Figures) ->
     f.outage_seconds = time.monotonic() - started
 
 
+def _pg_restart(rng: random.Random, f: Figures) -> None:
+    """The database server restarted (fast shutdown: every session is cut) mid-run."""
+    time.sleep(rng.uniform(1.0, 3.0))
+    subprocess.run(shlex.split(PG_RESTART), check=True, capture_output=True, timeout=60)
+    f.pg_restarts += 1
+
+
 def settle(cluster: Cluster, caller: Caller, h: LiveHarness, setup: object,
-           flows: list[Workflow], f: Figures, timeout: float) -> None:
+           flows: list[Workflow], f: Figures, timeout: float,
+           tables: Mapping[str, Table]) -> None:
     """Wait until every effect is there and the outbox is empty, then look once more after
     the late duplicates have had their time: the last look is what counts."""
     deadline = time.monotonic() + timeout
@@ -170,7 +201,7 @@ def settle(cluster: Cluster, caller: Caller, h: LiveHarness, setup: object,
     while True:
         while not cluster.all_up():
             time.sleep(0.1)
-        left = outbox(cluster.data_dir)
+        left = outbox(tables)
         f.dead_letters = sorted({str(d.event_id) for d in dead_letters(settings)})
         poisoned = {POISON_CRASH, POISON_KILL} <= set(f.dead_letters)
         pending = sum(n for status, n in left.items() if status != dead_ok)
@@ -182,33 +213,55 @@ def settle(cluster: Cluster, caller: Caller, h: LiveHarness, setup: object,
         time.sleep(1.0)
     time.sleep(2.0)  # a duplicate copy is sent up to 1.5 s late
     f.tally = check_workflows(caller, setup, flows)
-    f.outbox_left = dict(outbox(cluster.data_dir))
+    f.outbox_left = dict(outbox(tables))
     # The operator's view: `atende ops dead-letters`, as a command of its own.
     f.dead_letters = sorted({str(d.get("event_id")) for d in cluster.ops("dead-letters")})
 
 
+@contextlib.contextmanager
+def _store(store: str) -> Iterator[dict[str, str]]:
+    """The store's settings for every process of a run: on PostgreSQL, a database of the
+    run's own, dropped after."""
+    if store == "sqlite":
+        yield {}
+        return
+    from tests.postgres.scratch import scratch_database
+
+    with scratch_database() as url:
+        yield {"ATENDE_TABLE_BACKEND": "postgres", "ATENDE_DATABASE_URL": url,
+               "ATENDE_DATABASE_POOL_MAX": "6"}
+
+
 def run(kind: str, base_dir: Path, *, workflows: int, kills: int, outage: float,
-        concurrency: int = 8, seed: int | None = None, patience: float = 120.0) -> Figures:
+        concurrency: int = 8, seed: int | None = None, patience: float = 120.0,
+        store: str = "sqlite", pg_restart: bool = False) -> Figures:
     rng = random.Random(seed)
-    f = Figures(kind, workflows=workflows)
+    f = Figures(kind, store, workflows=workflows)
     started = time.monotonic()
-    data_dir = base_dir / kind
+    data_dir = base_dir / f"{kind}-{store}"
     data_dir.mkdir(parents=True)
-    with broker_turn(kind):
-        cluster = Cluster(kind, data_dir, REAL_URLS[kind])
+    cluster_shape = ({} if store == "sqlite" or kind == "embedded" else
+                     {"http": 2, "schedulers": 1, "redis_db": PG_REDIS_DB})
+    with broker_turn(kind, cluster_shape.get("redis_db")), _store(store) as env:
+        cluster = Cluster(kind, data_dir, REAL_URLS[kind], store=env, **cluster_shape)
+        settings = Settings(data_dir=data_dir, **{k.removeprefix("ATENDE_").lower(): v
+                                                  for k, v in env.items()})
+        tables, database = _tables(settings)
         clean_broker(cluster)
         try:
             cluster.start()
             f.phases["start"] = round(time.monotonic() - started, 1)
             h = LiveHarness(LiveClient(cluster.base), data_dir)
             setup = setup_service(h)
-            send_poison(data_dir)
+            send_poison(tables["requests"])
             stats = Stats()
-            caller = Caller(cluster.base, stats, patience)
+            caller = Caller(cluster.bases, stats, patience)
             flows = [new_workflow(h, kind, n) for n in range(workflows)]
             chaos = [threading.Thread(target=_killer, args=(cluster, kills, rng, f))]
             if outage and cluster.proxy is not None:
                 chaos.append(threading.Thread(target=_outage, args=(cluster, outage, rng, f)))
+            if pg_restart:
+                chaos.append(threading.Thread(target=_pg_restart, args=(rng, f)))
             for t in chaos:
                 t.start()
             with ThreadPoolExecutor(concurrency) as pool:
@@ -221,13 +274,17 @@ def run(kind: str, base_dir: Path, *, workflows: int, kills: int, outage: float,
             f.phases["workload"] = round(time.monotonic() - started, 1)
             f.completed = sum(w.done for w in flows)
             f.commands = sum(w.acked for w in flows)
-            settle(cluster, caller, h, setup, flows, f, timeout=max(30.0, workflows / 5))
+            settle(cluster, caller, h, setup, flows, f, timeout=max(30.0, workflows / 5),
+                   tables=tables)
             f.phases["settled"] = round(time.monotonic() - started, 1)
             f.retries = dict(stats.retries)
+            f.http_calls = [stats.calls[b] for b in cluster.bases]
             f.duplicates = cluster.chaos_lines("duplicate")
             f.poison_deaths = cluster.chaos_lines("poison-kill")
         finally:
             cluster.stop()
+            if database is not None and hasattr(database, "close"):
+                database.close()
     f.seconds = time.monotonic() - started
     return f
 
@@ -261,21 +318,27 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep a failing run's data and logs under DIR (deleted if it held)")
     p.add_argument("--broker", nargs="+", default=["embedded", "redis", "rabbitmq"],
                    choices=["embedded", "redis", "rabbitmq"])
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite",
+                   help="postgres: two HTTP processes, two workers and a scheduler on a "
+                        "database of the run's own (ATENDE_TEST_POSTGRES_URL's server)")
+    p.add_argument("--pg-restart", action="store_true",
+                   help=f"restart PostgreSQL once mid-run ({PG_RESTART})")
     args = p.parse_args(argv)
     failed = False
     with tempfile.TemporaryDirectory(prefix="atende-faults-") as tmp:
         base = Path(tempfile.mkdtemp(prefix="run-", dir=args.keep)) if args.keep else Path(tmp)
         for kind in args.broker:
             f = run(kind, base, workflows=args.workflows, kills=args.kills,
-                    outage=args.outage, concurrency=args.concurrency, seed=args.seed)
+                    outage=args.outage, concurrency=args.concurrency, seed=args.seed,
+                    store=args.store, pg_restart=args.pg_restart)
             print(f.line(), flush=True)
             wrong = problems(f)
             for line in wrong:
                 print(f"  FAIL {line}", flush=True)
             if wrong and args.keep:
-                print(f"  kept {base / kind}", flush=True)
+                print(f"  kept {base / f'{kind}-{args.store}'}", flush=True)
             elif args.keep:
-                shutil.rmtree(base / kind)
+                shutil.rmtree(base / f"{kind}-{args.store}")
             failed = failed or bool(wrong)
     return 1 if failed else 0
 

@@ -6,6 +6,7 @@ the platform acknowledged and must keep."""
 from __future__ import annotations
 
 import http.client
+import random
 import socket
 import time
 import urllib.error
@@ -29,6 +30,7 @@ class GaveUp(AssertionError):
 @dataclass
 class Stats:
     retries: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)  # by HTTP process (base URL)
 
 
 @dataclass
@@ -46,12 +48,19 @@ class Workflow:
 
 
 class Caller:
-    """Sends one command until it gets a final answer, keeping its Idempotency-Key."""
+    """Sends one command until it gets a final answer, keeping its Idempotency-Key. With
+    several HTTP processes, each call (a retry too) goes to one of them at random."""
 
-    def __init__(self, base: str, stats: Stats, patience: float) -> None:
-        self.client = LiveClient(base)
+    def __init__(self, base: str | list[str], stats: Stats, patience: float) -> None:
+        self.clients = [LiveClient(b) for b in ([base] if isinstance(base, str) else base)]
         self.stats = stats
         self.patience = patience
+
+    @property
+    def client(self) -> LiveClient:
+        chosen = random.choice(self.clients)
+        self.stats.calls[chosen.base] += 1
+        return chosen
 
     def send(self, method: str, path: str, token: str, *, json: Any = None,
              want: int = 200, not_yet: tuple[int, ...] = ()) -> LiveResult:

@@ -1,0 +1,278 @@
+"""The table port on PostgreSQL (psycopg 3 and its pool): a SQL table per logical table, a
+partial index per GSI, transactions at READ COMMITTED with every condition checked by the
+statement that writes (so a concurrent commit re-checks it, and one writer wins).
+
+Several processes on several machines share one database: this is the on-premises way past
+one machine. The schema is made by ``postgres_schema``'s versioned migrations.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import orjson
+import psycopg
+from psycopg import errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from shared.tables import (
+    INDEXES,
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    JsonPage,
+    Page,
+    Put,
+    StoreUnavailable,
+    TableError,
+    Write,
+    attribute_name,
+    encode_cursor,
+)
+from shared.tables import postgres_schema as schema
+from shared.tables.postgres_sql import page_sql, range_args
+
+log = logging.getLogger("atende.postgres")
+T = TypeVar("T")
+_INDEX_COLS = [f"{i}{k}" for i in INDEXES for k in ("pk", "sk")]
+_COLS = ["pk", "sk", "version", "body", *_INDEX_COLS]
+# A restart of PostgreSQL (or a fail-over) breaks every pooled connection: a statement that
+# meets a broken one is run again on a fresh one for this long before its caller is told.
+_RECONNECT_SECONDS = 10.0
+# The transaction was rolled back by the server (a deadlock between two transactions that
+# wrote the same rows in different orders): running it again is safe.
+_RETRY_TRANSACTION = (errors.DeadlockDetected, errors.SerializationFailure)
+
+
+# PostgreSQL's JSON functions refuse the escaped NUL (\u0000) anywhere in a document, and a
+# citizen's text may carry one: stored, it is written as U+E0000 (an unassigned tag
+# character, escaped), which every JSON function reads, and turned back on the way out.
+# Only an escape counts, not a literal backslash-u typed in a text (an even run of
+# backslashes before it); orjson writes every other character above U+001F as itself, so
+# the escaped pair cannot come from anything else.
+_NUL, _NUL_STORED = "\\u0000", "\\udb40\\udc00"
+_ESCAPED = r"(?<!\\)((?:\\\\)*)"
+_TO_STORED = re.compile(_ESCAPED + r"\\u0000")
+_FROM_STORED = re.compile(_ESCAPED + r"\\udb40\\udc00")
+
+
+def to_stored(text: str) -> str:
+    return (_TO_STORED.sub(r"\1" + _NUL_STORED.replace("\\", "\\\\"), text)
+            if _NUL in text else text)
+
+
+def from_stored(text: str) -> str:
+    return (_FROM_STORED.sub(r"\1" + _NUL.replace("\\", "\\\\"), text)
+            if _NUL_STORED in text else text)
+
+
+class DatabaseUnavailable(StoreUnavailable):
+    pass
+
+
+def describe(url: str) -> str:
+    """Where a URL points, without its password: fit for a log line or an error."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "an unreadable ATENDE_DATABASE_URL"
+    return (f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/"
+            f"{info.get('dbname', '')}")
+
+
+class PostgresDatabase:
+    """A pool of connections shared by the tables of a process."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8,
+                 connect_timeout: float = 10.0) -> None:
+        self.where = describe(url)
+        try:  # one direct try first: a clear error now, not a pool timeout later
+            psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))).close()
+        except psycopg.Error as exc:
+            text = str(exc).strip()
+            reason = text.splitlines()[-1] if text else type(exc).__name__
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {self.where} cannot be reached ({reason}): start it, or fix "
+                "ATENDE_DATABASE_URL") from None
+        self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size,
+                                   kwargs={"autocommit": True}, configure=_configure,
+                                   timeout=connect_timeout, name="atende", open=True)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def table(self, name: str) -> PostgresTable:
+        return PostgresTable(self, schema.check_name(name))
+
+    def migrate(self, tables: Iterable[str]) -> list[str]:
+        names = list(tables)  # read again if the first try's connection broke
+        return self.run(lambda conn: schema.migrate(conn, names))
+
+    def ensure_schema(self, tables: Iterable[str], *, migrate: bool) -> list[str]:
+        """Make sure the schema is current: migrate when allowed, else fail clearly."""
+        names = list(tables)
+        todo = self.run(lambda conn: schema.missing(conn, names))
+        if not todo:
+            return []
+        if not migrate:
+            raise schema.SchemaBehind(
+                f"the database at {self.where} lacks {len(todo)} schema migration(s): run "
+                "`atende ops create` as the database's owner")
+        return self.migrate(names)
+
+    def run(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``work`` on a pooled connection, again on a fresh one while the server is out of
+        reach. ``work`` must be safe to repeat once its connection broke: a read, or a
+        transaction that had not asked to commit (see ``transact``)."""
+        deadline = time.monotonic() + _RECONNECT_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                with self.pool.connection() as conn:
+                    return work(conn)
+            except _RETRY_TRANSACTION:
+                if time.monotonic() > deadline:
+                    raise
+            except psycopg.OperationalError as exc:
+                if isinstance(exc, _CommitUnknown) or time.monotonic() > deadline:
+                    raise
+                log.warning("PostgreSQL out of reach, trying again",
+                            extra={"fields": {"error": type(exc).__name__}})
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every statement of this adapter is a walk of a key's range in an index, in the
+    index's order, cut by LIMIT. The planner, guessing a filter's selectivity (it cannot
+    know a JSON attribute's), would otherwise read a whole partition and sort it to save a
+    few index probes: a page would cost as much as its partition's size."""
+    conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; "
+                 "SET enable_sort = off")
+
+
+class _CommitUnknown(psycopg.OperationalError):
+    """The connection broke while the server was committing: the transaction may or may not
+    have been applied, so it is not run again."""
+
+
+class PostgresTable:
+    def __init__(self, db: PostgresDatabase, name: str) -> None:
+        self.db = db
+        self.name = name
+        q = f'"{name}"'
+        cols, marks = ", ".join(_COLS), ", ".join(["%s", "%s", "%s", "%s::json"]
+                                                  + ["%s"] * len(_INDEX_COLS))
+        self._get = f"SELECT body::text FROM {q} WHERE pk = %s AND sk = %s"
+        self._create = (f"INSERT INTO {q} ({cols}) VALUES ({marks}) "
+                        "ON CONFLICT (pk, sk) DO NOTHING")
+        # PostgreSQL leaves an index alone when the update keeps its columns' values (a
+        # heap-only update): setting every key column costs nothing when they stay the same.
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLS[2:])
+        self._upsert = (f"INSERT INTO {q} ({cols}) VALUES ({marks}) "
+                        f"ON CONFLICT (pk, sk) DO UPDATE SET {sets}")
+        assigns = ", ".join(["version = %s", "body = %s::json",
+                             *(f"{c} = %s" for c in _INDEX_COLS)])
+        self._update = f"UPDATE {q} SET {assigns} WHERE pk = %s AND sk = %s AND version = %s"
+        self._delete = f"DELETE FROM {q} WHERE pk = %s AND sk = %s"
+        # FOR SHARE: the checked row cannot change before this transaction commits.
+        self._check = f"SELECT version FROM {q} WHERE pk = %s AND sk = %s FOR SHARE"
+
+    # --- reads -------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        row = self.db.run(lambda conn: conn.execute(self._get, (pk, sk)).fetchone())
+        return orjson.loads(from_stored(row[0])) if row else None
+
+    def _rows(self, select: str, pk: str, limit: int, query: dict[str, Any]
+              ) -> tuple[list[tuple[Any, ...]], str | None]:
+        """Up to ``limit`` rows of ``select`` and the cursor after them, if there is more."""
+        args, shape = range_args(pk, **query)
+        sql = page_sql(self.name, select, *shape)
+        rows = self.db.run(lambda conn: conn.execute(sql, [*args, limit + 1]).fetchall())
+        if len(rows) <= limit:
+            return rows, None
+        rows = rows[:limit]
+        # A key missing from an index row is read as "", as the SQLite adapter does.
+        return rows, encode_cursor([k or "" for k in rows[-1][1:]])
+
+    def query(self, pk: str, *, limit: int = 100, **query: Any) -> Page:
+        rows, cursor = self._rows("body::text", pk, limit, query)
+        return Page([orjson.loads(from_stored(r[0])) for r in rows], cursor)
+
+    def query_json(self, pk: str, *, attribute: str, limit: int = 100, **query: Any
+                   ) -> JsonPage:
+        """Each body's attribute is cut out by PostgreSQL, as the JSON text it was written
+        as: no object is made for an item."""
+        attr = attribute_name(attribute)
+        rows, cursor = self._rows(f"coalesce(body -> '{attr}', 'null'::json)::text", pk,
+                                  limit, query)
+        return JsonPage(from_stored("[" + ",".join(r[0] for r in rows) + "]").encode(), cursor)
+
+    # --- writes ------------------------------------------------------------------------
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        prepared = [_prepare(w) for w in writes]
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            committing = False
+            try:
+                with conn.transaction():
+                    cur = conn.cursor()
+                    for n, w in enumerate(prepared):
+                        self._apply(cur, n, w)
+                    committing = True  # leaving the block commits
+            except psycopg.OperationalError as exc:
+                if committing and not isinstance(exc, _RETRY_TRANSACTION):
+                    raise _CommitUnknown(str(exc)) from exc
+                raise
+
+        self.db.run(work)
+
+    def _apply(self, cur: psycopg.Cursor[Any], n: int, w: Write | tuple[Put, list[Any]]
+               ) -> None:
+        if isinstance(w, tuple):
+            put, vals = w
+            if put.expect_version is not None:
+                cur.execute(self._update, [*vals[2:], put.item["pk"], put.item["sk"],
+                                           put.expect_version])
+                if cur.rowcount == 0:
+                    raise ConditionFailed(n)
+            elif put.must_not_exist:
+                cur.execute(self._create, vals)
+                if cur.rowcount == 0:
+                    raise ConditionFailed(n)
+            else:
+                cur.execute(self._upsert, vals)
+        elif isinstance(w, Delete):
+            if w.expect_version is None:
+                cur.execute(self._delete, (w.pk, w.sk))
+            else:
+                cur.execute(self._delete + " AND version = %s", (w.pk, w.sk, w.expect_version))
+                if cur.rowcount == 0:
+                    raise ConditionFailed(n)
+        elif isinstance(w, Check):
+            row = cur.execute(self._check, (w.pk, w.sk)).fetchone()
+            exists, version = row is not None, (row[0] if row else None)
+            if ((w.must_not_exist and exists) or (w.must_exist and not exists)
+                    or (w.expect_version is not None
+                        and (not exists or version != w.expect_version))):
+                raise ConditionFailed(n)
+        else:
+            raise TableError(f"unknown write {w!r}")
+
+
+def _prepare(w: Write) -> Write | tuple[Put, list[Any]]:
+    """A put's column values, made before the transaction starts (it holds locks)."""
+    if not isinstance(w, Put):
+        return w
+    item = w.item
+    return w, [item["pk"], item["sk"], item.get("version"), to_stored(orjson.dumps(item).decode()),
+               *(item.get(c) for c in _INDEX_COLS)]
+

@@ -1,0 +1,114 @@
+"""What the contract suite cannot see of the PostgreSQL adapter: pages are index range scans
+whatever the table's size, the schema migrates once and idempotently, a server restart
+costs no request, and an unreachable server is one clear line."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from shared.tables import Put, Where
+from shared.tables.postgres import DatabaseUnavailable, PostgresDatabase, PostgresTable
+from shared.tables.postgres_schema import LATEST, SCHEMA_TABLE, SchemaBehind
+from shared.tables.postgres_sql import page_sql, range_args
+from tests.postgres.scratch import scratch_database
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with scratch_database() as u:
+        yield u
+
+
+@pytest.fixture
+def db(url: str) -> Iterator[PostgresDatabase]:
+    database = PostgresDatabase(url, max_size=4)
+    database.migrate(["t"])
+    yield database
+    database.close()
+
+
+def _plan(table: PostgresTable, pk: str, **query: object) -> str:
+    args, shape = range_args(pk, **query)  # type: ignore[arg-type]
+    sql = page_sql(table.name, "body::text", *shape)
+    with table.db.pool.connection() as conn:  # configured as the adapter's own are
+        rows = conn.execute("EXPLAIN " + sql, [*args, 51]).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def test_every_page_shape_is_an_index_range_scan(db: PostgresDatabase) -> None:
+    table = db.table("t")
+    with psycopg.connect(db.pool.conninfo, autocommit=True) as conn:
+        # 50,000 items over 50 partitions, a fifth of them in gsi1.
+        conn.execute("""INSERT INTO t (pk, sk, version, body, gsi1pk, gsi1sk)
+            SELECT 'P' || (n % 50), lpad(n::text, 8, '0'), 1,
+                   json_build_object('n', n, 'status', CASE WHEN n % 2 = 0 THEN 'a' ELSE 'b' END),
+                   CASE WHEN n % 5 = 0 THEN 'G' || (n % 3) END, lpad(n::text, 8, '0')
+            FROM generate_series(1, 50000) AS n""")
+        conn.execute("ANALYZE t")
+    cursor = table.query("G1", index="gsi1", limit=3).next_cursor
+    shapes: list[tuple[str, dict[str, object]]] = [
+        ("P7", {}), ("P7", {"forward": False}), ("P7", {"prefix": "0001"}),
+        ("P7", {"start": "00001000", "end": "00040000"}),
+        ("P7", {"cursor": table.query("P7", limit=3).next_cursor}),
+        ("P7", {"where": [Where("status", "=", "a")]}),
+        ("G1", {"index": "gsi1"}), ("G1", {"index": "gsi1", "forward": False}),
+        ("G1", {"index": "gsi1", "cursor": cursor}),
+        ("G1", {"index": "gsi1", "prefix": "0002", "where": [Where("n", ">", 3)]}),
+    ]
+    for pk, query in shapes:
+        plan = _plan(table, pk, **query)
+        assert "Index Scan" in plan and "Seq Scan" not in plan and "Sort" not in plan, plan
+        if query.get("index"):
+            assert "t_gsi1" in plan, plan
+
+
+def test_migrations_apply_once_even_when_processes_race(url: str) -> None:
+    dbs = [PostgresDatabase(url, max_size=2) for _ in range(4)]
+    made: list[list[str]] = []
+    threads = [threading.Thread(target=lambda d=d: made.append(d.migrate(["a", "b"])))
+               for d in dbs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(len(m) for m in made) == [0, 0, 0, 2 * LATEST]
+    assert dbs[0].migrate(["a", "b"]) == []
+    assert dbs[0].ensure_schema(["a", "b"], migrate=False) == []
+    with psycopg.connect(url) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {SCHEMA_TABLE}").fetchone()[0] == 2 * LATEST
+    for d in dbs:
+        d.close()
+
+
+def test_a_schema_behind_is_refused_when_migrating_is_not_allowed(url: str) -> None:
+    db = PostgresDatabase(url, max_size=2)
+    with pytest.raises(SchemaBehind, match="atende ops create"):
+        db.ensure_schema(["requests"], migrate=False)
+    assert db.ensure_schema(["requests"], migrate=True)  # the lines it applied
+    db.table("requests").transact([Put({"pk": "a", "sk": "b", "version": 1})])
+    db.close()
+
+
+def test_pooled_connections_broken_by_a_restart_are_replaced(db: PostgresDatabase) -> None:
+    table = db.table("t")
+    table.transact([Put({"pk": "a", "sk": "1", "version": 1})])
+    with psycopg.connect(db.pool.conninfo, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    assert table.get("a", "1") == {"pk": "a", "sk": "1", "version": 1}
+    table.transact([Put({"pk": "a", "sk": "2", "version": 1}, must_not_exist=True)])
+    assert table.get("a", "2") is not None
+
+
+def test_an_unreachable_server_is_one_clear_line_without_the_password() -> None:
+    with pytest.raises(DatabaseUnavailable) as err:
+        PostgresDatabase("postgresql://atende:s3cret@127.0.0.1:1/atende", connect_timeout=2)
+    text = str(err.value)
+    assert "127.0.0.1:1/atende" in text and "ATENDE_DATABASE_URL" in text
+    assert "s3cret" not in text and "\n" not in text
