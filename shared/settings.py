@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     # (MinIO without a KMS) refuses such writes, and is then encrypted at rest by its disks.
     blob_endpoint_url: str | None = None
     blob_encryption: bool = True
+    # On S3 (docs/uploads.md, *Direct uploads*): how long a presigned upload or download URL
+    # lives, and the size from which a download answers a redirect to S3 instead of the
+    # bytes (a Lambda response carries 6 MB, base64 makes 4 MiB of file 5.6 MB); 0 never.
+    blob_url_seconds: int = Field(300, ge=30, le=3600)
+    blob_redirect_bytes: int = Field(4 * 1024 * 1024, ge=0)
 
     # AWS.
     aws_region: str = "us-east-1"
