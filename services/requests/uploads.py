@@ -144,17 +144,29 @@ class UploadCompletion:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
+    def _slot(self, p: Principal, request_id: str, upload_id: str) -> Doc:
+        with self.ctx.uow() as uow:
+            return slot_of(uow, p, request_id, upload_id)
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
                 upload_id: str) -> None:
         p = principal(req, self.ctx.verifier)
-        with self.ctx.uow() as uow:
-            slot = slot_of(uow, p, request_id, upload_id)
-        if slot["document"] is not None:  # done before: the same answer, nothing again
+        slot = self._slot(p, request_id, upload_id)
+        s3 = direct_store(self.ctx.blobs)
+        upload = None
+        if slot["document"] is None:
+            try:
+                upload = _judged(s3, self.ctx.settings, slot, upload_id)
+            except Conflict:
+                # Nothing there: not uploaded yet, or attached (and deleted) just now by a
+                # completion running at the same time.
+                slot = self._slot(p, request_id, upload_id)
+                if slot["document"] is None:
+                    raise
+        if upload is None:  # done before: the same answer, nothing done again
             resp.status = falcon.HTTP_201
             resp.media = DocumentOut.model_validate(slot["document"]).model_dump(mode="json")
             return
-        s3 = direct_store(self.ctx.blobs)
-        upload = _judged(s3, self.ctx.settings, slot, upload_id)
         if_match = req.get_header("If-Match")
         run_command(self.ctx, req, resp, lambda uow: attach(
             uow, s3, p, request_id, upload_id, upload, if_match, self.ctx.clock),

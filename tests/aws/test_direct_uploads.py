@@ -9,6 +9,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -179,3 +180,15 @@ def test_only_the_citizen_completes_their_slot(h: AwsHarness, s: Setup, rid: str
     assert complete(h, s, rid, slot["upload_id"], who="other_citizen").status_code == 404
     assert complete(h, s, rid, slot["upload_id"], who="analyst").status_code == 403
     assert complete(h, s, rid, "01nosuchupload0000000000").status_code == 404
+
+
+def test_two_completions_at_once_attach_the_file_once(h: AwsHarness, s: Setup,
+                                                      rid: str) -> None:
+    slot = open_slot(h, s, rid).json
+    assert post_file(slot["url"], slot["fields"], pdf_bytes())[0] == 204
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: complete(h, s, rid, slot["upload_id"]), range(2)))
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert answers[0].json == answers[1].json
+    request = h.client.simulate_get(f"/requests/{rid}", headers=s.h("citizen")).json
+    assert [d["id"] for d in request["documents"]] == [answers[0].json["id"]]
