@@ -120,3 +120,14 @@ class S3Blobs:
 
     def drop_upload(self, upload_id: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.upload_key(upload_id))
+
+
+def download_url(blobs: object, settings: Settings, *, blob: str, size: int, filename: str,
+                 content_type: str) -> str | None:
+    """A presigned GET for a file too large to answer through a function, if the blobs are
+    on S3 and the file is over ``settings.redirect_bytes``; else None (stream it)."""
+    limit = settings.redirect_bytes
+    if not isinstance(blobs, S3Blobs) or not limit or size <= limit:
+        return None
+    return blobs.presigned_url(blob, filename=filename, content_type=content_type,
+                               expires=settings.blob_url_seconds)

@@ -74,8 +74,8 @@ OPERATIONS = [
               errors=("attendant_not_enabled",),
               description="With the stored content type and Content-Disposition: "
               "attachment. Where files are kept on S3, one over `ATENDE_BLOB_REDIRECT_BYTES` "
-              "(default 4 MiB) is answered 307 to a presigned S3 URL that serves it the same "
-              "way for `ATENDE_BLOB_URL_SECONDS` (default 300)."),
+              "(default 4 MiB on AWS) is answered 307 to a presigned S3 URL that serves it "
+              "the same way for `ATENDE_BLOB_URL_SECONDS` (default 300)."),
     Operation("POST", f"{RID}/documents/uploads", "Open a direct upload to S3 (owning "
               "citizen)", body=s.UploadIn, response=s.UploadOut, status=201,
               errors=("forbidden", "invalid_transition", "conflict"),

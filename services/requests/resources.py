@@ -20,7 +20,7 @@ from services.requests.schemas import (
     Status,
     StepIn,
 )
-from services.requests.uploads import download_url
+from shared.blobs_s3 import download_url
 from shared.context import ServiceContext
 from shared.errors import UnsupportedMediaType, ValidationFailed
 from shared.files import DOCUMENT_TYPES, PDF, Upload, accept
@@ -181,7 +181,9 @@ class Document(_Resource):
         p = principal(req, self.ctx.verifier)
         with self.ctx.uow() as uow:
             doc = h.document_of(uow, p, request_id, doc_id)
-        url = download_url(self.ctx, doc)
+        url = download_url(self.ctx.blobs, self.ctx.settings, blob=doc["blob"],
+                           size=int(doc["size"]), filename=doc["filename"],
+                           content_type=doc["content_type"])
         if url is not None:  # too large for a function's response: from S3 itself
             resp.status = falcon.HTTP_307
             resp.location = url

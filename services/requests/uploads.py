@@ -118,16 +118,6 @@ def _judged(s3: S3Blobs, settings: Settings, slot: Doc, upload_id: str) -> Uploa
         raise
 
 
-def download_url(ctx: ServiceContext, doc: Doc) -> str | None:
-    """A presigned GET for a file too large to answer through a function; else None."""
-    limit = ctx.settings.blob_redirect_bytes
-    if not isinstance(ctx.blobs, S3Blobs) or not limit or int(doc.get("size", 0)) <= limit:
-        return None
-    return ctx.blobs.presigned_url(doc["blob"], filename=doc["filename"],
-                                   content_type=doc["content_type"],
-                                   expires=ctx.settings.blob_url_seconds)
-
-
 class Uploads:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
