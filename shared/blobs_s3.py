@@ -1,6 +1,7 @@
 """The blob port on S3: content-addressed objects under a per-service prefix, always
 written with server-side encryption. Downloads may redirect to a short-lived presigned URL
-instead of passing the bytes through a Lambda function."""
+instead of passing the bytes through a Lambda function, and uploads may go straight to
+S3 under a key of their own (``uploads/``) until they are judged and stored."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from shared.settings import Settings
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+_UPLOAD = re.compile(r"^[0-9A-Za-z]{10,40}$")
 
 
 class S3Blobs:
@@ -76,3 +78,56 @@ class S3Blobs:
                     "ResponseContentDisposition": disposition,
                     "ResponseContentType": content_type})
         return url
+
+    # --- direct uploads: a client posts a file straight to S3, the platform judges it there
+
+    def upload_key(self, upload_id: str) -> str:
+        if not _UPLOAD.match(upload_id):
+            raise KeyError(upload_id)  # ids are ours, never a client's name
+        return f"{self.prefix}/uploads/{upload_id}"
+
+    def upload_form(self, upload_id: str, *, content_type: str, max_bytes: int,
+                    expires: int) -> dict[str, Any]:
+        """A presigned POST (``url`` and form ``fields``) that S3 honours only for this
+        key, a body of 1 to ``max_bytes`` bytes and this Content-Type, for ``expires``
+        seconds."""
+        fields: dict[str, str] = {"Content-Type": content_type}
+        conditions: list[Any] = [["content-length-range", 1, max_bytes],
+                                 {"Content-Type": content_type}]
+        if self.settings.blob_encryption:
+            fields["x-amz-server-side-encryption"] = "AES256"
+            conditions.append({"x-amz-server-side-encryption": "AES256"})
+        form: dict[str, Any] = self.client.generate_presigned_post(
+            Bucket=self.bucket, Key=self.upload_key(upload_id), Fields=fields,
+            Conditions=conditions, ExpiresIn=expires)
+        return form
+
+    def read_upload(self, upload_id: str, max_bytes: int) -> bytes | None:
+        """At most ``max_bytes + 1`` bytes of the uploaded object (one more than the cap
+        shows it is over), or None if nothing was uploaded."""
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self.upload_key(upload_id),
+                                          Range=f"bytes=0-{max_bytes}")
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
+                return None
+            if code == "InvalidRange":  # an empty object (the form's conditions forbid it)
+                return b""
+            raise
+        data: bytes = resp["Body"].read(max_bytes + 1)
+        return data
+
+    def drop_upload(self, upload_id: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.upload_key(upload_id))
+
+
+def download_url(blobs: object, settings: Settings, *, blob: str, size: int, filename: str,
+                 content_type: str) -> str | None:
+    """A presigned GET for a file too large to answer through a function, if the blobs are
+    on S3 and the file is over ``settings.redirect_bytes``; else None (stream it)."""
+    limit = settings.redirect_bytes
+    if not isinstance(blobs, S3Blobs) or not limit or size <= limit:
+        return None
+    return blobs.presigned_url(blob, filename=filename, content_type=content_type,
+                               expires=settings.blob_url_seconds)

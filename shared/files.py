@@ -76,7 +76,7 @@ def proven_filename(name: str, kind: str) -> str:
 _NOT_PLAIN = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 
-def _check_plain_name(filename: str | None) -> None:
+def check_plain_name(filename: str | None) -> None:
     """A name is for display. One that is a path or carries line breaks is refused, not
     cleaned: it is an attack or a confused client, and nothing of it should be kept.
     The type is not taken from the name or the declared type: the bytes decide (API.md)."""
@@ -100,7 +100,7 @@ def accept(
         raise UnsupportedMediaType(
             "file must be one of: " + ", ".join(sorted(t.split("/")[1].upper() for t in allowed))
         )
-    _check_plain_name(filename)
+    check_plain_name(filename)
     (judge or default_judge()).judge(kind, data)
     return Upload(proven_filename(safe_filename(filename), kind), kind, data)
 

@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     # (MinIO without a KMS) refuses such writes, and is then encrypted at rest by its disks.
     blob_endpoint_url: str | None = None
     blob_encryption: bool = True
+    # On S3 (docs/uploads.md, *Direct uploads*): how long a presigned upload or download URL
+    # lives, and the size from which a download answers a redirect to S3 instead of the
+    # bytes; 0 never. Unset: 4 MiB on S3 itself (a Lambda response carries 6 MB, base64
+    # makes 4 MiB 5.6 MB), never on a store of one's own, whose endpoint clients may not
+    # reach.
+    blob_url_seconds: int = Field(300, ge=30, le=3600)
+    blob_redirect_bytes: int | None = Field(None, ge=0)
 
     # AWS.
     aws_region: str = "us-east-1"
@@ -152,6 +159,13 @@ class Settings(BaseSettings):
     table_prefix: str = "atende"
     bucket: str = "atende-blobs"
     ses_sender: str = "atende@example.gov.br"
+
+    @property
+    def redirect_bytes(self) -> int:
+        """Downloads over this size are redirected to S3; 0: none is."""
+        if self.blob_redirect_bytes is not None:
+            return self.blob_redirect_bytes
+        return 0 if self.blob_endpoint_url else 4 * 1024 * 1024
 
     @property
     def max_body_bytes(self) -> int:

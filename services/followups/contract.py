@@ -33,7 +33,9 @@ OPERATIONS = [
               description="The assignee, the citizen, and staff who may see the request."),
     Operation("GET", f"{FU}/{{followup_id}}/attachments/{{attachment_id}}",
               "An attachment's bytes", binary=True, errors=("attendant_not_enabled",),
-              description="With its stored content type, as an attachment."),
+              description="With its stored content type, as an attachment. Where files "
+              "are kept on S3, one over `ATENDE_BLOB_REDIRECT_BYTES` (default 4 MiB) is "
+              "answered 307 to a presigned S3 URL that serves it the same way."),
     Operation("GET", "/notifications", "The caller's notifications, newest first",
               response=NotificationPage, query=_PAGE,
               description="In Brazilian Portuguese; `read` says whether it was marked."),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.followups import notifications, repository
-from services.followups.model import Followup, RequestView, stored_attachment
+from services.followups.model import Attachment, Followup, RequestView, stored_attachment
 from services.followups.schemas import (
     FollowupOut,
     FollowupPage,
@@ -73,11 +73,17 @@ def list_followups(table: Table, who: Principal, request_id: str, limit: int,
 
 def read_attachment(table: Table, blobs: Blobs, who: Principal, request_id: str,
                     followup_id: str, attachment_id: str) -> tuple[bytes, str, str]:
+    found = attachment_of(table, who, request_id, followup_id, attachment_id)
+    return blobs.get(found.blob), found.content_type, found.filename
+
+
+def attachment_of(table: Table, who: Principal, request_id: str, followup_id: str,
+                  attachment_id: str) -> Attachment:
     _visible_view(table, require_enabled(who, table), request_id)
     found = repository.get_attachment(table, request_id, followup_id, attachment_id)
     if found is None:
         raise NotFound("attachment not found")
-    return blobs.get(found.blob), found.content_type, found.filename
+    return found
 
 
 # --- notifications -----------------------------------------------------------------

@@ -8,6 +8,7 @@ import falcon
 
 from services.followups import handlers
 from services.followups.schemas import FollowupIn
+from shared.blobs_s3 import download_url
 from shared.context import ServiceContext
 from shared.errors import ValidationFailed
 from shared.freshness import run_fresh
@@ -64,9 +65,17 @@ class AttachmentFile(_Resource):
     def on_get(self, req: Req, resp: Resp, request_id: str, followup_id: str,
                attachment_id: str) -> None:
         who = principal(req, self.ctx.verifier)
-        data, ctype, name = handlers.read_attachment(
-            self.ctx.table, self.ctx.blobs, who, request_id, followup_id, attachment_id)
-        send_file(resp, data, ctype, name)
+        found = handlers.attachment_of(self.ctx.table, who, request_id, followup_id,
+                                       attachment_id)
+        url = download_url(self.ctx.blobs, self.ctx.settings, blob=found.blob,
+                           size=found.size, filename=found.filename,
+                           content_type=found.content_type)
+        if url is not None:  # too large for a function's response: from S3 itself
+            resp.status = falcon.HTTP_307
+            resp.location = url
+            resp.set_header("Cache-Control", "no-store")
+            return
+        send_file(resp, self.ctx.blobs.get(found.blob), found.content_type, found.filename)
 
 
 class Notifications(_Resource):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from services.requests import consumers
+from services.requests import consumers, uploads
 from services.requests import resources as r
 from services.requests.contract import CONTRACT, OPERATIONS, RID
 from shared.context import ServiceContext
@@ -22,6 +22,8 @@ def build_app(ctx: ServiceContext) -> falcon.App:
         RID: r.RequestItem(ctx),
         f"{RID}/documents": r.Documents(ctx),
         f"{RID}/documents/{{doc_id}}": r.Document(ctx),
+        f"{RID}/documents/uploads": uploads.Uploads(ctx),
+        f"{RID}/documents/uploads/{{upload_id}}": uploads.UploadCompletion(ctx),
         f"{RID}/analysis": r.Analysis(ctx),
         f"{RID}/steps/{{key}}": r.StepCheck(ctx),
         f"{RID}/rejection": r.Rejection(ctx),

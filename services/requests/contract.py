@@ -73,7 +73,30 @@ OPERATIONS = [
     Operation("GET", f"{RID}/documents/{{doc_id}}", "A document's bytes", binary=True,
               errors=("attendant_not_enabled",),
               description="With the stored content type and Content-Disposition: "
-              "attachment."),
+              "attachment. Where files are kept on S3, one over `ATENDE_BLOB_REDIRECT_BYTES` "
+              "(default 4 MiB on AWS) is answered 307 to a presigned S3 URL that serves it "
+              "the same way for `ATENDE_BLOB_URL_SECONDS` (default 300)."),
+    Operation("POST", f"{RID}/documents/uploads", "Open a direct upload to S3 (owning "
+              "citizen)", body=s.UploadIn, response=s.UploadOut, status=201,
+              errors=("forbidden", "invalid_transition", "conflict"),
+              description="While `submitted`, for files too large to pass through the API "
+              "on AWS: answers a presigned S3 POST (`url`, form `fields`, then the file as "
+              "the last part `file`) valid until `expires_at`, which S3 honours only for "
+              "the key it names, 1 byte to the size cap and the declared `content_type`. "
+              "Declared over the cap 413; another type than PDF, PNG or JPEG 415. Then "
+              "complete it. Where files are not kept on S3, 409 `conflict`: send the file "
+              "to `POST .../documents` as multipart.",
+              example={"key": "rg", "filename": "RG.pdf", "content_type": "application/pdf",
+                       "size": 7340032}),
+    Operation("POST", f"{RID}/documents/uploads/{{upload_id}}", "Complete a direct upload: "
+              "judge the file and attach it", response=s.DocumentOut, status=201,
+              errors=("forbidden", "invalid_transition", "conflict", "precondition_failed",
+                      "payload_too_large", "unsupported_media_type"),
+              description="The file posted to the slot is judged by its content as a "
+              "multipart upload is (413, 415, 422, and then deleted from S3) and attached "
+              "as a document: the same answer as `POST .../documents`. Again after it "
+              "succeeded, the same answer and nothing done. 409 `conflict` while nothing "
+              "has been posted to the slot."),
     Operation("POST", f"{RID}/analysis", "Start the analysis", response=s.RequestOut,
               errors=_STAFF, description="An enabled attendant of the request's unit; "
               "`submitted` to `in_analysis`, the caller becomes its analyst."),

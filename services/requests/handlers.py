@@ -294,8 +294,8 @@ def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
     return request_out(visible(uow, require_enabled(p, uow), request_id), p)
 
 
-def read_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
-                  doc_id: str) -> tuple[bytes, str, str]:
+def document_of(uow: UnitOfWork, p: Principal, request_id: str, doc_id: str) -> Doc:
+    """A document or the conclusion's attachment, if the caller may see the request."""
     req = visible(uow, require_enabled(p, uow), request_id)
     files = list(req.documents)
     if req.conclusion and req.conclusion.get("attachment"):
@@ -303,7 +303,7 @@ def read_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
     doc = next((d for d in files if d["id"] == doc_id), None)
     if doc is None:
         raise NotFound("no such document")
-    return blobs.get(doc["blob"]), doc["content_type"], doc["filename"]
+    return doc
 
 
 @dataclass(frozen=True)

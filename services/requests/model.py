@@ -115,10 +115,13 @@ class Request:
 
     # --- transitions ------------------------------------------------------------------
 
-    def add_document(self, actor: Doc, document: Doc, now: datetime) -> None:
+    def may_add_document(self, sub: str) -> None:
         self._require("submitted")
-        if not self.is_citizen(actor["sub"]):
+        if not self.is_citizen(sub):
             raise Forbidden("only the citizen who made the request adds documents")
+
+    def add_document(self, actor: Doc, document: Doc, now: datetime) -> None:
+        self.may_add_document(actor["sub"])
         self.documents.append(document)
         self._touch(now)
         self._entry("DocumentAdded", actor, now, {

@@ -20,6 +20,7 @@ from services.requests.schemas import (
     Status,
     StepIn,
 )
+from shared.blobs_s3 import download_url
 from shared.context import ServiceContext
 from shared.errors import UnsupportedMediaType, ValidationFailed
 from shared.files import DOCUMENT_TYPES, PDF, Upload, accept
@@ -179,8 +180,16 @@ class Document(_Resource):
     def on_get(self, req: Req, resp: Resp, request_id: str, doc_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         with self.ctx.uow() as uow:
-            data, ctype, name = h.read_document(uow, self.ctx.blobs, p, request_id, doc_id)
-        send_file(resp, data, ctype, name)
+            doc = h.document_of(uow, p, request_id, doc_id)
+        url = download_url(self.ctx.blobs, self.ctx.settings, blob=doc["blob"],
+                           size=int(doc["size"]), filename=doc["filename"],
+                           content_type=doc["content_type"])
+        if url is not None:  # too large for a function's response: from S3 itself
+            resp.status = falcon.HTTP_307
+            resp.location = url
+            resp.set_header("Cache-Control", "no-store")
+            return
+        send_file(resp, self.ctx.blobs.get(doc["blob"]), doc["content_type"], doc["filename"])
 
 
 class Analysis(_Resource):

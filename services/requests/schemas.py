@@ -205,6 +205,22 @@ class ConclusionIn(_In):
 Person = PartyOut
 
 
+class UploadIn(_In):
+    """A file to be posted straight to S3: what it says it is, checked again after."""
+
+    key: str | None = None
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=1, max_length=100)
+    size: int = Field(ge=1)
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+
+
 class DocumentOut(BaseModel):
     id: str
     key: str | None

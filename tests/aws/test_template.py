@@ -149,3 +149,23 @@ def test_the_layer_carries_every_runtime_dependency() -> None:
     want = {name(d) for d in project["dependencies"]} - {"waitress"} | {"dramatiq-sqs"}
     assert want == have
     assert template.load()["Globals"]["Function"]["Layers"] == [{"Ref": "DependenciesLayer"}]
+
+
+def test_direct_uploads_fit_the_bucket_and_the_role() -> None:
+    """Slots' objects live where the lifecycle rule expires them and where the requests
+    HTTP function (and it alone) may delete them (docs/uploads.md, *Direct uploads*)."""
+    from shared.blobs_s3 import S3Blobs
+
+    key = S3Blobs(Settings(), prefix="requests").upload_key("01m91r1naftq03bs5ecsdtsxe3")
+    resources = template.load()["Resources"]
+    rules = resources["BlobBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r["Prefix"] for r in rules if r["Status"] == "Enabled"] == ["requests/uploads/"]
+    assert key.startswith("requests/uploads/")
+    deleters = {}
+    for name, fn in _functions().items():
+        for policy in fn["Properties"].get("Policies", []):
+            for st in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                if "s3:DeleteObject" in st["Action"]:
+                    deleters[name] = st["Resource"]
+    assert deleters == {
+        "RequestsHttpFunction": {"Fn::Sub": "${BlobBucket.Arn}/requests/uploads/*"}}

@@ -70,6 +70,13 @@ MATRIX: dict[tuple[str, str], tuple[tuple[Expected, ...], str, str | None]] = {
     ("POST", "/requests/{request_id}/documents"):
         ((401, 201, 404, 403, 404, 404, NE, NE, 403, 403), "submitted", "document"),
     ("GET", "/requests/{request_id}/documents/{doc_id}"): (READ, "submitted", None),
+    # Direct uploads need S3: past its authorization the owner learns that (409) here, on
+    # files kept on disk, where no slot can exist either (404). tests/aws/test_direct_uploads.py
+    # calls both as the owner on S3.
+    ("POST", "/requests/{request_id}/documents/uploads"):
+        ((401, (409, "conflict"), 404, 403, 404, 404, NE, NE, 403, 403), "submitted", "upload"),
+    ("POST", "/requests/{request_id}/documents/uploads/{upload_id}"):
+        ((401, 404, 404, 403, 404, 404, NE, NE, 403, 403), "submitted", None),
     ("POST", "/requests/{request_id}/analysis"): (ACT, "to_analyse", None),
     ("PUT", "/requests/{request_id}/steps/{key}"): (ACT, "in_analysis", "step"),
     ("POST", "/requests/{request_id}/rejection"): (ACT, "to_reject", "rejection"),
@@ -197,6 +204,8 @@ def bodies(w: World) -> dict[str, Callable[[str], Any]]:
         "service": lambda role: {"name": f"Serviço {role}", "unit": s.unit, "form": [],
                                  "steps": []},
         "patch": lambda role: {"description": f"Revisto por {role}"},
+        "upload": lambda role: {"filename": "RG.pdf", "content_type": "application/pdf",
+                                "size": 1000},
         "enrol": lambda role: {"name": "Novo", "unit": s.unit, "enabled": True},
         "request": lambda role: {"service_id": s.service_id,
                                  "answers": {"nome": "Ana", "cpf": "529.982.247-25"}},

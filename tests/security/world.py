@@ -53,7 +53,9 @@ def build_world(h: Any) -> World:
 
     rid = submit(h, s, document=pdf_bytes())
     doc = c.simulate_get(f"/requests/{rid}", headers=s.h("citizen")).json["documents"][0]
-    w.ids["submitted"] = {"request_id": rid, "doc_id": doc["id"]}
+    # No upload slot exists where files are kept on disk: any id names none.
+    w.ids["submitted"] = {"request_id": rid, "doc_id": doc["id"],
+                          "upload_id": "01nosuchupload0000000000"}
     w.ids["to_analyse"] = {"request_id": submit(h, s)}
     for name in ("in_analysis", "to_reject", "to_approve"):
         rid = submit(h, s)
