@@ -35,6 +35,7 @@ from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
 from shared.metrics import COMMANDS, observe_http
 from shared.outbox import UnitOfWork
+from shared.preconditions import Expected
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
 
@@ -322,6 +323,11 @@ def page_params(req: falcon.Request) -> tuple[int, str | None]:
 
 
 # --- commands ----------------------------------------------------------------------
+
+def expected_version(req: falcon.Request) -> Expected:
+    """The request's ``If-Match``, for handlers that refuse a stale write (412)."""
+    return Expected.parse(req.get_header("If-Match"))
+
 
 def run_command(
     ctx: ServiceContext[Any],

@@ -24,6 +24,7 @@ from shared.context import ServiceContext
 from shared.errors import UnsupportedMediaType, ValidationFailed
 from shared.files import DOCUMENT_TYPES, PDF, Upload, accept
 from shared.http import (
+    expected_version,
     is_multipart,
     json_body,
     multipart_body,
@@ -169,9 +170,9 @@ class Documents(_Resource):
                                    allowed=DOCUMENT_TYPES)
         assert upload is not None
         key = fields.get("key", "").strip() or None
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.add_document(
-            uow, self.ctx.blobs, p, request_id, upload, key, if_match, self.ctx.clock),
+            uow, self.ctx.blobs, p, request_id, upload, key, expected, self.ctx.clock),
             status=201, caller=p.sub)
 
 
@@ -186,9 +187,9 @@ class Document(_Resource):
 class Analysis(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.start_analysis(
-            uow, p, request_id, if_match, self.ctx.clock), caller=p.sub)
+            uow, p, request_id, expected, self.ctx.clock), caller=p.sub)
         _etag(resp)
 
 
@@ -196,9 +197,9 @@ class StepCheck(_Resource):
     def on_put(self, req: Req, resp: Resp, request_id: str, key: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, StepIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.check_step(
-            uow, p, request_id, key, body.ok, body.note, if_match, self.ctx.clock),
+            uow, p, request_id, key, body.ok, body.note, expected, self.ctx.clock),
             caller=p.sub)
         _etag(resp)
 
@@ -207,9 +208,9 @@ class Rejection(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, RejectionIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.reject(
-            uow, p, request_id, body.justification, if_match, self.ctx.clock), caller=p.sub)
+            uow, p, request_id, body.justification, expected, self.ctx.clock), caller=p.sub)
         _etag(resp)
 
 
@@ -217,9 +218,9 @@ class Approval(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, ApprovalIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.approve(
-            uow, p, request_id, body.assignee, if_match, self.ctx.clock), caller=p.sub)
+            uow, p, request_id, body.assignee, expected, self.ctx.clock), caller=p.sub)
         _etag(resp)
 
 
@@ -227,9 +228,9 @@ class Reassignment(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, ReassignmentIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.reassign(
-            uow, p, request_id, body.assignee, body.reason, if_match, self.ctx.clock),
+            uow, p, request_id, body.assignee, body.reason, expected, self.ctx.clock),
             caller=p.sub)
         _etag(resp)
 
@@ -244,9 +245,9 @@ class Conclusion(_Resource):
             body = ConclusionIn.model_validate({"summary": fields.get("summary", "")})
         else:
             body = json_body(req, ConclusionIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.conclude(
-            uow, self.ctx.blobs, p, request_id, body.summary, upload, if_match,
+            uow, self.ctx.blobs, p, request_id, body.summary, upload, expected,
             self.ctx.clock), caller=p.sub)
         _etag(resp)
 
