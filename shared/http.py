@@ -29,7 +29,7 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from shared.files import size_text
+from shared.files import FilePart, size_text
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
@@ -258,13 +258,6 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
     if not isinstance(doc, dict):
         raise ValidationFailed.field("body", "expected a JSON object")
     return model.model_validate(doc)
-
-
-@dataclass
-class FilePart:
-    name: str
-    filename: str | None
-    data: bytes
 
 
 @dataclass

@@ -19,8 +19,7 @@ from services.followups.schemas import (
 from shared.blobs import Blobs
 from shared.clock import Clock, iso
 from shared.errors import NotFound
-from shared.files import DOCUMENT_TYPES, accept
-from shared.http import FilePart
+from shared.files import DOCUMENT_TYPES, FilePart, accept
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import log as log_fields

@@ -14,7 +14,7 @@ from services.followups.model import RequestView
 from shared import messages as m
 from shared.blobs import FileBlobs
 from shared.errors import Forbidden, NotFound, UnsupportedMediaType
-from shared.http import FilePart
+from shared.files import FilePart
 from shared.identity import Principal
 from shared.settings import Settings
 from tests.domain.support import (
