@@ -57,11 +57,11 @@ def published_pk(service_id: str) -> str:
 # --- request projection ------------------------------------------------------------
 
 
-def get_request(uow: Reader, request_id: str) -> RequestView | None:
+def get_view(uow: Reader, request_id: str) -> RequestView | None:
     return load_view(uow, request_key(request_id)[0], request_id, RequestView)
 
 
-def put_request(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
+def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
     store_view(uow, request_key(view.id)[0], view, previous)
 
 

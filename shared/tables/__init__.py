@@ -9,7 +9,7 @@ transactions of puts, deletes and checks, each optionally conditioned on the sto
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -152,6 +152,17 @@ class Table(Protocol):
         ...
 
     def transact(self, writes: Sequence[Write]) -> None: ...
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        """Every item whose partition key begins with ``prefix`` (and whose sort key is
+        ``sk``, if given), streamed in pages: for offline jobs only, never a request's
+        path, which reads one partition at a time."""
+        ...
+
+
+def prefix_end(prefix: str) -> str:
+    """The first key after every key that begins with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def encode_cursor(key: Sequence[str]) -> str:

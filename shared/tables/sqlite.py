@@ -33,6 +33,7 @@ from shared.tables import (
     decode_cursor,
     encode_cursor,
     key_columns,
+    prefix_end,
 )
 
 try:
@@ -161,6 +162,22 @@ class SQLiteTable:
             .fetchone()
         )
         return orjson.loads(row[0]) if row else None
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        """In pages, each read finished before the caller writes: a write on this
+        connection while a read of it is still open fails ("database is locked")."""
+        only = " AND sk = ?" if sk is not None else ""
+        sql = (f'SELECT pk, sk, CAST(body AS BLOB) FROM "{self.name}" '
+               f"WHERE (pk, sk) > (?, ?) AND pk < ?{only} ORDER BY pk, sk LIMIT 500")
+        after = (prefix, "")
+        while True:
+            rows = self.db.connection().execute(
+                sql, (*after, prefix_end(prefix), *([sk] if sk is not None else []))
+            ).fetchall()
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield from (orjson.loads(body) for _, _, body in rows)
 
     def query(
         self,
