@@ -110,7 +110,7 @@ class RequestContext:
     """Correlation id in and out, and one JSON access-log line per request."""
 
     # Kept in the WSGI environ, not req.context: it is on every request's path, and the
-    # context object is made on first use (a request's own work was 37 us in process).
+    # context object is made on first use, a cost that is a visible share of a cheap route.
 
     def __init__(self, service: str = "") -> None:
         self.service = service
