@@ -165,6 +165,23 @@ def prefix_end(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def key_range_args(pk: str, index: str | None, prefix: str | None, start: str | None,
+                   end: str | None, cursor: str | None) -> tuple[list[Any], list[str]]:
+    """The key conditions' parameters of an SQL adapter's range query, in the order its SQL
+    names them, and the cursor's key (empty on a first page)."""
+    args: list[Any] = [pk]
+    if prefix is not None:
+        args += [prefix, prefix + "\U0010ffff"]
+    if start is not None:
+        args.append(start)
+    if end is not None:
+        args.append(end)
+    key: list[str] = decode_cursor(cursor) if cursor else []
+    if key and len(key) != (3 if index else 1):
+        raise ValueError("invalid cursor")
+    return args + key, key
+
+
 def encode_cursor(key: Sequence[str]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
