@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     checkpoints = platform.start_checkpoints()
     # What start-up made (modules, classes, schemas) lives as long as the process: frozen
     # out of the collector's reach, a full collection walks only what came since. Each
-    # walked everything before, 30 to 50 ms in which the process stood still: most of the
+    # walked everything before, a pause in which the process stood still: most of the
     # command-to-effect p99.
     gc.collect()
     gc.freeze()

@@ -18,6 +18,15 @@ DOCUMENT_TYPES = frozenset({PDF, PNG, JPEG})
 EXTENSIONS = {PDF: (".pdf",), PNG: (".png",), JPEG: (".jpg", ".jpeg")}
 
 
+@dataclass
+class FilePart:
+    """One file of a multipart body as it arrived: not yet judged."""
+
+    name: str
+    filename: str | None
+    data: bytes
+
+
 @dataclass(frozen=True)
 class Upload:
     filename: str

@@ -35,7 +35,7 @@ from shared.errors import (
     NotFound,
     ViewBehind,
 )
-from shared.http import run_command
+from shared.http import expected_version, run_command
 from shared.outbox import UnitOfWork
 from shared.projection import VIEW_SK
 from shared.tables import Table
@@ -43,16 +43,6 @@ from shared.tables import Table
 # States after which no request event can make a refused command possible.
 FINAL = frozenset({"rejected", "concluded"})
 _FIRST_POLL, _MAX_POLL = 0.002, 0.05
-
-
-def wanted_version(if_match: str | None) -> int | None:
-    """The request version an ``If-Match`` names (the highest, if several); None when it
-    names none (absent, ``*`` or not a version of ours)."""
-    if not if_match:
-        return None
-    versions = [int(tag) for t in if_match.split(",")
-                if (tag := t.strip().removeprefix("W/").strip('"')).isdigit()]
-    return max(versions) if versions else None
 
 
 def view_state(table: Table, pk: str) -> tuple[int, str] | None:
@@ -98,7 +88,7 @@ def run_fresh(ctx: ServiceContext[Any], req: falcon.Request, resp: falcon.Respon
     table = ctx.table
     bound = ctx.settings.view_wait_seconds
     deadline = time.monotonic() + bound
-    wanted = wanted_version(req.get_header("If-Match"))
+    wanted = expected_version(req).newest
     if wanted is not None:
         def caught_up() -> bool:
             state = view_state(table, view_pk)

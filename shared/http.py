@@ -29,12 +29,13 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from shared.files import size_text
+from shared.files import FilePart, size_text
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
 from shared.metrics import COMMANDS, observe_http
 from shared.outbox import UnitOfWork
+from shared.preconditions import Expected
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put, Table
 
@@ -109,7 +110,7 @@ class RequestContext:
     """Correlation id in and out, and one JSON access-log line per request."""
 
     # Kept in the WSGI environ, not req.context: it is on every request's path, and the
-    # context object is made on first use (a request's own work was 37 us in process).
+    # context object is made on first use, a cost that is a visible share of a cheap route.
 
     def __init__(self, service: str = "") -> None:
         self.service = service
@@ -260,13 +261,6 @@ def json_body(req: falcon.Request, model: type[M], settings: Settings) -> M:
 
 
 @dataclass
-class FilePart:
-    name: str
-    filename: str | None
-    data: bytes
-
-
-@dataclass
 class MultipartBody:
     fields: dict[str, str]
     files: list[FilePart]
@@ -322,6 +316,11 @@ def page_params(req: falcon.Request) -> tuple[int, str | None]:
 
 
 # --- commands ----------------------------------------------------------------------
+
+def expected_version(req: falcon.Request) -> Expected:
+    """The request's ``If-Match``, for handlers that refuse a stale write (412)."""
+    return Expected.parse(req.get_header("If-Match"))
+
 
 def run_command(
     ctx: ServiceContext[Any],

@@ -16,7 +16,7 @@ _BATCH = 4096  # random bytes read at once: 409 ids
 class _Entropy(threading.local):
     """os.urandom, read in batches, one batch per thread. Each read is a system call that
     lets go of the GIL, and under a threaded server every hand-over costs context switches:
-    one per request made the request detail 45% dearer under 8 threads."""
+    one per request made a request detail markedly dearer (docs/performance.md)."""
 
     def __init__(self) -> None:
         self.buf = b""
@@ -59,6 +59,6 @@ _sequence = _Sequence()
 
 def sequence_id() -> str:
     """Unique but guessable: for what only needs telling apart, such as a request's
-    correlation id. A per-process prefix and a counter: 0.15 us against new_id's 1.7,
-    on every request's path."""
+    correlation id. A per-process prefix and a counter: a fraction of new_id's cost, and
+    it is on every request's path."""
     return f"{_sequence.prefix}{next(_sequence.count):08x}"

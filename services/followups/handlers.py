@@ -19,8 +19,7 @@ from services.followups.schemas import (
 from shared.blobs import Blobs
 from shared.clock import Clock, iso
 from shared.errors import NotFound
-from shared.files import DOCUMENT_TYPES, accept
-from shared.http import FilePart
+from shared.files import DOCUMENT_TYPES, FilePart, accept
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import log as log_fields
@@ -33,11 +32,16 @@ from shared.tables import Item, Table
 log = logging.getLogger("atende.followups")
 
 
-def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:
-    """The request as ``who`` may see it; ``who`` already judged by the roster."""
+def _known_view(uow: UnitOfWork | Table, request_id: str) -> RequestView:
     view = repository.get_view(uow, request_id)
     if view is None:
         raise NotFound("request not found")  # not (yet) known here: the same as hidden
+    return view
+
+
+def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> RequestView:
+    """The request as ``who`` may see it; ``who`` already judged by the roster."""
+    view = _known_view(uow, request_id)
     view.check_visible(who)
     return view
 
@@ -49,14 +53,15 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
                   request_id: str, body: str, files: Sequence[FilePart],
                   clock: Clock) -> FollowupOut:
     who = require_enabled(who, uow)
-    view = _visible_view(uow, who, request_id)
-    view.author_role(who)  # refuse before looking at (or storing) any file
+    view = _known_view(uow, request_id)
+    # The command's one permission check, before looking at (or storing) any file.
+    role = view.author_role(who)
     # Every file is judged before any is stored: a bad one refuses the whole post.
     uploads = [accept(f.filename, f.data, allowed=DOCUMENT_TYPES,
                       max_bytes=settings.max_file_bytes) for f in files]
     attachments = [stored_attachment(new_id(), u, blobs.put(u.data, u.content_type))
                    for u in uploads]
-    followup = Followup.post(new_id(), view, who, body, attachments, clock.now())
+    followup = Followup.post(new_id(), view, who, role, body, attachments, clock.now())
     repository.add_followup(uow, followup)
     log_fields(log, "followup posted", request_id=request_id, followup_id=followup.id,
                attachments=len(attachments))

@@ -67,9 +67,9 @@ class Followup:
     events: list[Event] = field(default_factory=list)
 
     @classmethod
-    def post(cls, fid: str, view: RequestView, who: Principal, body: str,
+    def post(cls, fid: str, view: RequestView, who: Principal, role: AuthorRole, body: str,
              attachments: list[Attachment], now: datetime) -> Followup:
-        role = view.author_role(who)
+        """``role``: what ``view.author_role(who)`` decided, the command's one check."""
         author = Party(sub=who.sub, name=who.name_as(role), email=who.email)
         followup = cls(fid, view.id, author, role, body, attachments, now)
         # The event names who was told, so the notifier needs no lookup, and never carries

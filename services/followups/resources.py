@@ -11,9 +11,9 @@ from services.followups.schemas import FollowupIn
 from shared.blobs_s3 import download_url
 from shared.context import ServiceContext
 from shared.errors import ValidationFailed
+from shared.files import FilePart
 from shared.freshness import run_fresh
 from shared.http import (
-    FilePart,
     is_multipart,
     json_body,
     multipart_body,

@@ -31,13 +31,13 @@ from shared.errors import (
     ConflictOfInterest,
     Forbidden,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
 )
 from shared.files import Upload
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
+from shared.preconditions import Expected
 from shared.roster import forbid_own, is_enabled, require_enabled
 from shared.tables import JsonPage, Table, Where
 
@@ -158,14 +158,6 @@ def assignable(uow: UnitOfWork, req: Request, sub: str) -> Doc | None:
     return party(sub, entry["name"], entry.get("email"))
 
 
-def check_if_match(req: Request, if_match: str | None) -> None:
-    if if_match is None:
-        return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if "*" not in tags and str(req.version) not in tags:
-        raise PreconditionFailed("the request changed since you read it")
-
-
 def request_out(req: Request, viewer: Principal | None = None) -> RequestOut:
     """The request as ``viewer`` may see it (None: as the institution's staff)."""
     return RequestOut.model_validate(views.request_doc(req, viewer))
@@ -189,11 +181,11 @@ def submit(uow: UnitOfWork, p: Principal, body: RequestIn, clock: Clock) -> Requ
 
 
 def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
-                 upload: Upload, key: str | None, if_match: str | None,
+                 upload: Upload, key: str | None, expected: Expected,
                  clock: Clock) -> DocumentOut:
     p = require_enabled(p, uow)
     req = visible(uow, p, request_id)
-    check_if_match(req, if_match)
+    expected.check(req.version)
     doc = {"id": new_id(), "key": key, "filename": upload.filename,
            "content_type": upload.content_type, "size": upload.size, "sha256": upload.sha256}
     req.add_document(party(p.sub, p.name_as("citizen"), p.email), doc, clock.now())
@@ -205,43 +197,43 @@ def add_document(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str,
     return DocumentOut.model_validate(doc)
 
 
-def start_analysis(uow: UnitOfWork, p: Principal, request_id: str, if_match: str | None,
+def start_analysis(uow: UnitOfWork, p: Principal, request_id: str, expected: Expected,
                    clock: Clock) -> RequestOut:
-    req, actor = _for_attendant(uow, p, request_id, if_match)
+    req, actor = _for_attendant(uow, p, request_id, expected)
     req.start_analysis(actor, clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
 
 def check_step(uow: UnitOfWork, p: Principal, request_id: str, key: str, ok: bool,
-               note: str | None, if_match: str | None, clock: Clock) -> RequestOut:
+               note: str | None, expected: Expected, clock: Clock) -> RequestOut:
     note = (note or "").strip() or None
     if not ok and note is None:
         raise ValidationFailed.field("note", "required when the step is not ok")
-    req, actor = _for_attendant(uow, p, request_id, if_match)
+    req, actor = _for_attendant(uow, p, request_id, expected)
     req.check_step(actor, key, ok, note, clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
 
 def reject(uow: UnitOfWork, p: Principal, request_id: str, justification: str,
-           if_match: str | None, clock: Clock) -> RequestOut:
-    req, actor = _for_attendant(uow, p, request_id, if_match)
+           expected: Expected, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, expected)
     req.reject(actor, justification, clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
 
 def approve(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str,
-            if_match: str | None, clock: Clock) -> RequestOut:
-    req, actor = _for_attendant(uow, p, request_id, if_match)
+            expected: Expected, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, expected)
     req.approve(actor, assignable(uow, req, assignee_sub), clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
 
 def reassign(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str, reason: str,
-             if_match: str | None, clock: Clock) -> RequestOut:
+             expected: Expected, clock: Clock) -> RequestOut:
     """The registrar of the institution, or the assignee, hands the attendance over: the
     way on when the assignee was disabled (then only the registrar can)."""
     p = require_enabled(p, uow)
@@ -254,15 +246,15 @@ def reassign(uow: UnitOfWork, p: Principal, request_id: str, assignee_sub: str, 
     else:
         raise Forbidden("only a registrar of the institution or the request's assignee "
                         "hands it over")
-    check_if_match(req, if_match)
+    expected.check(req.version)
     req.reassign(actor, assignable(uow, req, assignee_sub), reason, clock.now())
     store.save_request(uow, req)
     return request_out(req)
 
 
 def conclude(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str, summary: str,
-             upload: Upload | None, if_match: str | None, clock: Clock) -> RequestOut:
-    req, actor = _for_attendant(uow, p, request_id, if_match)
+             upload: Upload | None, expected: Expected, clock: Clock) -> RequestOut:
+    req, actor = _for_attendant(uow, p, request_id, expected)
     attachment = None
     if upload is not None:
         attachment = {"id": new_id(), "key": None, "filename": upload.filename,
@@ -275,7 +267,7 @@ def conclude(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str, summa
     return request_out(req)
 
 
-def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str | None
+def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, expected: Expected
                    ) -> tuple[Request, Doc]:
     """The request and the caller as its handler: an enabled attendant of its unit, and
     not its citizen."""
@@ -283,7 +275,7 @@ def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, if_match: str
     req = visible(uow, p, request_id)
     forbid_own(p, req.citizen["sub"])
     actor = acting_attendant(uow, p, req)
-    check_if_match(req, if_match)
+    expected.check(req.version)
     return req, actor
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias, get_args
 
 import falcon
@@ -15,6 +16,7 @@ from services.requests.schemas import (
     ReassignmentIn,
     RejectionIn,
     RequestIn,
+    RequestOut,
     ServiceIn,
     ServicePatch,
     Status,
@@ -25,6 +27,7 @@ from shared.context import ServiceContext
 from shared.errors import UnsupportedMediaType, ValidationFailed
 from shared.files import DOCUMENT_TYPES, PDF, Upload, accept
 from shared.http import (
+    expected_version,
     is_multipart,
     json_body,
     multipart_body,
@@ -33,6 +36,9 @@ from shared.http import (
     run_command,
     send_file,
 )
+from shared.identity import Principal
+from shared.outbox import UnitOfWork
+from shared.preconditions import Expected
 
 Req: TypeAlias = falcon.Request
 Resp: TypeAlias = falcon.Response
@@ -42,6 +48,14 @@ STATUSES = frozenset(get_args(Status))
 class _Resource:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    def _transition(self, req: Req, resp: Resp, p: Principal,
+                    command: Callable[[UnitOfWork, Expected], RequestOut]) -> None:
+        """A command moving a request on: refused with 412 if it changed since the caller's
+        ``If-Match``, answered with the new version's ETag."""
+        expected = expected_version(req)
+        run_command(self.ctx, req, resp, lambda uow: command(uow, expected), caller=p.sub)
+        _etag(resp)
 
 
 def _etag(resp: Resp, version: int | None = None) -> None:
@@ -170,9 +184,9 @@ class Documents(_Resource):
                                    allowed=DOCUMENT_TYPES)
         assert upload is not None
         key = fields.get("key", "").strip() or None
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: h.add_document(
-            uow, self.ctx.blobs, p, request_id, upload, key, if_match, self.ctx.clock),
+            uow, self.ctx.blobs, p, request_id, upload, key, expected, self.ctx.clock),
             status=201, caller=p.sub)
 
 
@@ -195,52 +209,40 @@ class Document(_Resource):
 class Analysis(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.start_analysis(
-            uow, p, request_id, if_match, self.ctx.clock), caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.start_analysis(
+            uow, p, request_id, expected, self.ctx.clock))
 
 
 class StepCheck(_Resource):
     def on_put(self, req: Req, resp: Resp, request_id: str, key: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, StepIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.check_step(
-            uow, p, request_id, key, body.ok, body.note, if_match, self.ctx.clock),
-            caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.check_step(
+            uow, p, request_id, key, body.ok, body.note, expected, self.ctx.clock))
 
 
 class Rejection(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, RejectionIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.reject(
-            uow, p, request_id, body.justification, if_match, self.ctx.clock), caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.reject(
+            uow, p, request_id, body.justification, expected, self.ctx.clock))
 
 
 class Approval(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, ApprovalIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.approve(
-            uow, p, request_id, body.assignee, if_match, self.ctx.clock), caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.approve(
+            uow, p, request_id, body.assignee, expected, self.ctx.clock))
 
 
 class Reassignment(_Resource):
     def on_post(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         body = json_body(req, ReassignmentIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.reassign(
-            uow, p, request_id, body.assignee, body.reason, if_match, self.ctx.clock),
-            caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.reassign(
+            uow, p, request_id, body.assignee, body.reason, expected, self.ctx.clock))
 
 
 class Conclusion(_Resource):
@@ -253,11 +255,9 @@ class Conclusion(_Resource):
             body = ConclusionIn.model_validate({"summary": fields.get("summary", "")})
         else:
             body = json_body(req, ConclusionIn, self.ctx.settings)
-        if_match = req.get_header("If-Match")
-        run_command(self.ctx, req, resp, lambda uow: h.conclude(
-            uow, self.ctx.blobs, p, request_id, body.summary, upload, if_match,
-            self.ctx.clock), caller=p.sub)
-        _etag(resp)
+        self._transition(req, resp, p, lambda uow, expected: h.conclude(
+            uow, self.ctx.blobs, p, request_id, body.summary, upload, expected,
+            self.ctx.clock))
 
 
 class Timeline(_Resource):

@@ -30,10 +30,11 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.files import DOCUMENT_TYPES, Upload, accept, check_plain_name, size_text
-from shared.http import json_body, principal, run_command
+from shared.http import expected_version, json_body, principal, run_command
 from shared.identity import Principal
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
+from shared.preconditions import Expected
 from shared.roster import require_enabled
 from shared.settings import Settings
 
@@ -94,11 +95,11 @@ def slot_of(uow: UnitOfWork, p: Principal, request_id: str, upload_id: str) -> D
 
 
 def attach(uow: UnitOfWork, blobs: Blobs, p: Principal, request_id: str, upload_id: str,
-           upload: Upload, if_match: str | None, clock: Clock) -> DocumentOut:
+           upload: Upload, expected: Expected, clock: Clock) -> DocumentOut:
     slot = slot_of(uow, p, request_id, upload_id)
     if slot["document"] is not None:  # a concurrent completion won: its document
         return DocumentOut.model_validate(slot["document"])
-    out = h.add_document(uow, blobs, p, request_id, upload, slot["key"], if_match, clock)
+    out = h.add_document(uow, blobs, p, request_id, upload, slot["key"], expected, clock)
     uow.save({**slot, "version": int(slot["version"]) + 1,
               "document": out.model_dump(mode="json")})
     return out
@@ -157,9 +158,9 @@ class UploadCompletion:
             resp.status = falcon.HTTP_201
             resp.media = DocumentOut.model_validate(slot["document"]).model_dump(mode="json")
             return
-        if_match = req.get_header("If-Match")
+        expected = expected_version(req)
         run_command(self.ctx, req, resp, lambda uow: attach(
-            uow, s3, p, request_id, upload_id, upload, if_match, self.ctx.clock),
+            uow, s3, p, request_id, upload_id, upload, expected, self.ctx.clock),
             status=201, caller=p.sub)
         # Stored under its hash now; the slot's object has served its purpose.
         s3.drop_upload(upload_id)

@@ -26,7 +26,7 @@ log = logging.getLogger("atende.reviews")
 def submit_review(uow: UnitOfWork, who: Principal, request_id: str, body: ReviewIn,
                   clock: Clock) -> ReviewOut:
     who = require_enabled(who, uow)
-    request = repository.get_request(uow, request_id)
+    request = repository.get_view(uow, request_id)
     if request is None:
         raise NotFound("request not found")
     reviewed = uow.get(*repository.marker_key(request_id)) is not None
@@ -74,10 +74,10 @@ def moderate_review(uow: UnitOfWork, who: Principal, review_id: str, body: Moder
 def apply_request_event(uow: UnitOfWork, event: RequestEvent) -> None:
     """Keep the newest snapshot: a duplicate or an older event arriving late changes
     nothing."""
-    current = repository.get_request(uow, event.request_id)
+    current = repository.get_view(uow, event.request_id)
     if current is not None and current.version >= event.request.version:
         return
-    repository.put_request(uow, RequestView(event.request_id, event.request), current)
+    repository.put_view(uow, RequestView(event.request_id, event.request), current)
 
 
 def apply_roster_event(uow: UnitOfWork, event: RosterChanged) -> None:

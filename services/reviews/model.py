@@ -22,7 +22,8 @@ from typing import Literal
 
 from shared.errors import DomainError, Forbidden, InvalidTransition, NotFound
 from shared.identity import Principal, real_name
-from shared.messages import Event, Party, RequestSnapshot, ReviewModerated, ReviewSubmitted
+from shared.messages import Event, Party, ReviewModerated, ReviewSubmitted
+from shared.projection import RequestView as SharedView
 from shared.roster import forbid_own
 
 Verdict = Literal["approved", "rejected"]
@@ -38,29 +39,12 @@ class AlreadyReviewed(DomainError):
     status, code, title = 409, "already_reviewed", "Already reviewed"
 
 
-@dataclass
-class RequestView:
-    """What this service knows of a request, from the newest request event seen."""
-
-    id: str
-    snapshot: RequestSnapshot
-
-    @property
-    def version(self) -> int:
-        return self.snapshot.version
-
-    def visible_to(self, who: Principal) -> bool:
-        s = self.snapshot
-        if who.sub == s.citizen.sub:
-            return True
-        if not who.is_staff or who.org != s.org:
-            return False
-        return who.has("registrar") or (who.has("attendant") and who.unit == s.unit)
+class RequestView(SharedView):
+    """This service's rules on top of the shared view of a request."""
 
     def check_reviewable_by(self, who: Principal, *, already_reviewed: bool) -> None:
-        if not self.visible_to(who):
-            raise NotFound("request not found")
-        if who.sub != self.snapshot.citizen.sub:
+        self.check_visible(who)
+        if who.sub != self.citizen.sub:
             raise Forbidden("only the citizen who made the request may review it")
         if self.snapshot.status != "concluded":
             raise InvalidTransition("a request can be reviewed once it is concluded")

@@ -22,8 +22,9 @@ from services.reviews.model import (
     ServiceStats,
 )
 from shared.clock import iso, parse
-from shared.messages import Party, RequestSnapshot
+from shared.messages import Party
 from shared.outbox import UnitOfWork
+from shared.projection import load_view, store_view
 from shared.tables import Item, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -56,22 +57,12 @@ def published_pk(service_id: str) -> str:
 # --- request projection ------------------------------------------------------------
 
 
-def get_request(uow: Reader, request_id: str) -> RequestView | None:
-    item = uow.get(*request_key(request_id))
-    if item is None:
-        return None
-    return RequestView(request_id, RequestSnapshot.model_validate(item["request"]))
+def get_view(uow: Reader, request_id: str) -> RequestView | None:
+    return load_view(uow, request_key(request_id)[0], request_id, RequestView)
 
 
-def put_request(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
-    pk, sk = request_key(view.id)
-    # The item's version is the request's own: it orders events and guards the write.
-    item = {"pk": pk, "sk": sk, "version": view.version,
-            "request": view.snapshot.model_dump(mode="json")}
-    if previous is None:
-        uow.put(item, new=True)
-    else:
-        uow.put(item, expect_version=previous.version)
+def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
+    store_view(uow, request_key(view.id)[0], view, previous)
 
 
 # --- reviews -----------------------------------------------------------------------

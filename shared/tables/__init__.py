@@ -9,7 +9,7 @@ transactions of puts, deletes and checks, each optionally conditioned on the sto
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -152,6 +152,34 @@ class Table(Protocol):
         ...
 
     def transact(self, writes: Sequence[Write]) -> None: ...
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        """Every item whose partition key begins with ``prefix`` (and whose sort key is
+        ``sk``, if given), streamed in pages: for offline jobs only, never a request's
+        path, which reads one partition at a time."""
+        ...
+
+
+def prefix_end(prefix: str) -> str:
+    """The first key after every key that begins with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def key_range_args(pk: str, index: str | None, prefix: str | None, start: str | None,
+                   end: str | None, cursor: str | None) -> tuple[list[Any], list[str]]:
+    """The key conditions' parameters of an SQL adapter's range query, in the order its SQL
+    names them, and the cursor's key (empty on a first page)."""
+    args: list[Any] = [pk]
+    if prefix is not None:
+        args += [prefix, prefix + "\U0010ffff"]
+    if start is not None:
+        args.append(start)
+    if end is not None:
+        args.append(end)
+    key: list[str] = decode_cursor(cursor) if cursor else []
+    if key and len(key) != (3 if index else 1):
+        raise ValueError("invalid cursor")
+    return args + key, key
 
 
 def encode_cursor(key: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -215,6 +215,15 @@ class DynamoTable:
                           Key={"pk": {"S": physical_pk(pk, sk)}, "sk": {"S": sk}})
         raw = resp.get("Item")
         return from_item(raw) if raw else None
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        test = "begins_with(pk, :p)" + (" AND sk = :s" if sk is not None else "")
+        values = {":p": {"S": prefix}, **({":s": {"S": sk}} if sk is not None else {})}
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.name, ConsistentRead=True, FilterExpression=test,
+            ExpressionAttributeValues=values)
+        for page in pages:
+            yield from (from_item(raw) for raw in page["Items"])
 
     def query(
         self,

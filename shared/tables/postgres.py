@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -34,6 +34,7 @@ from shared.tables import (
     Write,
     attribute_name,
     encode_cursor,
+    prefix_end,
 )
 from shared.tables import postgres_schema as schema
 from shared.tables.postgres_sql import page_sql, range_args
@@ -189,6 +190,24 @@ class PostgresTable:
     def get(self, pk: str, sk: str) -> Item | None:
         row = self.db.run(lambda conn: conn.execute(self._get, (pk, sk)).fetchone())
         return orjson.loads(from_stored(row[0])) if row else None
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        only = " AND sk = %s" if sk is not None else ""
+        sql = (f'SELECT pk, sk, body::text FROM "{self.name}" '
+               f"WHERE (pk, sk) > (%s, %s) AND pk < %s{only} ORDER BY pk, sk LIMIT 500")
+        after = (prefix, "")
+        while True:
+            args = [*after, prefix_end(prefix), *([sk] if sk is not None else [])]
+
+            def page(conn: psycopg.Connection[Any], args: list[str] = args
+                     ) -> list[tuple[Any, ...]]:
+                return conn.execute(sql, args).fetchall()
+
+            rows = self.db.run(page)
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield from (orjson.loads(from_stored(body)) for _, _, body in rows)
 
     def _rows(self, select: str, pk: str, limit: int, query: dict[str, Any]
               ) -> tuple[list[tuple[Any, ...]], str | None]:

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from shared.tables import TableError, Where, attribute_name, decode_cursor, key_columns
+from shared.tables import TableError, Where, attribute_name, key_columns, key_range_args
 
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -28,17 +28,7 @@ def range_args(pk: str, index: str | None = None, prefix: str | None = None,
                cursor: str | None = None, where: Sequence[Where] = ()
                ) -> tuple[list[Any], Shape]:
     """A range query's parameters (but its limit) and its shape, which names its SQL."""
-    args: list[Any] = [pk]
-    if prefix is not None:
-        args += [prefix, prefix + "\U0010ffff"]
-    if start is not None:
-        args.append(start)
-    if end is not None:
-        args.append(end)
-    key: list[str] = decode_cursor(cursor) if cursor else []
-    if key and len(key) != (3 if index else 1):
-        raise ValueError("invalid cursor")
-    args += key
+    args, key = key_range_args(pk, index, prefix, start, end, cursor)
     shape: list[tuple[str, str, tuple[str, ...]]] = []
     for cond in where:
         kinds, params = _where_params(cond)

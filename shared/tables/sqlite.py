@@ -30,9 +30,10 @@ from shared.tables import (
     Write,
     attribute_name,
     attribute_page,
-    decode_cursor,
     encode_cursor,
     key_columns,
+    key_range_args,
+    prefix_end,
 )
 
 try:
@@ -96,7 +97,7 @@ class SQLiteDatabase:
 
         Otherwise the commit that takes the WAL past ``wal_autocheckpoint`` pages copies
         them itself, holding the write lock meanwhile, and every writer of every process
-        waits behind it: command-to-effect p99 on Redis went from 33-39 ms to 23-27 ms.
+        waits behind it: those waits were most of the command-to-effect p99.
         Commits still checkpoint at that mark, but find the pages already copied."""
         stop = threading.Event()
 
@@ -121,8 +122,7 @@ class SQLiteDatabase:
             conn.execute("PRAGMA busy_timeout=30000")
             # Checkpoint every 10,000 WAL pages (40 MB) instead of 1,000: a checkpoint runs in
             # the commit that crosses the mark, and a rarer one copies each hot page (the
-            # markers', an index's) once instead of ten times. A consumer's commit went from
-            # 93 to 63 us on average.
+            # markers', an index's) once instead of ten times: a consumer's commit copies less.
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             self._local.conn = conn
         return conn
@@ -162,6 +162,22 @@ class SQLiteTable:
         )
         return orjson.loads(row[0]) if row else None
 
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        """In pages, each read finished before the caller writes: a write on this
+        connection while a read of it is still open fails ("database is locked")."""
+        only = " AND sk = ?" if sk is not None else ""
+        sql = (f'SELECT pk, sk, CAST(body AS BLOB) FROM "{self.name}" '
+               f"WHERE (pk, sk) > (?, ?) AND pk < ?{only} ORDER BY pk, sk LIMIT 500")
+        after = (prefix, "")
+        while True:
+            rows = self.db.connection().execute(
+                sql, (*after, prefix_end(prefix), *([sk] if sk is not None else []))
+            ).fetchall()
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield from (orjson.loads(body) for _, _, body in rows)
+
     def query(
         self,
         pk: str,
@@ -192,8 +208,8 @@ class SQLiteTable:
     def query_json(self, pk: str, *, attribute: str, limit: int = 100, **query: Any
                    ) -> JsonPage:
         """SQLite cuts the attribute's JSON out of each body and joins them: no object is
-        made for an item (a panel page 74 -> 66 us in process, and under the server, where
-        every object made costs more, from about 5,200 to 7,000-7,300 pages/s)."""
+        made for an item, which matters most under the server, where cold caches make every
+        object dearer (docs/performance.md)."""
         args, shape = _range_args(pk, **query)
         sql = _json_page_sql(self.name, attribute_name(attribute), shape)
         items, order, count = self.db.connection().execute(
@@ -273,9 +289,9 @@ class SQLiteTable:
     def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
                 vals: list[Any]) -> None:
         """Rewrite a versioned item, setting only the index keys that changed: SQLite
-        rewrites every index whose column an UPDATE sets, changed or not: a consumer's commit
-        (request, timeline entry, marker) took 111 us with the request's four index keys set
-        and 62 us without, and most events change none of them."""
+        rewrites every index whose column an UPDATE sets, changed or not, which nearly
+        doubled a consumer's commit (request, timeline entry, marker); most events change
+        none of them."""
         keys = cols[4:]
         row = conn.execute(
             f'SELECT {", ".join(keys)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
@@ -308,17 +324,7 @@ def _range_args(pk: str, index: str | None = None, prefix: str | None = None,
                 cursor: str | None = None, where: Sequence[Where] = ()
                 ) -> tuple[list[Any], Shape]:
     """A range query's parameters (but its limit) and its shape, which names its SQL."""
-    args: list[Any] = [pk]
-    if prefix is not None:
-        args += [prefix, prefix + "\U0010ffff"]
-    if start is not None:
-        args.append(start)
-    if end is not None:
-        args.append(end)
-    key: list[str] = decode_cursor(cursor) if cursor else []
-    if key and len(key) != (3 if index else 1):
-        raise ValueError("invalid cursor")
-    args += key
+    args, key = key_range_args(pk, index, prefix, start, end, cursor)
     shape: list[tuple[str, str, int]] = []
     for cond in where:
         params = _where_params(cond)

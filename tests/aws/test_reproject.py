@@ -67,9 +67,9 @@ def test_reproject_rebuilds_the_request_views_from_the_requests_store(
 
     done = _run(capsys, "all", "--data-dir", data_dir)
     assert done == {k: {"requests": 3, "written": 1, "unchanged": 2, "skipped": 0}
-                    for k in ops.PROJECTING} | {
+                    for k in ("followups", "meetings", "reviews")} | {
         "requests": {"requests": 3, "written": 0, "unchanged": 3, "skipped": 0}}
-    for service in ops.PROJECTING:
+    for service in ("followups", "meetings", "reviews"):
         for rid in rids.values():
             view = _view(h, service, rid)
             assert view is not None

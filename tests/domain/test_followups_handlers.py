@@ -10,10 +10,11 @@ import pytest
 
 from services.followups import handlers, repository
 from services.followups.contract import MAIL_ACTOR
+from services.followups.model import RequestView
 from shared import messages as m
 from shared.blobs import FileBlobs
 from shared.errors import Forbidden, NotFound, UnsupportedMediaType
-from shared.http import FilePart
+from shared.files import FilePart
 from shared.identity import Principal
 from shared.settings import Settings
 from tests.domain.support import (
@@ -159,3 +160,19 @@ def test_a_notification_is_marked_read_by_its_recipient_only(store: Store) -> No
     assert again.read
     item = repository.get_note(store.table, note.id)
     assert item is not None and item["version"] == 2  # marking it twice wrote once
+
+
+def test_a_post_checks_who_may_see_the_request_once(
+        store: Store, blobs: FileBlobs, settings: Settings,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store.feed(handlers.apply_event, *in_service(RID))
+    checked: list[str] = []
+    check = RequestView.check_visible
+
+    def counted(view: RequestView, who: Principal) -> None:
+        checked.append(who.sub)
+        check(view, who)
+
+    monkeypatch.setattr(RequestView, "check_visible", counted)
+    post(store, blobs, settings, CITIZEN)
+    assert checked == [CITIZEN.sub]

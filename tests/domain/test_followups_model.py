@@ -56,7 +56,7 @@ def test_follow_ups_are_exchanged_only_while_in_service(status: str) -> None:
 
 
 def test_a_citizens_post_names_the_assignee_as_recipient_and_never_carries_the_text() -> None:
-    followup = Followup.post("f1", view(), CITIZEN, TEXT, [], NOON)
+    followup = Followup.post("f1", view(), CITIZEN, view().author_role(CITIZEN), TEXT, [], NOON)
     assert (followup.author_role, followup.author) == ("citizen", party(CITIZEN))
     [event] = followup.events
     assert isinstance(event, m.FollowupPosted)
@@ -65,6 +65,7 @@ def test_a_citizens_post_names_the_assignee_as_recipient_and_never_carries_the_t
 
 
 def test_an_assignees_post_is_for_the_citizen() -> None:
-    [event] = Followup.post("f1", view(), ASSIGNEE, TEXT, [], NOON).events
+    [event] = Followup.post("f1", view(), ASSIGNEE, view().author_role(ASSIGNEE), TEXT, [],
+                                NOON).events
     assert isinstance(event, m.FollowupPosted)
     assert (event.author_role, event.recipient) == ("attendant", party(CITIZEN))

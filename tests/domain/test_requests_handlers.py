@@ -20,6 +20,7 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.identity import Principal
+from shared.preconditions import ANY
 from tests.domain.support import (
     ANALYST,
     ASSIGNEE,
@@ -60,7 +61,7 @@ def submit(store: Store, service_id: str, answers: dict[str, Any] | None = None)
 
 
 def analyse(store: Store, rid: str, who: Principal = ANALYST) -> None:
-    store.run(lambda uow: handlers.start_analysis(uow, who, rid, None, store.clock))
+    store.run(lambda uow: handlers.start_analysis(uow, who, rid, ANY, store.clock))
 
 
 def test_only_a_registrar_adds_a_service_to_the_catalog(store: Store) -> None:
@@ -124,7 +125,7 @@ def test_an_approval_reaches_every_service_that_consumes_it(store: Store,
                                                             service_id: str) -> None:
     rid = submit(store, service_id)
     analyse(store, rid)
-    out = store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None,
+    out = store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, ANY,
                                                  store.clock))
     assert out.status == "in_service" and out.assignee is not None
     assert out.assignee.sub == ASSIGNEE.sub
@@ -138,7 +139,7 @@ def test_a_citizen_reads_the_staff_by_name_and_role_never_by_sub(store: Store,
                                                                    service_id: str) -> None:
     rid = submit(store, service_id)
     analyse(store, rid)
-    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, ANY, store.clock))
     seen = store.run(lambda uow: handlers.read_request(uow, CITIZEN, rid)).model_dump()
     assert seen["assignee"] == {"name": ASSIGNEE.name, "role": "attendant"}
     assert seen["analyst"] == {"name": ANALYST.name, "role": "attendant"}
@@ -152,7 +153,7 @@ def test_the_assignee_must_be_an_enabled_attendant_of_the_unit(
         store: Store, service_id: str, assignee: str) -> None:
     rid = submit(store, service_id)
     analyse(store, rid)
-    error = store.refused(lambda uow: handlers.approve(uow, ANALYST, rid, assignee, None,
+    error = store.refused(lambda uow: handlers.approve(uow, ANALYST, rid, assignee, ANY,
                                                        store.clock), ValidationFailed)
     assert error.errors == [{"field": "assignee",
                              "message": "must be an enabled attendant of the unit"}]
@@ -162,7 +163,7 @@ def test_a_disabled_attendant_is_refused_whatever_the_request(store: Store,
                                                                service_id: str) -> None:
     rid = submit(store, service_id)
     for command in (
-            lambda uow: handlers.start_analysis(uow, COLLEAGUE, rid, None, store.clock),
+            lambda uow: handlers.start_analysis(uow, COLLEAGUE, rid, ANY, store.clock),
             lambda uow: handlers.read_request(uow, COLLEAGUE, "no-such-request")):
         error = store.refused(command, AttendantNotEnabled)
         assert (error.status, error.code) == (403, "attendant_not_enabled")
@@ -176,11 +177,11 @@ def test_nobody_analyses_or_is_assigned_their_own_request(store: Store,
     store.run(lambda uow: handlers.enrol(uow, REGISTRAR, helena.sub, roster))
     body = RequestIn(service_id=service_id, answers={"cpf": CPF})
     rid = store.run(lambda uow: handlers.submit(uow, helena, body, store.clock)).id
-    error = store.refused(lambda uow: handlers.start_analysis(uow, helena, rid, None,
+    error = store.refused(lambda uow: handlers.start_analysis(uow, helena, rid, ANY,
                                                               store.clock), ConflictOfInterest)
     assert error.code == "conflict_of_interest"
     analyse(store, rid)
-    store.refused(lambda uow: handlers.approve(uow, ANALYST, rid, helena.sub, None,
+    store.refused(lambda uow: handlers.approve(uow, ANALYST, rid, helena.sub, ANY,
                                                store.clock), ConflictOfInterest)
 
 
@@ -190,23 +191,23 @@ def test_the_registrar_or_the_assignee_hands_a_request_over(store: Store,
     store.run(lambda uow: handlers.enrol(uow, REGISTRAR, COLLEAGUE.sub, enable))
     rid = submit(store, service_id)
     analyse(store, rid)
-    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, ANY, store.clock))
     store.refused(lambda uow: handlers.reassign(uow, ANALYST, rid, COLLEAGUE.sub, "Férias",
-                                                None, store.clock), Forbidden)
+                                                ANY, store.clock), Forbidden)
     out = store.run(lambda uow: handlers.reassign(uow, ASSIGNEE, rid, COLLEAGUE.sub, "Férias",
-                                                  None, store.clock))
+                                                  ANY, store.clock))
     assert out.assignee is not None and out.assignee.sub == COLLEAGUE.sub
     [event] = store.events(m.RequestReassigned)
     assert (event.previous, event.reason) == (party(ASSIGNEE), "Férias")
     store.run(lambda uow: handlers.reassign(uow, REGISTRAR, rid, ASSIGNEE.sub, "Voltou",
-                                            None, store.clock))
+                                            ANY, store.clock))
     assert len(store.events(m.RequestReassigned)) == 2
 
 
 def test_a_request_of_another_unit_is_not_found_rather_than_forbidden(
         store: Store, service_id: str) -> None:
     rid = submit(store, service_id)
-    store.refused(lambda uow: handlers.start_analysis(uow, ELSEWHERE, rid, None, store.clock),
+    store.refused(lambda uow: handlers.start_analysis(uow, ELSEWHERE, rid, ANY, store.clock),
                   NotFound)
     store.refused(lambda uow: handlers.read_request(uow, ELSEWHERE, rid), NotFound)
 
@@ -214,10 +215,10 @@ def test_a_request_of_another_unit_is_not_found_rather_than_forbidden(
 def test_a_failing_step_needs_a_note(store: Store, service_id: str) -> None:
     rid = submit(store, service_id)
     analyse(store, rid)
-    store.refused(lambda uow: handlers.check_step(uow, ANALYST, rid, "docs", False, "  ", None,
+    store.refused(lambda uow: handlers.check_step(uow, ANALYST, rid, "docs", False, "  ", ANY,
                                                   store.clock), ValidationFailed)
     out = store.run(lambda uow: handlers.check_step(uow, ANALYST, rid, "docs", False,
-                                                    "Falta a página 2.", None, store.clock))
+                                                    "Falta a página 2.", ANY, store.clock))
     assert out.steps[0].note == "Falta a página 2."
 
 
@@ -227,7 +228,7 @@ def test_the_timeline_shows_each_step_and_other_services_events(store: Store,
     store.clock.advance(minutes=1)
     analyse(store, rid)
     store.clock.advance(minutes=1)
-    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, None, store.clock))
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, ANY, store.clock))
     store.clock.advance(hours=1)
     review = m.ReviewSubmitted(request_id=rid, occurred_at=store.clock.now(), review_id="rv1",
                                service_id=service_id, verdict="approved", rating=5,

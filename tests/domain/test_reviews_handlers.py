@@ -134,5 +134,5 @@ def test_the_request_view_follows_the_newest_event_only(store: Store) -> None:
     late = m.AnalysisStarted(request_id="r1", request=snapshot("in_analysis", 2),
                              actor=concluded("r1").actor)
     store.feed(apply, late)
-    view = repository.get_request(store.table, "r1")
+    view = repository.get_view(store.table, "r1")
     assert view is not None and view.snapshot.status == "concluded"

@@ -58,6 +58,17 @@ def test_only_the_citizen_reviews_a_concluded_request_and_only_once(
         view.check_reviewable_by(who, already_reviewed=reviewed)
 
 
+def test_the_assignee_may_see_the_request_and_its_review_even_from_another_unit() -> None:
+    """The shared view's assignee clause holds here too: an assignee outside the request's
+    unit sees the request (told 403, not 404, on reviewing it) and its review."""
+    view = RequestView("r1", snapshot("concluded", 4, assignee=ELSEWHERE))
+    assert view.visible_to(ELSEWHERE)
+    with pytest.raises(Forbidden):
+        view.check_reviewable_by(ELSEWHERE, already_reviewed=False)
+    r = Review.submit("rv1", view, "approved", 5, None, NOON)
+    assert r.visible_to(ELSEWHERE)
+
+
 def test_a_review_records_the_verdict_for_the_assignee() -> None:
     concluded().check_reviewable_by(CITIZEN, already_reviewed=False)
     r = Review.submit("rv1", concluded(), "rejected", 2, None, NOON)

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed, ViewBehind
-from shared.freshness import may_catch_up, wanted_version
+from shared.freshness import may_catch_up
+from shared.preconditions import Expected
 from tests.helpers import STEPS, Setup, setup_service, submit
 
 BROKER = os.environ.get("ATENDE_RYW_BROKER_URL", "memory://")
@@ -120,7 +121,7 @@ def test_with_a_current_if_match_a_real_refusal_is_answered_at_once(make_harness
 @pytest.mark.parametrize(("header", "version"), [
     (None, None), ('"3"', 3), ('W/"4"', 4), ('"2", "7"', 7), ("*", None), ('"abc"', None)])
 def test_if_match_names_the_version_seen(header: str | None, version: int | None) -> None:
-    assert wanted_version(header) == version
+    assert Expected.parse(header).newest == version
 
 
 def test_only_refusals_a_newer_view_could_lift_wait() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shared import messages as m
+from shared.preconditions import ANY
 from tests.helpers import setup_service, to_state
 
 T0 = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -120,7 +121,7 @@ def test_published_events_carry_the_snapshot_and_actor(harness):
     harness.client.simulate_post(f"/requests/{out.id}/analysis", headers=s.h("analyst"))
     analyst = ctx.verifier.verify(s.tokens["analyst"])
     uow = UnitOfWork(ctx.table, None, ctx.clock, ctx.topology)
-    handlers.approve(uow, analyst, out.id, s.subs["assignee"], None, ctx.clock)
+    handlers.approve(uow, analyst, out.id, s.subs["assignee"], ANY, ctx.clock)
     uow.commit()
     approved = uow.events[0]
     assert approved.type == "RequestApproved" and approved.request.version == 3

@@ -1,0 +1,18 @@
+"""``atende ops lag``: how far behind each table's outbox is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.ops.stores import tables
+from shared.settings import Settings
+
+
+def lag(settings: Settings) -> dict[str, Any]:
+    from shared.clock import SystemClock
+    from shared.outbox import Relay
+
+    relay = Relay(broker=None, clock=SystemClock(), durable=True)  # type: ignore[arg-type]
+    for table in tables(settings).values():
+        relay.watch(table)
+    return relay.lag()
