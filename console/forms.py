@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import falcon
 
 from shared.errors import BadRequest, DomainError
-from shared.http import read_body
+from shared.http import FilePart, multipart_body, read_body
+from shared.settings import Settings
 
 # The services speak English in their problem documents; a person reads Portuguese. The
 # messages are matched by their start; what is not known here gets a generic sentence.
@@ -136,5 +137,29 @@ def posted_fields(req: falcon.Request, limit: int = 64 * 1024) -> dict[str, str]
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequest("malformed form") from exc
         fields = {k: v[0] for k, v in parsed.items()}
+    elif media == "multipart/form-data" and req.context.get("settings") is not None:
+        # A form with files: read under the services' own caps, its files kept for the
+        # screen (``posted_files``); the CSRF field comes from here too.
+        settings: Settings = req.context.settings
+        body = multipart_body(req, settings, max_files=settings.max_files_per_post)
+        fields = dict(body.fields)
+        # A file input left empty still sends a part, with no name and no bytes.
+        req.context.files = [f for f in body.files if f.filename or f.data]
     req.context.form = fields
     return fields
+
+
+def posted_files(req: falcon.Request, name: str) -> list[FilePart]:
+    """The files a multipart post sent in the input ``name``."""
+    posted_fields(req)
+    return [f for f in req.context.get("files") or [] if f.name == name]
+
+
+class UploadSettings:
+    """Middleware: the settings a multipart post is read under (its caps)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.settings = self.settings
