@@ -12,14 +12,13 @@ import falcon
 
 from console.forms import Form
 from console.screens import service_work
+from console.screens.panel import STATUS
 from console.screens.staff import attendance, install_filters, place, request_url, staff
 from console.web import Console
 from shared.errors import DomainError, NotFound
 from shared.http import send_file
 from shared.identity import Principal
 
-STATUS = {"submitted": "Enviada", "in_analysis": "Em análise", "rejected": "Reprovada",
-          "in_service": "Em atendimento", "concluded": "Concluída"}
 VERDICT = {"approved": "Aprovado", "rejected": "Reprovado", None: "Aguardando"}
 NOTICES = {
     "analise": "Análise iniciada.",
@@ -37,7 +36,12 @@ EVENTS = {"RequestSubmitted": "Solicitação enviada", "DocumentAdded": "Documen
           "AnalysisStarted": "Análise iniciada", "StepChecked": "Etapa verificada",
           "RequestRejected": "Solicitação reprovada", "RequestApproved": "Solicitação aprovada",
           "RequestReassigned": "Atendimento transferido",
-          "RequestConcluded": "Solicitação concluída"}
+          "RequestConcluded": "Solicitação concluída",
+          "FollowupPosted": "Acompanhamento enviado", "MeetingScheduled": "Reunião agendada",
+          "MeetingRescheduled": "Reunião remarcada", "MeetingCanceled": "Reunião cancelada",
+          "GuestInvited": "Convidado chamado para a reunião",
+          "MeetingJoined": "Entrada na reunião", "MeetingReminderDue": "Lembrete de reunião",
+          "ReviewSubmitted": "Atendimento avaliado", "ReviewModerated": "Comentário moderado"}
 LABELS = {"justificativa": "Justificativa", "atendente": "Atendente"}
 
 
