@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -44,6 +45,11 @@ def parsed(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed("invalid body", validation_errors(exc)) from exc
+
+
+def _moved(ctx: ServiceContext, pk: str, seen: tuple[int, str] | None) -> bool:
+    """Whether the service's view of the request changed from ``seen``."""
+    return view_state(ctx.table, pk) != seen
 
 
 class Attendance:
@@ -79,7 +85,7 @@ class Attendance:
             except DomainError as exc:
                 if not may_catch_up(exc, seen):
                     raise
-                if not wait_until(lambda s=seen: view_state(ctx.table, pk) != s, deadline):
+                if not wait_until(partial(_moved, ctx, pk, seen), deadline):
                     raise
 
     # --- requests --------------------------------------------------------------------

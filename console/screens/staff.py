@@ -106,5 +106,5 @@ def install_filters(console: Console) -> None:
 
 def is_overdue(item: dict[str, Any], now: datetime) -> bool:
     due = item.get("due_at")
-    return bool(due) and item.get("status") in {"submitted", "in_analysis", "in_service"} \
-        and datetime.fromisoformat(due) < now
+    return isinstance(due, str) and item.get("status") in {
+        "submitted", "in_analysis", "in_service"} and datetime.fromisoformat(due) < now
