@@ -111,6 +111,7 @@ class StepCheck:
         p = staff(self.console, req)
         note_field = f"observacao-{key}"
         form = Form.posted(req, labels={note_field: "Observação", **LABELS})
+        status = 422
         ok = form.value("verificacao") == "sim"
         if not ok and not form.value(note_field).strip():
             form.add(note_field, "Informe a observação para responder Não.")
@@ -121,9 +122,10 @@ class StepCheck:
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"note": note_field})
         if not form.ok:
-            return show(self.console, req, resp, p, request_id, form=form, status=422)
+            return show(self.console, req, resp, p, request_id, form=form, status=status)
         raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso=etapa#etapa-{key}"))
 
 
@@ -146,6 +148,7 @@ class Approve:
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(LABELS))
+        status = 422
         form.require("atendente")
         if form.ok:
             try:
@@ -153,9 +156,10 @@ class Approve:
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"assignee": "atendente"}, default="atendente")
         if not form.ok:
-            return self.page(req, resp, p, request_id, form, 422)
+            return self.page(req, resp, p, request_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=aprovada"))
 
 
@@ -168,6 +172,7 @@ class Reject(Approve):
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(LABELS))
+        status = 422
         form.require("justificativa")
         if form.ok:
             try:
@@ -175,9 +180,10 @@ class Reject(Approve):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"justification": "justificativa"}, default="justificativa")
         if not form.ok:
-            return self.page(req, resp, p, request_id, form, 422)
+            return self.page(req, resp, p, request_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=reprovada"))
 
 

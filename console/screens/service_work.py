@@ -72,6 +72,7 @@ class Followups(_Screen):
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels={"mensagem": "Mensagem", "anexos": "Anexos"})
+        status = 422
         form.require("mensagem")
         files = posted_files(req, "anexos")
         if form.ok:
@@ -81,10 +82,11 @@ class Followups(_Screen):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"body": "mensagem", "file": "anexos"}, default="anexos")
         if not form.ok:
             return detail.show(self.console, req, resp, p, request_id, form=form,
-                               status=422)
+                               status=status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=acompanhamento#historico"))
 
 
@@ -118,6 +120,7 @@ class Meetings(_Screen):
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(MEETING_LABELS))
+        status = 422
         body = _meeting_body(form)
         if form.ok:
             try:
@@ -125,10 +128,11 @@ class Meetings(_Screen):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, MEETING_FIELDS, default="data")
         if not form.ok:
             return detail.show(self.console, req, resp, p, request_id, form=form,
-                               status=422)
+                               status=status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=reuniao#reunioes"))
 
 
@@ -166,6 +170,7 @@ class Join(_MeetingPage):
                 meeting_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(self.labels))
+        status = 422
         form.require("nome")
         url = None
         if form.ok:
@@ -175,9 +180,10 @@ class Join(_MeetingPage):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"display_name": "nome"}, default="nome")
         if url is None:
-            return self.page(req, resp, p, request_id, meeting_id, form, 422)
+            return self.page(req, resp, p, request_id, meeting_id, form, status)
         svc = attendance(self.console)
         meeting = next(m for m in svc.meetings(p, request_id) if m["id"] == meeting_id)
         detail.show(self.console, req, resp, p, request_id, form=form,
@@ -192,6 +198,7 @@ class Invite(_MeetingPage):
                 meeting_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(self.labels))
+        status = 422
         form.require("nome", "email")
         if form.ok:
             try:
@@ -200,9 +207,10 @@ class Invite(_MeetingPage):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"name": "nome", "email": "email"}, default="email")
         if not form.ok:
-            return self.page(req, resp, p, request_id, meeting_id, form, 422)
+            return self.page(req, resp, p, request_id, meeting_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=convite#reunioes"))
 
 
@@ -219,6 +227,7 @@ class Reschedule(_MeetingPage):
                 meeting_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(self.labels))
+        status = 422
         form.require("data", "hora")
         body = _meeting_body(form, partial=True)
         if form.ok:
@@ -227,9 +236,10 @@ class Reschedule(_MeetingPage):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, MEETING_FIELDS, default="data")
         if not form.ok:
-            return self.page(req, resp, p, request_id, meeting_id, form, 422)
+            return self.page(req, resp, p, request_id, meeting_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=remarcada#reunioes"))
 
 
@@ -266,6 +276,7 @@ class Conclude(_Screen):
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(self.labels))
+        status = 422
         form.require("resumo")
         files = posted_files(req, "arquivo")
         if form.ok:
@@ -275,10 +286,11 @@ class Conclude(_Screen):
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
+                status = exc.status
                 place(form, exc, {"summary": "resumo", "file": "arquivo"},
                       default="arquivo")
         if not form.ok:
-            return self.page(req, resp, p, request_id, form, 422)
+            return self.page(req, resp, p, request_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=concluida"))
 
 

@@ -203,7 +203,8 @@ def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]
     join = page.split(">Acessar<")[0].rsplit('href="', 1)[1].split('"')[0]
     assert "Seu nome" in bruno.get(join).text
     r = post(bruno, join, {"nome": "Bruno"})
-    assert r.status_code == 422 and "A sala abre 15 minutos antes" in r.text
+    assert r.status_code == 409 and "A sala abre 15 minutos antes" in r.text
+    assert value_of(r.text, "nome") == "Bruno"
     invite = join.replace("/acessar", "/convidar")
     r = post(bruno, invite, {"nome": "Perito", "email": "nao-e-email"})
     assert r.status_code == 422 and value_of(r.text, "nome") == "Perito"
@@ -220,7 +221,7 @@ def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]
     assert "Concluir Solicitação" in bruno.get(conclude).text
     r = post_files(bruno, conclude, {"resumo": "Certidão emitida."},
                    [("arquivo", "certidao.png", PNG)])
-    assert r.status_code == 422
+    assert r.status_code == 415
     assert error_by(r.text, "arquivo") == "Envie um arquivo PDF."
     assert value_of(r.text, "resumo") == "Certidão emitida."
     r = post_files(bruno, conclude, {"resumo": "Certidão emitida."},
@@ -261,4 +262,53 @@ def test_the_meeting_form_is_only_the_assignees(platform: Platform) -> None:
     future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
     r = post(ana, f"/console/solicitacoes/{rid}/reunioes",
              {"data": future, "hora": "10:00", "assunto": "X", "duracao": "30"})
-    assert r.status_code == 422 and "permissão" in r.text
+    assert r.status_code == 403 and "permissão" in r.text
+
+
+def test_documents_download_through_the_console(platform: Platform) -> None:
+    rid = submit(platform)
+    body, ctype = multipart({"key": "rg"}, [("file", "rg.pdf", PDF)])
+    r = api(platform).simulate_post(f"/requests/{rid}/documents", body=body, headers={
+        "Authorization": f"Bearer {token(platform, 'citizen')}", "Content-Type": ctype})
+    assert r.status_code == 201, r.text
+    ana = as_(platform, "attendant")
+    page = ana.get(f"/console/solicitacoes/{rid}").text
+    link = page.split(">rg.pdf<")[0].rsplit('href="', 1)[1].split('"')[0]
+    got = ana.get(link)
+    assert got.status_code == 200 and got.content == PDF
+    assert "attachment" in got.headers["Content-Disposition"]
+    assert as_(platform, "citizen2").get(link).status_code == 404
+
+
+def test_meetings_are_rescheduled_and_cancelled(clocked: tuple[Platform, FrozenClock]) -> None:
+    platform, _ = clocked
+    rid, bruno = in_service(platform)
+    base = f"/console/solicitacoes/{rid}"
+    r = post(bruno, base + "/reunioes", {"data": "2026-03-04", "hora": "15:00",
+                                          "assunto": "Entrevista", "duracao": "10"})
+    assert r.status_code == 422
+    assert error_by(r.text, "duracao") == "A duração mínima é de 15 minutos."
+    r = post(bruno, base + "/reunioes", {"data": "2026-03-04", "hora": "15:00",
+                                          "assunto": "Entrevista", "duracao": "45"})
+    assert r.status_code == 303
+    page = bruno.get(base).text
+    again = page.split(">Remarcar<")[0].rsplit('href="', 1)[1].split('"')[0]
+    r = post(bruno, again, {"data": "2026-03-01", "hora": "10:00"})
+    assert r.status_code == 422 and value_of(r.text, "data") == "2026-03-01"
+    assert error_by(r.text, "data") == "A data e a hora devem estar no futuro."
+    assert post(bruno, again, {"data": "2026-03-05", "hora": "10:30"}).status_code == 303
+    page = bruno.get(base + "?aviso=remarcada").text
+    assert "Reunião remarcada." in page and "05/03/2026 10:30" in page
+    assert post(bruno, again.replace("/remarcar", "/cancelar"), {}).status_code == 303
+    page = bruno.get(base).text
+    assert "Cancelada" in page and ">Acessar<" not in page
+
+
+def test_only_the_analyst_sees_the_decision(platform: Platform) -> None:
+    ana = as_(platform, "attendant")
+    rid = analysed(platform, ana)
+    page = as_(platform, "attendant2").get(f"/console/solicitacoes/{rid}").text
+    assert "Em análise" in page and "Sim, Aprovar!" not in page and ">Não<" not in page
+    r = post(as_(platform, "attendant2"), f"/console/solicitacoes/{rid}/reprovar",
+             {"justificativa": "Sem documentos suficientes."})
+    assert r.status_code == 403 and "permissão" in r.text
