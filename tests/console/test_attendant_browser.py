@@ -93,6 +93,16 @@ def test_approved_request_followed_up_concluded_and_its_review_moderated(
     expect(page.get_by_role("link", name="Entrar")).to_be_visible()
 
     login(page, server, "attendant2")
+    menu = page.get_by_role("navigation", name="Menu principal")
+    menu.get_by_role("link", name="Notificações").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="Notificações")).to_be_visible()
+    accessible(page)
+    page.get_by_role("button", name="Marcar como lida").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").first).to_have_text("Notificação marcada como lida.")
+    menu.get_by_role("link", name="Solicitações").focus()
+    page.keyboard.press("Enter")
     open_first(page)
     type_into(page, "Mensagem", "Segue o parecer técnico.")
     page.get_by_label("Anexos").set_input_files(
@@ -121,6 +131,9 @@ def test_approved_request_followed_up_concluded_and_its_review_moderated(
     expect(page.get_by_role("status").first).to_have_text("Reunião agendada.")
     accessible(page)
     snapshot(page, "console-detail.png")
+    page.set_viewport_size({"width": 320, "height": 640})  # reflow: no sideways scroll
+    assert page.evaluate("document.body.scrollWidth") <= 320
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     press(page, "link", "Convidar")
     type_into(page, "Nome", "Perito Convidado")
