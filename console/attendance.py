@@ -6,7 +6,7 @@ Commands run in the service's unit of work and commit as ``shared.http.run_comma
 A command on a service that learns of the request from events (followups, meetings) may
 arrive before that service has seen the approval that made it possible; it is run as
 ``shared.freshness.run_fresh`` runs it: retried, within the same bound, while a newer view
-could lift the refusal.
+(or the service's copy of the roster) could lift the refusal.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from services.reviews import handlers as reviews_h
 from services.reviews import views as reviews_views
 from services.reviews.schemas import ModerationIn
 from shared.context import ServiceContext
-from shared.errors import Conflict, DomainError, ValidationFailed
+from shared.errors import AttendantNotEnabled, Conflict, DomainError, ValidationFailed
 from shared.files import PDF, Upload, accept
 from shared.freshness import may_catch_up, view_state, wait_until
 from shared.http import FilePart, validation_errors
@@ -82,6 +82,12 @@ class Attendance:
             seen = view_state(ctx.table, pk)
             try:
                 return self.run(name, command)
+            except AttendantNotEnabled:
+                # The roster reaches the service as events too: an attendant enrolled a
+                # moment ago may not be in its copy yet; nothing in the view says when.
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
             except DomainError as exc:
                 if not may_catch_up(exc, seen):
                     raise

@@ -140,6 +140,7 @@ class _MeetingPage(_Screen):
     template = ""
     title = ""
     labels: dict[str, str] = {}
+    own_name = False  # the form starts with the person's name in "nome"
 
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
              request_id: str, meeting_id: str, form: Form, status: int = 200) -> None:
@@ -154,10 +155,9 @@ class _MeetingPage(_Screen):
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str,
                meeting_id: str) -> None:
         p = staff(self.console, req)
-        form = Form(values={"nome": p.display_name}, labels=dict(self.labels))
-        if self.template == "request_meeting_invite.html":
-            form.values = {}
-        self.page(req, resp, p, request_id, meeting_id, form)
+        values = {"nome": p.display_name} if self.own_name else {}
+        self.page(req, resp, p, request_id, meeting_id,
+                  Form(values=values, labels=dict(self.labels)))
 
 
 class Join(_MeetingPage):
@@ -165,6 +165,7 @@ class Join(_MeetingPage):
 
     template, title = "request_meeting_join.html", "Acessar reunião"
     labels = {"nome": "Seu nome"}
+    own_name = True
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
                 meeting_id: str) -> None:
