@@ -178,14 +178,6 @@ class Attendance:
         return followups_h.read_attachment(ctx.table, ctx.blobs, p, request_id,
                                            followup_id, attachment_id)
 
-    def notifications(self, p: Principal, cursor: str | None) -> tuple[list[dict[str, Any]],
-                                                                       str | None]:
-        page = followups_h.list_notifications(self.ctx("followups").table, p, 50, cursor)
-        return [n.model_dump(mode="json") for n in page.items], page.next_cursor
-
-    def mark_read(self, p: Principal, note_id: str) -> None:
-        self.run("followups", lambda uow: followups_h.mark_read(uow, p, note_id))
-
     # --- meetings --------------------------------------------------------------------
 
     def meetings(self, p: Principal, request_id: str) -> list[dict[str, Any]]:

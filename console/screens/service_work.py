@@ -74,7 +74,7 @@ class Followups(_Screen):
         form = Form.posted(req, labels={"mensagem": "Mensagem", "anexos": "Anexos"})
         status = 422
         form.require("mensagem")
-        files = posted_files(req, "anexos")
+        files = [f for f in posted_files(req) if f.name == "anexos"]
         if form.ok:
             try:
                 attendance(self.console).post_followup(p, request_id, form.value("mensagem"),
@@ -279,7 +279,7 @@ class Conclude(_Screen):
         form = Form.posted(req, labels=dict(self.labels))
         status = 422
         form.require("resumo")
-        files = posted_files(req, "arquivo")
+        files = [f for f in posted_files(req) if f.name == "arquivo"]
         if form.ok:
             try:
                 attendance(self.console).conclude(p, request_id, form.value("resumo"),
