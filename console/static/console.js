@@ -29,6 +29,32 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("resumo-erros");
+    var notice = document.getElementById("aviso");
     if (summary) summary.focus();
+    else if (notice) notice.focus();
+  });
+
+  // A form marked data-dialog (a GET to the dialog's own page, for a browser without
+  // this file) opens that <dialog> instead; focus goes to its first field, and back to
+  // the opening button when it closes (Escape or a data-close button).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialog = form.dataset && form.dataset.dialog
+      && document.getElementById(form.dataset.dialog);
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    event.preventDefault();
+    var opener = event.submitter || form.querySelector("button");
+    dialog.showModal();
+    var first = dialog.querySelector("select, textarea, input:not([type=hidden])");
+    if (first) first.focus();
+    dialog.addEventListener("close", function () {
+      if (opener) opener.focus();
+    }, { once: true });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-close]");
+    var dialog = button && button.closest("dialog");
+    if (dialog) dialog.close();
   });
 })();

@@ -1,0 +1,230 @@
+"""The attendant's way to the services: the handlers of requests, followups, meetings and
+reviews, called in process with the person's Principal (as ``console/services.py`` does for
+the panel), so the same rules, validation and events apply as on the JSON API.
+
+Commands run in the service's unit of work and commit as ``shared.http.run_command`` does.
+A command on a service that learns of the request from events (followups, meetings) may
+arrive before that service has seen the approval that made it possible; it is run as
+``shared.freshness.run_fresh`` runs it: retried, within the same bound, while a newer view
+(or the service's copy of the roster) could lift the refusal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from services.followups import handlers as followups_h
+from services.meetings import handlers as meetings_h
+from services.meetings.schemas import GuestIn, JoinIn, MeetingIn, MeetingPatch
+from services.requests import handlers as requests_h
+from services.requests.schemas import ApprovalIn, ConclusionIn, RejectionIn
+from services.reviews import handlers as reviews_h
+from services.reviews import views as reviews_views
+from services.reviews.schemas import ModerationIn
+from shared.context import ServiceContext
+from shared.errors import AttendantNotEnabled, Conflict, DomainError, ValidationFailed
+from shared.files import PDF, Upload, accept
+from shared.freshness import may_catch_up, view_state, wait_until
+from shared.http import FilePart, validation_errors
+from shared.identity import Principal
+from shared.outbox import UnitOfWork
+from shared.tables import ConditionFailed
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+def parsed(model: type[M], data: dict[str, Any]) -> M:
+    """A body checked by the service's own schema; its errors as the API's 422."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid body", validation_errors(exc)) from exc
+
+
+def _moved(ctx: ServiceContext, pk: str, seen: tuple[int, str] | None) -> bool:
+    """Whether the service's view of the request changed from ``seen``."""
+    return view_state(ctx.table, pk) != seen
+
+
+class Attendance:
+    def __init__(self, contexts: dict[str, ServiceContext]) -> None:
+        self.contexts = contexts
+
+    def ctx(self, name: str) -> ServiceContext:
+        return self.contexts[name]
+
+    # --- running commands ------------------------------------------------------------
+
+    def run(self, name: str, command: Callable[[UnitOfWork], T], attempts: int = 3) -> T:
+        ctx = self.ctx(name)
+        for attempt in range(attempts):
+            with ctx.uow() as uow:
+                result = command(uow)
+                try:
+                    uow.commit()
+                    return result
+                except ConditionFailed:
+                    if attempt == attempts - 1:
+                        raise Conflict("the resource changed concurrently; try again") from None
+        raise AssertionError("unreachable")
+
+    def fresh(self, name: str, request_id: str, command: Callable[[UnitOfWork], T]) -> T:
+        ctx = self.ctx(name)
+        pk = f"REQ#{request_id}"
+        deadline = time.monotonic() + ctx.settings.view_wait_seconds
+        while True:
+            seen = view_state(ctx.table, pk)
+            try:
+                return self.run(name, command)
+            except AttendantNotEnabled:
+                # The roster reaches the service as events too: an attendant enrolled a
+                # moment ago may not be in its copy yet; nothing in the view says when.
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+            except DomainError as exc:
+                if not may_catch_up(exc, seen):
+                    raise
+                if not wait_until(partial(_moved, ctx, pk, seen), deadline):
+                    raise
+
+    # --- requests --------------------------------------------------------------------
+
+    def request(self, p: Principal, request_id: str) -> dict[str, Any]:
+        with self.ctx("requests").uow() as uow:
+            out = requests_h.read_request(uow, p, request_id)
+            service = requests_h.store.get_service(uow, out.service_id) or {}
+        doc = out.model_dump(mode="json")
+        doc["form"] = service.get("form", [])
+        return doc
+
+    def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        ctx = self.ctx("requests")
+        with ctx.uow() as uow:
+            page = requests_h.timeline(uow, ctx.table, p, request_id, 100, None)
+        return [e.model_dump(mode="json") for e in page.items]
+
+    def attendants(self, p: Principal, unit: str) -> list[dict[str, Any]]:
+        page = requests_h.list_attendants(self.ctx("requests").table, p, unit, 100, None)
+        return [a.model_dump(mode="json") for a in page.items if a.enabled]
+
+    def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
+        ctx = self.ctx("requests")
+        with ctx.uow() as uow:
+            return requests_h.read_document(uow, ctx.blobs, p, request_id, doc_id)
+
+    def start_analysis(self, p: Principal, request_id: str) -> None:
+        clock = self.ctx("requests").clock
+        self.run("requests", lambda uow: requests_h.start_analysis(
+            uow, p, request_id, None, clock))
+
+    def check_step(self, p: Principal, request_id: str, key: str, ok: bool,
+                   note: str) -> None:
+        clock = self.ctx("requests").clock
+        self.run("requests", lambda uow: requests_h.check_step(
+            uow, p, request_id, key, ok, note, None, clock))
+
+    def approve(self, p: Principal, request_id: str, assignee: str) -> None:
+        body = parsed(ApprovalIn, {"assignee": assignee})
+        clock = self.ctx("requests").clock
+        self.run("requests", lambda uow: requests_h.approve(
+            uow, p, request_id, body.assignee, None, clock))
+
+    def reject(self, p: Principal, request_id: str, justification: str) -> None:
+        body = parsed(RejectionIn, {"justification": justification})
+        clock = self.ctx("requests").clock
+        self.run("requests", lambda uow: requests_h.reject(
+            uow, p, request_id, body.justification, None, clock))
+
+    def conclude(self, p: Principal, request_id: str, summary: str,
+                 file: FilePart | None) -> None:
+        ctx = self.ctx("requests")
+        body = parsed(ConclusionIn, {"summary": summary})
+        upload: Upload | None = None
+        if file is not None:
+            upload = accept(file.filename, file.data, allowed=frozenset({PDF}),
+                            max_bytes=ctx.settings.max_file_bytes)
+        self.run("requests", lambda uow: requests_h.conclude(
+            uow, ctx.blobs, p, request_id, body.summary, upload, None, ctx.clock))
+
+    # --- followups -------------------------------------------------------------------
+
+    def followups(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        table = self.ctx("followups").table
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = followups_h.list_followups(table, p, request_id, 100, cursor)
+            items += [f.model_dump(mode="json") for f in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                return items
+
+    def post_followup(self, p: Principal, request_id: str, body: str,
+                      files: Sequence[FilePart]) -> None:
+        ctx = self.ctx("followups")
+        self.fresh("followups", request_id, lambda uow: followups_h.post_followup(
+            uow, ctx.blobs, ctx.settings, p, request_id, body, files, ctx.clock))
+
+    def attachment(self, p: Principal, request_id: str, followup_id: str,
+                   attachment_id: str) -> tuple[bytes, str, str]:
+        ctx = self.ctx("followups")
+        return followups_h.read_attachment(ctx.table, ctx.blobs, p, request_id,
+                                           followup_id, attachment_id)
+
+    # --- meetings --------------------------------------------------------------------
+
+    def meetings(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        page = meetings_h.list_meetings(self.ctx("meetings").table, p, request_id, 100, None)
+        return [mt.model_dump(mode="json") for mt in page.items]
+
+    def schedule(self, p: Principal, request_id: str, data: dict[str, Any]) -> None:
+        ctx = self.ctx("meetings")
+        body = parsed(MeetingIn, data)
+        self.fresh("meetings", request_id, lambda uow: meetings_h.schedule(
+            uow, ctx.deps.rooms, ctx.settings, p, request_id, body, ctx.clock))
+
+    def reschedule(self, p: Principal, request_id: str, meeting_id: str,
+                   data: dict[str, Any]) -> None:
+        ctx = self.ctx("meetings")
+        body = parsed(MeetingPatch, data)
+        self.run("meetings", lambda uow: meetings_h.change(
+            uow, ctx.settings, p, request_id, meeting_id, body, ctx.clock))
+
+    def cancel(self, p: Principal, request_id: str, meeting_id: str) -> None:
+        clock = self.ctx("meetings").clock
+        self.run("meetings", lambda uow: meetings_h.cancel(
+            uow, p, request_id, meeting_id, None, clock))
+
+    def invite(self, p: Principal, request_id: str, meeting_id: str, name: str,
+               email: str) -> None:
+        ctx = self.ctx("meetings")
+        body = parsed(GuestIn, {"name": name, "email": email})
+        self.run("meetings", lambda uow: meetings_h.invite(
+            uow, ctx.deps.invites, p, request_id, meeting_id, body, ctx.clock))
+
+    def join(self, p: Principal, request_id: str, meeting_id: str, name: str) -> str:
+        ctx = self.ctx("meetings")
+        body = parsed(JoinIn, {"display_name": name})
+        out = self.run("meetings", lambda uow: meetings_h.join(
+            uow, ctx.deps.rooms, p, request_id, meeting_id, body.display_name, ctx.clock))
+        return out.url
+
+    # --- reviews ---------------------------------------------------------------------
+
+    def review_queue(self, p: Principal, state: str) -> list[dict[str, Any]]:
+        page = reviews_views.moderation_queue(self.ctx("reviews").table, p, state, None,
+                                              100, None)
+        return [r.model_dump(mode="json") for r in page.items]
+
+    def moderate(self, p: Principal, review_id: str, decision: str) -> None:
+        body = parsed(ModerationIn, {"decision": decision})
+        clock = self.ctx("reviews").clock
+        self.run("reviews", lambda uow: reviews_h.moderate_review(
+            uow, p, review_id, body, clock))

@@ -1,0 +1,212 @@
+"""A request's detail for the institution's staff, and its analysis: **Iniciar Análise**,
+per step **Sim** / **Não**, **Aprovar** to a colleague, **Reprovar** with a justification,
+and the documents' downloads. Every action is a plain form post answered by a redirect to
+the detail (with a status message) or, on an error, the same screen with the message by
+its field and what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from console.forms import Form
+from console.screens import service_work
+from console.screens.panel import STATUS
+from console.screens.staff import attendance, install_filters, place, request_url, staff
+from console.web import Console
+from shared.errors import DomainError, NotFound
+from shared.http import send_file
+from shared.identity import Principal
+
+VERDICT = {"approved": "Aprovado", "rejected": "Reprovado", None: "Aguardando"}
+NOTICES = {
+    "analise": "Análise iniciada.",
+    "etapa": "Verificação registrada.",
+    "aprovada": "Solicitação aprovada e atribuída.",
+    "reprovada": "Solicitação reprovada.",
+    "acompanhamento": "Acompanhamento enviado.",
+    "reuniao": "Reunião agendada.",
+    "remarcada": "Reunião remarcada.",
+    "cancelada": "Reunião cancelada.",
+    "convite": "Convite enviado.",
+    "concluida": "Solicitação concluída.",
+}
+EVENTS = {"RequestSubmitted": "Solicitação enviada", "DocumentAdded": "Documento enviado",
+          "AnalysisStarted": "Análise iniciada", "StepChecked": "Etapa verificada",
+          "RequestRejected": "Solicitação reprovada", "RequestApproved": "Solicitação aprovada",
+          "RequestReassigned": "Atendimento transferido",
+          "RequestConcluded": "Solicitação concluída",
+          "FollowupPosted": "Acompanhamento enviado", "MeetingScheduled": "Reunião agendada",
+          "MeetingRescheduled": "Reunião remarcada", "MeetingCanceled": "Reunião cancelada",
+          "GuestInvited": "Convidado chamado para a reunião",
+          "MeetingJoined": "Entrada na reunião", "MeetingReminderDue": "Lembrete de reunião",
+          "ReviewSubmitted": "Atendimento avaliado", "ReviewModerated": "Comentário moderado"}
+LABELS = {"justificativa": "Justificativa", "atendente": "Atendente"}
+
+
+class Detail:
+    """``GET /solicitacoes/{id}``: everything about the request, the actions its state
+    and the person allow."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = staff(self.console, req)
+        show(self.console, req, resp, p, request_id, notice=NOTICES.get(
+            req.get_param("aviso") or ""))
+
+
+def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Principal,
+         request_id: str, *, form: Form | None = None, status: int = 200,
+         notice: str | None = None, template: str = "request_detail.html",
+         title: str | None = None, **extra: Any) -> None:
+    svc = attendance(console)
+    r = svc.request(p, request_id)
+    data: dict[str, Any] = {
+        "r": r, "status_names": STATUS, "events": EVENTS, "verdicts": VERDICT, "notice": notice,
+        "form": form or Form(labels=dict(LABELS)), "me": p.sub,
+        "timeline": svc.timeline(p, request_id),
+        "is_analyst": r["status"] == "in_analysis" and (r.get("analyst") or {}).get("sub")
+        == p.sub,
+        "is_assignee": r["status"] == "in_service" and (r.get("assignee") or {}).get("sub")
+        == p.sub,
+        "attendants": [], "followups": [], "meetings": [],
+    }
+    if data["is_analyst"]:
+        data["attendants"] = [(a["sub"], a["name"]) for a in svc.attendants(p, r["unit"])
+                              if a["sub"] != r["citizen"].get("sub")]
+    if r["status"] in ("in_service", "concluded"):
+        data["followups"] = service_work.history(svc, p, request_id)
+        data["meetings"] = service_work.meeting_list(svc, p, request_id)
+    data.update(extra)
+    console.render(req, resp, template, title=title or f"Solicitação de {r['service_name']}",
+                   status=status, **data)
+
+
+class StartAnalysis:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = staff(self.console, req)
+        try:
+            attendance(self.console).start_analysis(p, request_id)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            form = Form(labels=dict(LABELS))
+            place(form, exc, {})
+            return show(self.console, req, resp, p, request_id, form=form, status=exc.status)
+        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=analise"))
+
+
+class StepCheck:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
+                key: str) -> None:
+        p = staff(self.console, req)
+        note_field = f"observacao-{key}"
+        form = Form.posted(req, labels={note_field: "Observação", **LABELS})
+        status = 422
+        ok = form.value("verificacao") == "sim"
+        if not ok and not form.value(note_field).strip():
+            form.add(note_field, "Informe a observação para responder Não.")
+        if form.ok:
+            try:
+                attendance(self.console).check_step(p, request_id, key, ok,
+                                                    form.value(note_field))
+            except DomainError as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                status = exc.status
+                place(form, exc, {"note": note_field})
+        if not form.ok:
+            return show(self.console, req, resp, p, request_id, form=form, status=status)
+        raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso=etapa#etapa-{key}"))
+
+
+class Approve:
+    """``/aprovar``: the dialog's content as a page of its own, for a browser without
+    JavaScript, and where its errors are shown."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = staff(self.console, req)
+        self.page(req, resp, p, request_id, Form(labels=dict(LABELS)))
+
+    def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
+             request_id: str, form: Form, status: int = 200) -> None:
+        show(self.console, req, resp, p, request_id, form=form, status=status,
+             template="request_approve.html", title="Aprovar solicitação")
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = staff(self.console, req)
+        form = Form.posted(req, labels=dict(LABELS))
+        status = 422
+        form.require("atendente")
+        if form.ok:
+            try:
+                attendance(self.console).approve(p, request_id, form.value("atendente"))
+            except DomainError as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                status = exc.status
+                place(form, exc, {"assignee": "atendente"}, default="atendente")
+        if not form.ok:
+            return self.page(req, resp, p, request_id, form, status)
+        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=aprovada"))
+
+
+class Reject(Approve):
+    def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
+             request_id: str, form: Form, status: int = 200) -> None:
+        show(self.console, req, resp, p, request_id, form=form, status=status,
+             template="request_reject.html", title="Reprovar solicitação")
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = staff(self.console, req)
+        form = Form.posted(req, labels=dict(LABELS))
+        status = 422
+        form.require("justificativa")
+        if form.ok:
+            try:
+                attendance(self.console).reject(p, request_id, form.value("justificativa"))
+            except DomainError as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                status = exc.status
+                place(form, exc, {"justification": "justificativa"}, default="justificativa")
+        if not form.ok:
+            return self.page(req, resp, p, request_id, form, status)
+        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=reprovada"))
+
+
+class Download:
+    """A document (or the conclusion's file), streamed through the console: the browser
+    holds no token to fetch it from the API."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str,
+               doc_id: str) -> None:
+        p = staff(self.console, req)
+        data, ctype, name = attendance(self.console).document(p, request_id, doc_id)
+        send_file(resp, data, ctype, name)
+
+
+def register(console: Console) -> None:
+    install_filters(console)
+    console.screen("/solicitacoes/{request_id}", Detail(console))
+    console.screen("/solicitacoes/{request_id}/analise", StartAnalysis(console))
+    console.screen("/solicitacoes/{request_id}/etapas/{key}", StepCheck(console))
+    console.screen("/solicitacoes/{request_id}/aprovar", Approve(console))
+    console.screen("/solicitacoes/{request_id}/reprovar", Reject(console))
+    console.screen("/solicitacoes/{request_id}/documentos/{doc_id}", Download(console))
+    service_work.register(console)
