@@ -8,8 +8,9 @@ import falcon
 
 from console import login
 from console.assets import Assets, StaticResource
+from console.forms import Uploads
 from console.oidc import Provider
-from console.screens import panel, public
+from console.screens import citizen, guest, notifications, panel, public, registrar
 from console.security import Guard, content_security_policy
 from console.services import Services
 from console.sessions import SessionStore
@@ -21,7 +22,7 @@ from shared.identity import dev_secret
 from shared.settings import Settings
 from shared.tables import Table
 
-SCREENS = (public, panel)
+SCREENS = (public, panel, citizen, notifications, registrar, guest)
 
 
 def create_console(settings: Settings, clock: Clock, table: Table,
@@ -34,7 +35,8 @@ def create_console(settings: Settings, clock: Clock, table: Table,
                             idle_seconds=settings.console_session_idle_minutes * 60,
                             absolute_seconds=settings.console_session_absolute_minutes * 60)
     csp = content_security_policy(settings.jitsi_base_url, settings.oidc_issuer)
-    middleware: list[Any] = [RequestContext("console"), Guard(sessions, csp, assets.prefix)]
+    middleware: list[Any] = [RequestContext("console"), Uploads(settings),
+                             Guard(sessions, csp, assets.prefix)]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = False
     console = Console(settings, clock, sessions, assets, Services(contexts), app, demo=demo)

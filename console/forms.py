@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import falcon
 
 from shared.errors import BadRequest, DomainError
-from shared.http import read_body
+from shared.http import FilePart, multipart_body, read_body
+from shared.settings import Settings
 
 # The services speak English in their problem documents; a person reads Portuguese. The
 # messages are matched by their start; what is not known here gets a generic sentence.
@@ -36,6 +37,24 @@ _MESSAGES = (
     ("input should be a valid integer", "Informe um número inteiro."),
     ("input should be a valid date", "Informe uma data válida."),
     ("unknown", "Valor não reconhecido."),
+    # A service's form (services/requests/forms.py) and the other services' refusals.
+    ("must be a valid cpf", "CPF inválido."),
+    ("must be a number", "Informe um número."),
+    ("must be an e-mail address", "E-mail inválido."),
+    ("must be a phone number", "Telefone inválido: informe com DDD."),
+    ("must be a date", "Informe uma data válida."),
+    ("must be one of the options", "Escolha uma das opções."),
+    ("must be one line", "Use uma linha só."),
+    ("at most", "Texto longo demais."),
+    ("a choice needs distinct options", "Informe opções distintas, uma por linha."),
+    ("value error, a choice needs distinct options",
+     "Informe opções distintas, uma por linha."),
+    ("value error, options are only for choice fields",
+     "Opções só valem para “Escolha entre opções”."),
+    ("file must be one of", "Tipo de arquivo não aceito: envie PDF, PNG ou JPEG."),
+    ("file is not a valid", "O arquivo está danificado ou não é do tipo que diz ser."),
+    ("only the citizen", "Só quem fez a solicitação pode fazer isso."),
+    ("already reviewed", "Este atendimento já foi avaliado."),
 )
 GENERIC = "Valor inválido."
 TITLES = {
@@ -123,13 +142,39 @@ class Form:
         return cls(values=dict(posted_fields(req)), labels=labels or {})
 
 
+MAX_FILES = 5  # per post: the follow-up's Anexos, a document
+
+
+class Uploads:
+    """Middleware: tells ``posted_fields`` the platform's size caps, so that a multipart
+    post (a file with its CSRF field) is read within them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.upload_settings = self.settings
+
+
+def posted_files(req: falcon.Request) -> list[FilePart]:
+    """The files of a multipart post (read once, with its fields); empty file inputs
+    (no name, no bytes) are left out."""
+    posted_fields(req)
+    files: list[FilePart] = getattr(req.context, "files", [])
+    return [f for f in files if f.filename or f.data]
+
+
 def posted_fields(req: falcon.Request, limit: int = 64 * 1024) -> dict[str, str]:
     cached: dict[str, str] | None = getattr(req.context, "form", None)
     if cached is not None:
         return cached
     media = (req.content_type or "").split(";")[0].strip().lower()
     fields: dict[str, str] = {}
-    if media == "application/x-www-form-urlencoded":
+    settings = getattr(req.context, "upload_settings", None)
+    if media == "multipart/form-data" and settings is not None:
+        body = multipart_body(req, settings, max_files=MAX_FILES)
+        fields, req.context.files = dict(body.fields), body.files
+    elif media == "application/x-www-form-urlencoded":
         raw = read_body(req, limit)  # too large: 413, the error page
         try:
             parsed = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=200)

@@ -10,14 +10,27 @@ method here that calls the service's handler (in a unit of work for commands, as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
+from services.followups import handlers as followups_h
+from services.meetings import handlers as meetings_h
+from services.meetings.schemas import GuestJoinIn, JoinIn
 from services.requests import handlers as requests_h
 from services.requests import store as requests_store
+from services.requests.schemas import AttendantIn, RequestIn, ServiceIn, ServicePatch
+from services.reviews import handlers as reviews_h
+from services.reviews import views as reviews_views
+from services.reviews.schemas import ReviewIn
 from shared.context import ServiceContext
+from shared.errors import NotFound, ValidationFailed
+from shared.files import DOCUMENT_TYPES, accept
+from shared.http import FilePart, validation_errors
 from shared.identity import Principal
+
+M = TypeVar("M", bound=BaseModel)
 
 PanelFilters = requests_h.PanelFilters
 
@@ -28,7 +41,195 @@ class Page:
     next_cursor: str | None
 
 
-class Services:
+# --- the citizen's, the registrar's and the guest's ------------------------------------
+# Each method calls the service's own handler; commands run in that service's unit of
+# work and commit there, as the JSON resources' run_command does.
+
+def _json(model: Any) -> Any:
+    return model.model_dump(mode="json")
+
+
+def _parse(model: type[M], body: dict[str, Any]) -> M:
+    """``body`` read by the service's own schema; its refusal as the API's 422."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid input", validation_errors(exc)) from exc
+
+
+class PeopleServices:
+    """The calls behind the citizen's, registrar's and guest's screens."""
+
+    def __init__(self, contexts: dict[str, ServiceContext]) -> None:
+        self.contexts = contexts
+
+    def _command(self, service: str, command: Any) -> Any:
+        ctx = self.contexts[service]
+        with ctx.uow() as uow:
+            result = command(uow)
+            uow.commit()
+        return _json(result) if hasattr(result, "model_dump") else result
+
+    # catalog and reviews
+
+    def service(self, service_id: str) -> dict[str, Any]:
+        with self.contexts["requests"].uow() as uow:
+            return _json(requests_h.read_service(uow, service_id))
+
+    def org_services(self, p: Principal) -> list[dict[str, Any]]:
+        """The registrar's institution's services in the catalog (active and not)."""
+        ctx = self.contexts["requests"]
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = ctx.table.query(requests_store.CATALOG, index="gsi1", limit=100,
+                                   cursor=cursor)
+            items += [i for i in page.items if i.get("org") == p.org]
+            cursor = page.next_cursor
+            if cursor is None:
+                return items
+
+    def org_service(self, p: Principal, service_id: str) -> dict[str, Any]:
+        with self.contexts["requests"].uow() as uow:
+            found = requests_store.get_service(uow, service_id)
+        if found is None or found["org"] != p.org or not p.has("registrar"):
+            raise NotFound("no such service")
+        return found
+
+    def published_reviews(self, service_id: str) -> dict[str, Any]:
+        return _json(reviews_views.published(self.contexts["reviews"].table, service_id,
+                                             20, None))
+
+    def create_service(self, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        ctx = self.contexts["requests"]
+        parsed = _parse(ServiceIn, body)
+        return self._command("requests", lambda uow: requests_h.create_service(
+            uow, p, parsed, ctx.clock))
+
+    def patch_service(self, p: Principal, service_id: str, body: dict[str, Any]
+                      ) -> dict[str, Any]:
+        parsed = _parse(ServicePatch, body)
+        return self._command("requests", lambda uow: requests_h.patch_service(
+            uow, p, service_id, parsed))
+
+    # roster
+
+    def attendants(self, p: Principal) -> list[dict[str, Any]]:
+        page = requests_h.list_attendants(self.contexts["requests"].table, p, None, 100, None)
+        return [_json(a) for a in page.items]
+
+    def enrol(self, p: Principal, sub: str, body: dict[str, Any]) -> dict[str, Any]:
+        parsed = _parse(AttendantIn, body)
+        return self._command("requests", lambda uow: requests_h.enrol(uow, p, sub, parsed))
+
+    # requests
+
+    def submit(self, p: Principal, service_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        ctx = self.contexts["requests"]
+        body = _parse(RequestIn, {"service_id": service_id, "answers": answers})
+        return self._command("requests", lambda uow: requests_h.submit(uow, p, body,
+                                                                       ctx.clock))
+
+    def add_document(self, p: Principal, request_id: str, key: str, part: FilePart
+                     ) -> dict[str, Any]:
+        ctx = self.contexts["requests"]
+        upload = accept(part.filename, part.data, allowed=DOCUMENT_TYPES,
+                        max_bytes=ctx.settings.max_file_bytes)
+        return self._command("requests", lambda uow: requests_h.add_document(
+            uow, ctx.blobs, p, request_id, upload, key, None, ctx.clock))
+
+    def my_requests(self, p: Principal) -> list[dict[str, Any]]:
+        ctx = self.contexts["requests"]
+        page = requests_h.panel(ctx.table, p, PanelFilters(), 100, None, ctx.clock.now())
+        items: list[dict[str, Any]] = orjson.loads(page.items)
+        return items
+
+    def request(self, p: Principal, request_id: str) -> dict[str, Any]:
+        with self.contexts["requests"].uow() as uow:
+            return _json(requests_h.read_request(uow, p, request_id))
+
+    def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        ctx = self.contexts["requests"]
+        with ctx.uow() as uow:
+            page = requests_h.timeline(uow, ctx.table, p, request_id, 100, None)
+        return [_json(e) for e in page.items]
+
+    def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
+        ctx = self.contexts["requests"]
+        with ctx.uow() as uow:
+            return requests_h.read_document(uow, ctx.blobs, p, request_id, doc_id)
+
+    # follow-ups, notifications
+
+    def followups(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        ctx = self.contexts["followups"]
+        try:
+            page = followups_h.list_followups(ctx.table, p, request_id, 100, None)
+        except NotFound:
+            return []  # the follow-ups service has not heard of the request yet
+        return [_json(f) for f in page.items]
+
+    def post_followup(self, p: Principal, request_id: str, body: str,
+                      files: list[FilePart]) -> dict[str, Any]:
+        ctx = self.contexts["followups"]
+        return self._command("followups", lambda uow: followups_h.post_followup(
+            uow, ctx.blobs, ctx.settings, p, request_id, body, files, ctx.clock))
+
+    def attachment(self, p: Principal, request_id: str, followup_id: str,
+                   attachment_id: str) -> tuple[bytes, str, str]:
+        ctx = self.contexts["followups"]
+        return followups_h.read_attachment(ctx.table, ctx.blobs, p, request_id, followup_id,
+                                           attachment_id)
+
+    def notifications(self, p: Principal) -> list[dict[str, Any]]:
+        page = followups_h.list_notifications(self.contexts["followups"].table, p, 100, None)
+        items = [_json(n) for n in page.items]
+        return sorted(items, key=lambda n: n["read"])  # unread first, each newest first
+
+    def mark_read(self, p: Principal, note_id: str) -> dict[str, Any]:
+        return self._command("followups", lambda uow: followups_h.mark_read(uow, p, note_id))
+
+    # meetings
+
+    def meetings(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
+        try:
+            page = meetings_h.list_meetings(self.contexts["meetings"].table, p, request_id,
+                                            100, None)
+        except NotFound:
+            return []
+        return [_json(mt) for mt in page.items]
+
+    def join(self, p: Principal, request_id: str, meeting_id: str, name: str
+             ) -> dict[str, Any]:
+        ctx = self.contexts["meetings"]
+        body = _parse(JoinIn, {"display_name": name})
+        return self._command("meetings", lambda uow: meetings_h.join(
+            uow, ctx.deps.rooms, p, request_id, meeting_id, body.display_name, ctx.clock))
+
+    def guest_join(self, token: str, name: str) -> dict[str, Any]:
+        ctx = self.contexts["meetings"]
+        body = _parse(GuestJoinIn, {"invite_token": token, "display_name": name})
+        return self._command("meetings", lambda uow: meetings_h.guest_join(
+            uow, ctx.deps.rooms, ctx.deps.invites, body.invite_token, body.display_name, ctx.clock))
+
+    def guest_may_join(self, token: str) -> None:
+        """Whether the invitation lets its guest in now: the join itself, tried in a unit
+        of work that is never committed (nothing recorded, nobody told)."""
+        ctx = self.contexts["meetings"]
+        with ctx.uow() as uow:
+            meetings_h.guest_join(uow, ctx.deps.rooms, ctx.deps.invites, token, "convidado",
+                                  ctx.clock)
+
+    # reviews
+
+    def review(self, p: Principal, request_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        ctx = self.contexts["reviews"]
+        parsed = _parse(ReviewIn, body)
+        return self._command("reviews", lambda uow: reviews_h.submit_review(
+            uow, p, request_id, parsed, ctx.clock))
+
+
+class Services(PeopleServices):
     def __init__(self, contexts: dict[str, ServiceContext]) -> None:
         self.contexts = contexts
 
