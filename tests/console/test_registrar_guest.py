@@ -4,6 +4,7 @@ in process."""
 from __future__ import annotations
 
 import re
+
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from infra.gateway import gateway_for
