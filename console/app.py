@@ -22,7 +22,8 @@ from shared.identity import dev_secret
 from shared.settings import Settings
 from shared.tables import Table
 
-SCREENS = (public, panel, citizen, notifications, registrar, guest)
+# Notificações last: a person's first menu entry is their home.
+SCREENS = (public, panel, citizen, registrar, guest, notifications)
 
 
 def create_console(settings: Settings, clock: Clock, table: Table,

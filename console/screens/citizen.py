@@ -213,9 +213,18 @@ class Join(Action):
                 form.take(exc, {"display_name": "nome"}, default="nome")
                 form.errors["nome"] = meeting_refusal(exc) or form.errors.get("nome", "")
             else:
-                raise falcon.HTTPSeeOther(link["url"])
+                room(self.console, req, resp, link, back=base(request_id))
+                return
         self.detail.again(req, resp, p, request_id, 409 if form.errors else 422,
                           join=form, join_for=meeting_id)
+
+
+def room(console: Console, req: falcon.Request, resp: falcon.Response,
+         link: dict[str, Any], back: str | None = None) -> None:
+    """The meeting's room, in the page (the policy frames the Jitsi origin only) and as a
+    link to open it apart. A form post cannot redirect there: form-action is 'self'."""
+    console.render(req, resp, "citizen_room.html", title="Videoconferência",
+                   url=link["url"], expires_at=link["expires_at"], back=back)
 
 
 def meeting_refusal(exc: DomainError) -> str | None:

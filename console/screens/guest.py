@@ -10,7 +10,7 @@ import falcon
 
 from console.forms import Form
 from console.login import _anonymous as anonymous_session
-from console.screens.citizen import meeting_refusal
+from console.screens.citizen import meeting_refusal, room
 from console.web import Console
 from shared.errors import DomainError, NotFound
 
@@ -53,7 +53,8 @@ class Invitation:
                 if shut is None:
                     form.take(exc, {"display_name": "nome"}, default="nome")
             else:
-                raise falcon.HTTPSeeOther(link["url"])
+                room(self.console, req, resp, link)
+                return
         self.show(req, resp, form, 409 if shut else 422, shut)
 
 
