@@ -20,10 +20,8 @@ class Notifications(Page):
 
     def view(self, req: falcon.Request, p: Principal | None, **params: Any) -> dict[str, Any]:
         assert p is not None
-        # A citizen's request has its page under Minhas solicitações; staff's, the panel's.
-        where = "minhas-solicitacoes" if p.has("citizen") else "solicitacoes"
         return {"notes": self.console.services.notifications(p),
-                "request_path": f"{PREFIX}/{where}/", "read_now": req.get_param("lida")}
+                "read_now": req.get_param("lida")}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, note_id: str) -> None:
         p = self.console.person(req, self.roles)
@@ -32,7 +30,22 @@ class Notifications(Page):
         raise falcon.HTTPSeeOther(f"{PREFIX}/notificacoes?lida={note_id}")
 
 
+class RequestLink:
+    """``/console/solicitacao/{id}``, the link in the mails: the request's page for whoever
+    follows it, the citizen's or the staff's (the screens judge who may see it)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        p = self.console.person(req, EVERYONE)
+        assert p is not None
+        where = "minhas-solicitacoes" if p.has("citizen") else "solicitacoes"
+        raise falcon.HTTPSeeOther(f"{PREFIX}/{where}/{request_id}")
+
+
 def register(console: Console) -> None:
+    console.screen("/solicitacao/{request_id}", RequestLink(console))
     screen = Notifications(console)
     console.screen("/notificacoes", screen, menu="Notificações",
                    roles=("citizen", "attendant", "registrar"))

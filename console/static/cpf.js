@@ -53,6 +53,10 @@
     var input = event.target;
     if (!input.matches || !input.matches("input[data-cpf]")) return;
     input.value = masked(digits(input.value));
+    // An error shown stays until the number is right, then goes at once.
+    if (input.getAttribute("aria-invalid") === "true" && valid(input.value)) {
+      showError(input, "");
+    }
   });
 
   document.addEventListener("submit", function (event) {

@@ -6,9 +6,12 @@ the notifications."""
 from __future__ import annotations
 
 import re
+from email import message_from_bytes, policy
+from typing import Any
 
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
+from infra.gateway import gateway_for
 from tests.console.conftest import Browser
 from tests.console.people import BAD_CPF, GOOD_CPF, PDF, Api, post_files, settle
 
@@ -202,7 +205,9 @@ def test_notifications_unread_first_and_marked_read(platform: Platform,
     page = browser.get("/console/notificacoes").text
     assert h1(page) == "Notificações"
     note = re.search(r'action="(/console/notificacoes/[^"]+/lida)"', page)
-    assert note and f'href="/console/minhas-solicitacoes/{rid}"' in page
+    assert note and f'href="/console/solicitacao/{rid}"' in page
+    r = browser.get(f"/console/solicitacao/{rid}")
+    assert r.headers["Location"] == f"/console/minhas-solicitacoes/{rid}"
     r = browser.post(note.group(1), {"csrf": browser.csrf("/console/notificacoes")})
     assert r.status_code == 303
     page = browser.get(r.headers["Location"]).text
@@ -213,3 +218,30 @@ def test_notifications_unread_first_and_marked_read(platform: Platform,
     staff = other.get("/console/notificacoes")
     assert staff.status_code == 200 and h1(staff.text) == "Notificações"
     assert PEOPLE["attendant"]["name"] in staff.text
+
+
+def test_the_mails_link_to_the_console(make_console: Any) -> None:
+    """With ATENDE_CONSOLE_URL, a notification's mail links to the request's page (for
+    whoever reads it) and an invitation to the guest's door, the code in the query."""
+    platform = make_console(console_url="https://atende.example.gov.br")
+    api = Api(platform)
+    rid = api.submit(api.service_id())
+    api.into_service(rid)
+    settle(platform, lambda: _meetings_know(api, rid))
+    code = api.invite(rid, api.meeting(rid, in_minutes=30))
+    mails = platform.settings.data_dir / "mail"
+
+    def texts() -> list[str]:
+        found = [message_from_bytes(p.read_bytes(), policy=policy.default)
+                 for p in mails.glob("*.eml")] if mails.exists() else []
+        return [m.get_body(("plain",)).get_content() for m in found]
+
+    settle(platform, lambda: any("convite?codigo=" in t for t in texts()), timeout=10)
+    link = f"https://atende.example.gov.br/console/solicitacao/{rid}"
+    settle(platform, lambda: any(link in t for t in texts()), timeout=10)
+    assert any(f"https://atende.example.gov.br/console/convite?codigo={code}" in t
+               for t in texts())
+    browser = Browser(gateway_for(platform))
+    browser.login_demo("attendant")
+    r = browser.get(f"/console/solicitacao/{rid}")
+    assert r.headers["Location"] == f"/console/solicitacoes/{rid}"

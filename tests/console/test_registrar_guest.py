@@ -128,24 +128,31 @@ def test_the_guest_joins_inside_the_window_and_is_told_outside_it(
     soon = api.meeting(rid, in_minutes=10)
     later = api.meeting(rid, in_minutes=120)
     guest = Browser(gateway_for(platform))
-    door = f"/console/convite/{api.invite(rid, soon)}"
+    door = f"/console/convite?codigo={api.invite(rid, soon)}"
     page = guest.get(door)
     assert page.status_code == 200 and "Seu nome" in page.text
     assert ">Entrar na reunião</button>" in page.text
+    assert 'name="linked" value="1"' in page.text  # the code came with the link
     csrf = guest.csrf(door)
-    r = guest.post(door, {"csrf": csrf, "nome": ""})
+    code = door.split("=", 1)[1]
+    r = guest.post("/console/convite", {"csrf": csrf, "codigo": code, "linked": "1",
+                                        "nome": ""})
     assert r.status_code == 422 and 'id="erro-nome"' in r.text
-    r = guest.post(door, {"csrf": csrf, "nome": "Gil"})
+    r = guest.post("/console/convite", {"csrf": csrf, "codigo": code, "nome": "Gil"})
     assert r.status_code == 200 and 'src="https://meet.jit.si/' in r.text
-    shut = guest.get(f"/console/convite/{api.invite(rid, later)}")
+    # Typed by hand, a wrong code is refused by its field, the name kept.
+    r = guest.post("/console/convite", {"csrf": csrf, "codigo": "errado", "nome": "Gil"})
+    assert r.status_code == 422 and 'id="erro-codigo">Convite não encontrado' in r.text
+    assert 'value="Gil"' in r.text
+    shut = guest.get(f"/console/convite?codigo={api.invite(rid, later)}")
     assert shut.status_code == 409 and "A sala abre 15 minutos antes" in shut.text
     assert "Entrar na reunião</button>" not in shut.text
     api.call("POST", f"/requests/{rid}/meetings/{soon}/cancellation", "attendant",
              json={"reason": "Imprevisto"})
     cancelled = guest.get(door)
     assert cancelled.status_code == 409 and "Esta reunião foi cancelada." in cancelled.text
-    assert guest.get("/console/convite/nao-existe").status_code == 404
-
+    assert guest.get("/console/convite?codigo=nao-existe").status_code == 404
+    assert "Código do convite" in guest.get("/console/convite").text
 
 def _t(api: Api) -> str:
     from tests.console.people import token
