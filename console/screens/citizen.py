@@ -24,7 +24,12 @@ EVENTS = {"RequestSubmitted": "Solicitação enviada", "DocumentAdded": "Documen
           "RequestApproved": "Solicitação aprovada",
           "RequestReassigned": "Atendimento transferido",
           "RequestConcluded": "Atendimento concluído",
-          "CitizenVerdict": "Avaliação do cidadão registrada"}
+          "CitizenVerdict": "Avaliação do cidadão registrada",
+          "FollowupPosted": "Acompanhamento", "MeetingScheduled": "Videoconferência agendada",
+          "MeetingRescheduled": "Videoconferência remarcada",
+          "MeetingCanceled": "Videoconferência cancelada",
+          "GuestInvited": "Convidado para a videoconferência",
+          "MeetingJoined": "Entrada na videoconferência"}
 # Inputs by field type: (HTML type, inputmode, autocomplete).
 CONTROLS = {"text": ("text", None, None), "number": ("text", "decimal", None),
             "date": ("date", None, None), "email": ("email", "email", "email"),
@@ -205,17 +210,21 @@ class Join(Action):
         p = self.person(req)
         form = Form.posted(req, labels={"nome": "Seu nome"})
         form.require("nome")
+        refused = None
         if form.ok:
             try:
                 link = self.console.services.join(p, request_id, meeting_id,
                                                   form.value("nome"))
             except DomainError as exc:
-                form.take(exc, {"display_name": "nome"}, default="nome")
-                form.errors["nome"] = meeting_refusal(exc) or form.errors.get("nome", "")
+                refused = meeting_refusal(exc)
+                if refused:
+                    form.errors["nome"] = refused
+                else:
+                    form.take(exc, {"display_name": "nome"}, default="nome")
             else:
                 room(self.console, req, resp, link, back=base(request_id))
                 return
-        self.detail.again(req, resp, p, request_id, 409 if form.errors else 422,
+        self.detail.again(req, resp, p, request_id, 409 if refused else 422,
                           join=form, join_for=meeting_id)
 
 
