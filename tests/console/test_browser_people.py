@@ -132,6 +132,7 @@ def apply(page: Page, server: str) -> str:
     press(page.get_by_role("button", name=re.compile("^Enviar documento")))
     expect(page.get_by_role("status")).to_have_text("Documento enviado.")
     expect(page.get_by_role("link", name="comprovante.pdf")).to_be_visible()
+    expect(page.get_by_text("15/01/2027")).to_be_visible()  # the date, as people write it
     accessible(page)
     found = re.search(r"/minhas-solicitacoes/([^/?#]+)", page.url)
     assert found

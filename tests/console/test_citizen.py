@@ -168,6 +168,25 @@ def test_follow_up_answered_with_a_file_meeting_conclusion_and_review(
                                            "nota": "5", "comentario": "Muito bom"})
     assert r.status_code == 303
     settle(platform, lambda: "Você aprovou" in browser.get(here).text)
+    # Moderated, the comment shows on the service's page with the ratings.
+    settle(platform, lambda: _moderated(api))
+    service = browser.get(f"/console/servicos/{api.service_id()}").text
+    assert "1 avaliação." in service and "Nota média: 5.0 de 5." in service
+    assert "Aprovação: 100%." in service and "<p>Muito bom</p>" in service
+
+
+def _moderated(api: Api) -> bool:
+    queue = api.call("GET", "/reviews", "attendant")["items"]
+    waiting = [r for r in queue if r.get("moderation") not in (None, "approved")]
+    if not queue or any(r.get("moderation") == "screening" for r in queue):
+        return False
+    for review in waiting:
+        r = api.client.simulate_post(
+            f"/reviews/{review['id']}/moderation", json={"decision": "approve"},
+            headers={"Authorization": f"Bearer {_tok(api, 'attendant')}"})
+        if r.status_code >= 300:
+            return False
+    return True
 
 
 def _followups_know(api: Api, rid: str) -> bool:
