@@ -77,14 +77,13 @@ class PeopleServices:
             return _json(requests_h.read_service(uow, service_id))
 
     def org_services(self, p: Principal) -> list[dict[str, Any]]:
-        """The registrar's institution's services in the catalog (active and not)."""
-        ctx = self.contexts["requests"]
+        """The registrar's institution's services in the catalog."""
+        table = self.contexts["requests"].table
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = ctx.table.query(requests_store.CATALOG, index="gsi1", limit=100,
-                                   cursor=cursor)
-            items += [i for i in page.items if i.get("org") == p.org]
+            page = requests_h.list_services(table, 100, cursor)
+            items += [_json(s) for s in page.items if s.org == p.org]
             cursor = page.next_cursor
             if cursor is None:
                 return items
