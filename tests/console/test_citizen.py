@@ -264,3 +264,37 @@ def test_the_mails_link_to_the_console(make_console: Any) -> None:
     browser.login_demo("attendant")
     r = browser.get(f"/console/solicitacao/{rid}")
     assert r.headers["Location"] == f"/console/solicitacoes/{rid}"
+
+
+def test_each_field_type_gets_its_control(platform: Platform, browser: Browser) -> None:
+    api = Api(platform)
+    kinds = ["text", "long_text", "number", "date", "email", "cpf", "phone"]
+    form = [{"key": k, "label": f"Campo {k}", "type": k} for k in kinds]
+    form.append({"key": "cor", "label": "Cor", "type": "choice",
+                 "options": ["azul", "verde", "roxo", "preto", "branco"]})
+    sid = api.call("POST", "/catalog/services", "registrar", json={
+        "name": "Todos os tipos", "unit": "atendimento", "form": form, "steps": []})["id"]
+    browser.login_demo("citizen")
+    page = browser.get(f"/console/servicos/{sid}/solicitar").text
+
+    def control(key: str) -> str:
+        found = re.search(rf'<(input|textarea|select) id="campo-resposta-{key}"[^>]*>', page)
+        assert found, key
+        return found.group(0)
+
+    assert control("long_text").startswith("<textarea")
+    assert 'inputmode="decimal"' in control("number")
+    assert 'type="date"' in control("date")
+    assert 'type="email"' in control("email") and 'inputmode="email"' in control("email")
+    assert 'type="tel"' in control("phone") and 'autocomplete="tel"' in control("phone")
+    assert control("cor").startswith("<select")  # five options: a select
+    assert "(obrigatório)" not in page  # none of them required
+    token = browser.csrf(f"/console/servicos/{sid}/solicitar")
+    r = browser.post(f"/console/servicos/{sid}/solicitar", {
+        "csrf": token, "resposta-number": "dez", "resposta-email": "x@",
+        "resposta-phone": "12", "resposta-date": "2027-02-30", "resposta-cor": "rosa"})
+    assert r.status_code == 422
+    for key, words in (("number", "Informe um número."), ("email", "E-mail inválido."),
+                       ("phone", "Telefone inválido"), ("date", "Informe uma data válida."),
+                       ("cor", "Escolha uma das opções.")):
+        assert re.search(rf'id="erro-resposta-{key}">{re.escape(words)}', r.text), key
