@@ -10,7 +10,16 @@ from console import login
 from console.assets import Assets, StaticResource
 from console.forms import Uploads
 from console.oidc import Provider
-from console.screens import moderation, notifications, panel, public, request_detail
+from console.screens import (
+    citizen,
+    guest,
+    moderation,
+    notifications,
+    panel,
+    public,
+    registrar,
+    request_detail,
+)
 from console.security import Guard, content_security_policy
 from console.services import Services
 from console.sessions import SessionStore
@@ -23,7 +32,7 @@ from shared.settings import Settings
 from shared.tables import Table
 
 # Notificações last: a person's first menu entry is their home.
-SCREENS = (public, panel, request_detail, moderation, notifications)
+SCREENS = (public, panel, request_detail, moderation, citizen, registrar, guest, notifications)
 
 
 def create_console(settings: Settings, clock: Clock, table: Table,

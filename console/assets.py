@@ -31,7 +31,7 @@ PACKAGED = {
     "htmx.js": "htmx.org/dist/htmx.min.js",
     **{f"raleway-{w}.woff2": _FONTS.format(w) for w in (400, 600, 700)},
 }
-OURS = ("console.css", "console.js")  # after the packages: they refer to them
+OURS = ("console.css", "console.js", "cpf.js")  # after the packages: they refer to them
 _REFERENCE = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 _TYPES = {"css": "text/css", "js": "text/javascript", "woff2": "font/woff2",
           "ico": "image/x-icon"}

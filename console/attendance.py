@@ -28,11 +28,12 @@ from services.reviews import views as reviews_views
 from services.reviews.schemas import ModerationIn
 from shared.context import ServiceContext
 from shared.errors import AttendantNotEnabled, Conflict, DomainError, ValidationFailed
-from shared.files import PDF, Upload, accept
+from shared.files import PDF, FilePart, Upload, accept
 from shared.freshness import may_catch_up, view_state, wait_until
-from shared.http import FilePart, validation_errors
+from shared.http import validation_errors
 from shared.identity import Principal
 from shared.outbox import UnitOfWork
+from shared.preconditions import ANY
 from shared.tables import ConditionFailed
 
 T = TypeVar("T")
@@ -117,30 +118,31 @@ class Attendance:
     def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
         ctx = self.ctx("requests")
         with ctx.uow() as uow:
-            return requests_h.read_document(uow, ctx.blobs, p, request_id, doc_id)
+            doc = requests_h.document_of(uow, p, request_id, doc_id)
+        return ctx.blobs.get(doc["blob"]), doc["content_type"], doc["filename"]
 
     def start_analysis(self, p: Principal, request_id: str) -> None:
         clock = self.ctx("requests").clock
         self.run("requests", lambda uow: requests_h.start_analysis(
-            uow, p, request_id, None, clock))
+            uow, p, request_id, ANY, clock))
 
     def check_step(self, p: Principal, request_id: str, key: str, ok: bool,
                    note: str) -> None:
         clock = self.ctx("requests").clock
         self.run("requests", lambda uow: requests_h.check_step(
-            uow, p, request_id, key, ok, note, None, clock))
+            uow, p, request_id, key, ok, note, ANY, clock))
 
     def approve(self, p: Principal, request_id: str, assignee: str) -> None:
         body = parsed(ApprovalIn, {"assignee": assignee})
         clock = self.ctx("requests").clock
         self.run("requests", lambda uow: requests_h.approve(
-            uow, p, request_id, body.assignee, None, clock))
+            uow, p, request_id, body.assignee, ANY, clock))
 
     def reject(self, p: Principal, request_id: str, justification: str) -> None:
         body = parsed(RejectionIn, {"justification": justification})
         clock = self.ctx("requests").clock
         self.run("requests", lambda uow: requests_h.reject(
-            uow, p, request_id, body.justification, None, clock))
+            uow, p, request_id, body.justification, ANY, clock))
 
     def conclude(self, p: Principal, request_id: str, summary: str,
                  file: FilePart | None) -> None:
@@ -151,7 +153,7 @@ class Attendance:
             upload = accept(file.filename, file.data, allowed=frozenset({PDF}),
                             max_bytes=ctx.settings.max_file_bytes)
         self.run("requests", lambda uow: requests_h.conclude(
-            uow, ctx.blobs, p, request_id, body.summary, upload, None, ctx.clock))
+            uow, ctx.blobs, p, request_id, body.summary, upload, ANY, ctx.clock))
 
     # --- followups -------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import falcon
 
 from shared.errors import BadRequest, DomainError
-from shared.http import FilePart, multipart_body, read_body
+from shared.files import FilePart
+from shared.http import multipart_body, read_body
 from shared.settings import Settings
 
 # The services speak English in their problem documents; a person reads Portuguese. The

@@ -26,9 +26,10 @@ from services.reviews import views as reviews_views
 from services.reviews.schemas import ReviewIn
 from shared.context import ServiceContext
 from shared.errors import NotFound, ValidationFailed
-from shared.files import DOCUMENT_TYPES, accept
-from shared.http import FilePart, validation_errors
+from shared.files import DOCUMENT_TYPES, FilePart, accept
+from shared.http import validation_errors
 from shared.identity import Principal
+from shared.preconditions import ANY
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -135,7 +136,7 @@ class PeopleServices:
         upload = accept(part.filename, part.data, allowed=DOCUMENT_TYPES,
                         max_bytes=ctx.settings.max_file_bytes)
         return self._command("requests", lambda uow: requests_h.add_document(
-            uow, ctx.blobs, p, request_id, upload, key, None, ctx.clock))
+            uow, ctx.blobs, p, request_id, upload, key, ANY, ctx.clock))
 
     def my_requests(self, p: Principal) -> list[dict[str, Any]]:
         ctx = self.contexts["requests"]
@@ -156,7 +157,8 @@ class PeopleServices:
     def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
         ctx = self.contexts["requests"]
         with ctx.uow() as uow:
-            return requests_h.read_document(uow, ctx.blobs, p, request_id, doc_id)
+            doc = requests_h.document_of(uow, p, request_id, doc_id)
+        return ctx.blobs.get(doc["blob"]), doc["content_type"], doc["filename"]
 
     # follow-ups, notifications
 

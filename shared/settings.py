@@ -100,6 +100,9 @@ class Settings(BaseSettings):
 
     # The web console (console/). The institution's name heads every screen.
     institution_name: str = "Atende"
+    # The console's public origin (https://host), for the links in the mails; unset: the
+    # mails carry no link.
+    console_url: str | None = None
     # OpenID Connect: the console is a confidential client of the state's identity
     # provider (authorization code + PKCE). Set all of issuer, client id, client secret and
     # redirect URL, or none (then only the development login exists, under `atende dev`).

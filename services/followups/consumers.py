@@ -24,7 +24,13 @@ log = logging.getLogger("atende.followups.worker")
 
 def apply(ctx: ServiceContext) -> Effect:
     """Every event the contract names: the request projection and who is told what."""
-    return handlers.apply_event
+    link = console_link(ctx.settings.console_url)
+    return lambda uow, event: handlers.apply_event(uow, event, link=link)
+
+
+def console_link(console_url: str | None) -> str | None:
+    """Where a mail sends its reader: the console's page of the request (``{id}``)."""
+    return f"{console_url.rstrip('/')}/console/solicitacao/{{id}}" if console_url else None
 
 
 def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bool:

@@ -151,12 +151,13 @@ def apply_request_event(uow: UnitOfWork, event: RequestEvent,
     return view
 
 
-def apply_event(uow: UnitOfWork, event: Event) -> dict[str, Any]:
-    """One event's whole effect: the projection, then who is told."""
+def apply_event(uow: UnitOfWork, event: Event, link: str | None = None) -> dict[str, Any]:
+    """One event's whole effect: the projection, then who is told (``link``: the
+    request's page for the mails, ``{id}`` its id)."""
     if isinstance(event, RosterChanged):
         return {"roster_changed": apply_roster(uow, event)}
     view = repository.get_view(uow, event.request_id)
     if isinstance(event, RequestEvent):
         view = apply_request_event(uow, event, view)
-    told = notifications.notify(uow, event, view)
+    told = notifications.notify(uow, event, view, link)
     return {"notifications": len(told)}

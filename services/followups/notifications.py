@@ -131,7 +131,7 @@ class Message:
 
 
 def render(kind: str, event: m.Event, view: RequestView | None,
-           recipient: m.Party) -> Message:
+           recipient: m.Party, link: str | None = None) -> Message:
     """The texts of one notification. Templates see the event (which never carries a
     follow-up's text) and the request's names; what they choose to show is reviewed."""
     snapshot = event.request if isinstance(event, m.RequestEvent) else (
@@ -146,7 +146,8 @@ def render(kind: str, event: m.Event, view: RequestView | None,
     title = " ".join(str(module.title).split())  # type: ignore[attr-defined]
     body = str(module.body).strip()  # type: ignore[attr-defined]
     paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
-    page = {"recipient": recipient, "title": title, "body": body}
+    page = {"recipient": recipient, "title": title, "body": body,
+            "link": link.format(id=event.request_id) if link else None}
     return Message(title, body, _env.get_template("mail.txt.j2").render(page).strip() + "\n",
                    _env.get_template("mail.html.j2").render(page, paragraphs=paragraphs))
 
@@ -154,7 +155,8 @@ def render(kind: str, event: m.Event, view: RequestView | None,
 # --- the effect --------------------------------------------------------------------
 
 
-def notify(uow: UnitOfWork, event: m.Event, view: RequestView | None) -> list[str]:
+def notify(uow: UnitOfWork, event: m.Event, view: RequestView | None,
+           link: str | None = None) -> list[str]:
     """Register every notification ``event`` calls for; the ids of those written."""
     written: list[str] = []
     told: set[str] = set()
@@ -165,13 +167,13 @@ def notify(uow: UnitOfWork, event: m.Event, view: RequestView | None) -> list[st
             if party is None or party.sub in told:
                 continue  # nobody in that role yet, or already told of this event
             told.add(party.sub)
-            written.append(_tell(uow, rule.kind, event, view, party))
+            written.append(_tell(uow, rule.kind, event, view, party, link))
     return written
 
 
 def _tell(uow: UnitOfWork, kind: str, event: m.Event, view: RequestView | None,
-          party: m.Party) -> str:
-    message = render(kind, event, view, party)
+          party: m.Party, link: str | None = None) -> str:
+    message = render(kind, event, view, party, link)
     note_id = new_id()
     note = repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
                                message.body, iso(event.occurred_at))

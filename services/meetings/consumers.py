@@ -55,7 +55,8 @@ def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> b
                                                 citizen=False),
                            subject=meeting.subject,
                            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
-                           token=tokens.token(guest["id"])))
+                           token=tokens.token(guest["id"]),
+                           console_url=ctx.settings.console_url))
     log_fields(log, "invitation sent", meeting_id=meeting.id, guest_id=guest["id"])
     for _ in range(5):
         with ctx.uow() as uow:

@@ -54,7 +54,8 @@ _BRT = timezone(timedelta(hours=-3), "BRT")
 
 
 def invitation(*, to: str, guest_name: str, attendant: str, subject: str,
-               starts_at: datetime, ends_at: datetime, token: str) -> Mail:
+               starts_at: datetime, ends_at: datetime, token: str,
+               console_url: str | None = None) -> Mail:
     start = starts_at.astimezone(_BRT)
     end = ends_at.astimezone(_BRT)
     when = f"{start:%d/%m/%Y}, das {start:%H:%M} às {end:%H:%M} (horário de Brasília)"
@@ -67,4 +68,7 @@ def invitation(*, to: str, guest_name: str, attendant: str, subject: str,
         f"    {token}\n\n"
         "Não compartilhe este código.\n"
     )
+    if console_url:
+        text += ("\nOu abra o convite, que já leva o código: "
+                 f"{console_url.rstrip('/')}/console/convite?codigo={token}\n")
     return Mail(to=to, subject=f"Convite para videoconferência em {start:%d/%m/%Y}", text=text)

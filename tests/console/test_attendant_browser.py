@@ -37,7 +37,7 @@ def press(page: Page, role: str, name: str) -> None:
 
 
 def type_into(page: Page, label: str, text: str) -> None:
-    field = page.get_by_label(label)  # a required field's label says so: not exact
+    field = page.get_by_label(label, exact=True)  # the contract's names, to the letter
     field.focus()
     page.keyboard.press("Control+A")
     page.keyboard.type(text)
