@@ -182,6 +182,26 @@ def key_range_args(pk: str, index: str | None, prefix: str | None, start: str | 
     return args + key, key
 
 
+def key_range_sql(scol: str, order_cols: list[str], prefix: bool, start: bool, end: bool,
+                  cursor: bool, forward: bool, mark: str) -> tuple[list[str], str]:
+    """An SQL adapter's key conditions after the partition key's (their parameters as
+    ``key_range_args`` orders them; ``mark`` the driver's placeholder) and its ORDER BY."""
+    sql = []
+    if prefix:
+        # A range, not LIKE: it uses the index and treats % and _ literally.
+        sql.append(f"AND {scol} >= {mark} AND {scol} < {mark}")
+    if start:
+        sql.append(f"AND {scol} >= {mark}")
+    if end:
+        sql.append(f"AND {scol} <= {mark}")
+    if cursor:
+        cmp = ">" if forward else "<"
+        marks = ", ".join([mark] * len(order_cols))
+        sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({marks})")
+    direction = "ASC" if forward else "DESC"
+    return sql, "ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols)
+
+
 def encode_cursor(key: Sequence[str]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 

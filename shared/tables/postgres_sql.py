@@ -13,7 +13,14 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from shared.tables import TableError, Where, attribute_name, key_columns, key_range_args
+from shared.tables import (
+    TableError,
+    Where,
+    attribute_name,
+    key_columns,
+    key_range_args,
+    key_range_sql,
+)
 
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
@@ -47,21 +54,10 @@ def page_sql(table: str, select: str, index: str | None, prefix: bool, start: bo
     """``select`` then the order columns of up to LIMIT rows (the last parameter), in order."""
     pcol, scol = key_columns(index)
     order_cols = [scol, "pk", "sk"] if index else ["sk"]
-    sql = [f'SELECT {select}, {", ".join(order_cols)} FROM "{table}" WHERE {pcol} = %s']
-    if prefix:
-        # A range, not LIKE: it uses the index and treats % and _ literally.
-        sql.append(f"AND {scol} >= %s AND {scol} < %s")
-    if start:
-        sql.append(f"AND {scol} >= %s")
-    if end:
-        sql.append(f"AND {scol} <= %s")
-    if cursor:
-        cmp = ">" if forward else "<"
-        sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join(['%s'] * len(order_cols))})")
-    sql += ["AND " + _where_sql(attr, op, kinds) for attr, op, kinds in where]
-    direction = "ASC" if forward else "DESC"
-    sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
-    sql.append("LIMIT %s")
+    keys, order = key_range_sql(scol, order_cols, prefix, start, end, cursor, forward, "%s")
+    sql = [f'SELECT {select}, {", ".join(order_cols)} FROM "{table}" WHERE {pcol} = %s',
+           *keys, *("AND " + _where_sql(attr, op, kinds) for attr, op, kinds in where),
+           order, "LIMIT %s"]
     return " ".join(sql)
 
 

@@ -33,6 +33,7 @@ from shared.tables import (
     encode_cursor,
     key_columns,
     key_range_args,
+    key_range_sql,
     prefix_end,
 )
 
@@ -342,21 +343,9 @@ def _range_sql(table: str, index: str | None, prefix: bool, start: bool, end: bo
     pcol, scol = key_columns(index)
     order_cols = [scol, "pk", "sk"] if index else ["sk"]
     columns = ", ".join(["body", *order_cols] if body else order_cols)
-    sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?']
-    if prefix:
-        # A range, not LIKE: it uses the index and treats % and _ literally.
-        sql.append(f"AND {scol} >= ? AND {scol} < ?")
-    if start:
-        sql.append(f"AND {scol} >= ?")
-    if end:
-        sql.append(f"AND {scol} <= ?")
-    if cursor:
-        cmp = ">" if forward else "<"
-        sql.append(f"AND ({', '.join(order_cols)}) {cmp} ({', '.join('?' * len(order_cols))})")
-    sql += ["AND " + _where_sql(attr, op, n) for attr, op, n in where]
-    direction = "ASC" if forward else "DESC"
-    sql.append("ORDER BY " + ", ".join(f"{c} {direction}" for c in order_cols))
-    sql.append("LIMIT ?")
+    keys, order = key_range_sql(scol, order_cols, prefix, start, end, cursor, forward, "?")
+    sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?', *keys,
+           *("AND " + _where_sql(attr, op, n) for attr, op, n in where), order, "LIMIT ?"]
     return " ".join(sql), order_cols
 
 
