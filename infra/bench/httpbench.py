@@ -61,11 +61,18 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                                   http_only=True)
     bare_proc = Proc.python("infra.bench.bare", str(bare_port), env=env_for(work / "bare"),
                             log=work / "logs" / "bare.log")
+    twin_port, twin_dir = free_port(), work / "twin"
+    twin_dir.mkdir(parents=True, exist_ok=True)
+    (twin_dir / "twin.db").unlink(missing_ok=True)
+    twin_proc = Proc.python("infra.bench.twin", str(twin_port), str(twin_dir / "twin.db"),
+                            env=env_for(twin_dir, url), log=work / "logs" / "twin.log")
     reads = routes(seeded)
     followup = reads.pop("followup")
     readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}
-    with server, bare_proc, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
+    with server, bare_proc, twin_proc, \
+            start_worker(seeded.data_dir, work / "logs", "http-worker", url):
         bare_proc.wait_http(bare_port)
+        twin_proc.wait_http(twin_port)
         for _ in range(rounds):
             bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
             readings["bare"].append(bare)
@@ -73,6 +80,9 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                 row = load({**spec, "port": port, "requests": reqs})
                 readings[name].append({**row, "ratio": row["rps"] / bare["rps"]
                                        if bare["rps"] else 0.0})
+        # The twin right before the follow-up, with the same posts: the same minute of
+        # the machine's drift, and a worker idle for both.
+        twin = load({**spec, "port": twin_port, "requests": followup})
         posted = load({**spec, "port": port, "requests": followup})
     base = _median(readings["bare"], "rps")
     rows: list[Row] = [{"suite": "http", "name": "bare falcon GET /", **base,
@@ -81,6 +91,11 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
     for name in reads:
         rows.append({"suite": "http", "name": name, **_median(readings[name], "ratio"),
                      "rounds": [round(r["ratio"], 3) for r in readings[name]]})
-    rows.append({"suite": "http", "name": "followup", **posted,
-                 "ratio": posted["rps"] / base["rps"] if base["rps"] else 0.0})
+    to_bare = posted["rps"] / base["rps"] if base["rps"] else 0.0
+    rows.append({"suite": "http", "name": "followup", **posted, "ratio": to_bare,
+                 "note": "information: against the bare GET"})
+    rows.append({"suite": "http", "name": "naive twin POST", **twin})
+    rows.append({"suite": "http", "name": "followup vs naive twin", **posted,
+                 "twin_rps": twin["rps"], "ratio_to_bare": to_bare,
+                 "ratio": posted["rps"] / twin["rps"] if twin["rps"] else 0.0})
     return rows

@@ -45,7 +45,7 @@ QUICK = Sizes(requests=40, seconds=0.3, posts=20, events=30, small=20, large=200
 TARGETS: list[tuple[str, str, str, str, float]] = [
     ("http", "panel", "ratio", "≥", 0.5),
     ("http", "detail", "ratio", "≥", 0.5),
-    ("http", "followup", "ratio", "≥", 0.3),
+    ("http", "followup vs naive twin", "ratio", "≥", 0.5),
     ("effect", "command→effect (redis)", "p99_ms", "<", 50),
     ("effect", "command→effect (rabbitmq)", "p99_ms", "<", 50),
     ("worker", "atende worker", "ratio", "≥", 0.5),
