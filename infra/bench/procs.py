@@ -46,6 +46,9 @@ class Proc:
     def wait_http(self, port: int, timeout: float = 30.0) -> None:
         self._wait(lambda: _answers(port), timeout, f"HTTP on port {port}")
 
+    def wait_port(self, port: int, timeout: float = 30.0) -> None:
+        self._wait(lambda: _listens(port), timeout, f"a listener on port {port}")
+
     def wait_output(self, text: str, timeout: float = 30.0) -> None:
         self._wait(lambda: text in self.log.read_text(errors="replace"), timeout, repr(text))
 
@@ -77,6 +80,11 @@ class Proc:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _listens(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _answers(port: int) -> bool:
