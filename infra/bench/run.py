@@ -45,6 +45,8 @@ QUICK = Sizes(requests=40, seconds=0.3, posts=20, events=30, small=20, large=200
 TARGETS: list[tuple[str, str, str, str, float]] = [
     ("http", "panel", "ratio", "≥", 0.5),
     ("http", "detail", "ratio", "≥", 0.5),
+    ("http", "console panel", "ratio", "≥", 0.5),
+    ("http", "console first load", "bytes", "≤", 250_000),
     ("http", "followup vs naive twin", "ratio", "≥", 0.5),
     ("effect", "command→effect (redis)", "p99_ms", "<", 50),
     ("effect", "command→effect (rabbitmq)", "p99_ms", "<", 50),

@@ -17,16 +17,17 @@ from infra.bench.cold import handler_modules
 
 pytestmark = pytest.mark.brokers
 
-HTTP = ["bare falcon GET /", "panel", "detail", "catalog", "followup", "naive twin POST",
-        "followup vs naive twin"]
-ROWS = [*HTTP,
+HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "catalog", "followup",
+        "naive twin POST", "followup vs naive twin"]
+ROWS = [*HTTP, "console first load",
         "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
         "atende worker (rabbitmq)", "panel p50, 20 requests", "panel p50, 200 requests",
         "timeline p50, 10 entries", "timeline p50, 30 entries",
         "first answer, twin (http)", "first answer, twin (sqs)"]
-JUDGED = {"panel", "detail", "followup vs naive twin", "command→effect (redis)",
-          "command→effect (rabbitmq)", "atende worker (redis)", "atende worker (rabbitmq)",
+JUDGED = {"panel", "console panel", "console first load", "detail", "followup vs naive twin",
+          "command→effect (redis)", "command→effect (rabbitmq)", "atende worker (redis)",
+          "atende worker (rabbitmq)",
           "panel p50, 200 requests"}
 
 
@@ -61,7 +62,9 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     # wrk where it is installed (.ci/run installs it), the Python generator where not.
     assert result["load_generator"] == ("wrk" if wrk.available() else "python")
     assert {rows[n]["generator"] for n in HTTP} == {result["load_generator"]}
-    for name in ("panel", "detail", "catalog"):  # each round's ratio, against its own bare
+    assert rows["console first load"]["bytes"] > 0
+    # Each round's ratio, against its own baseline.
+    for name in ("panel", "console panel", "detail", "catalog"):
         assert len(rows[name]["rounds"]) == result["sizes"]["rounds"], rows[name]
     for name in JUDGED | set(cold):
         assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
