@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.bench import cold, effect, growth, httpbench, workers
+from infra.bench import cold, effect, growth, httpbench, pgbench, workers
 from infra.bench.loadgen import generator
 
 Row = dict[str, Any]
@@ -50,6 +50,7 @@ TARGETS: list[tuple[str, str, str, str, float]] = [
     ("http", "followup vs naive twin", "ratio", "≥", 0.5),
     ("effect", "command→effect (redis)", "p99_ms", "<", 50),
     ("effect", "command→effect (rabbitmq)", "p99_ms", "<", 50),
+    ("effect", "command→effect (postgres+rabbitmq)", "p99_ms", "<", 50),
     ("worker", "atende worker", "ratio", "≥", 0.5),
     ("growth", "panel p50", "ratio", "≤", 1.3),
     ("cold", "first answer, ", "ratio", "≤", 1.5),
@@ -116,7 +117,10 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     groups: list[list[tuple[str, Callable[[], list[Row]]]]] = [
         [http, *per_broker["redis"]],  # the HTTP suite's platform runs on Redis too
         per_broker["memory"],
-        per_broker["rabbitmq"],
+        # PostgreSQL's command to effect runs on RabbitMQ: after its other suites.
+        [*per_broker["rabbitmq"],
+         ("postgres", lambda: pgbench.run(work, small=sizes.small, large=sizes.large,
+                                          seconds=sizes.seconds, posts=sizes.posts))],
         [("growth", lambda: growth.run(work, small=sizes.small, large=sizes.large,
                                        entries=sizes.entries, seconds=sizes.seconds))],
         [("cold", lambda: cold.run(work / "cold", runs=sizes.runs))],
@@ -140,7 +144,8 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
         for group in groups:
             results |= run_group(group)
     order = ["http", *(f"effect {k}" for k in ("memory", "redis", "rabbitmq")),
-             *(f"worker {k}" for k in ("redis", "rabbitmq")), "growth", "cold"]
+             *(f"worker {k}" for k in ("redis", "rabbitmq")), "growth", "postgres",
+             "cold"]
     rows = [row for name in order for row in results[name]]
     judge(rows)
     return rows

@@ -24,11 +24,14 @@ ROWS = [*HTTP, "console first load",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
         "atende worker (rabbitmq)", "panel p50, 20 requests", "panel p50, 200 requests",
         "timeline p50, 10 entries", "timeline p50, 30 entries",
+        "panel p50, 20 requests (postgres)", "panel p50, 200 requests (postgres)",
+        "command→effect (postgres+rabbitmq)",
         "first answer, twin (http)", "first answer, twin (sqs)"]
 JUDGED = {"panel", "console panel", "console first load", "detail", "followup vs naive twin",
           "command→effect (redis)", "command→effect (rabbitmq)", "atende worker (redis)",
           "atende worker (rabbitmq)",
-          "panel p50, 200 requests"}
+          "panel p50, 200 requests", "panel p50, 200 requests (postgres)",
+          "command→effect (postgres+rabbitmq)"}
 
 
 @pytest.mark.timeout(90)
