@@ -94,7 +94,9 @@ def table(rows: list[Row]) -> str:
                      f"{_fmt(r.get('ratio'), '6.2f'):>6}  {aside:<24} "
                      f"{r.get('verdict', '')}" + (
                          f"  rounds {' '.join(f'{x:.2f}' for x in r['rounds'])}"
-                         if r.get("rounds") else ""))
+                         if r.get("rounds") else "") + (
+                         f"  {r['bytes'] / 1000:.0f} kB in {r['requests']} responses"
+                         if "bytes" in r else ""))
     return "\n".join(lines)
 
 
