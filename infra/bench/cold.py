@@ -86,8 +86,8 @@ def _sqs(service: str) -> dict[str, Any]:
     doc = m.FollowupPosted(request_id="r-bench", followup_id="f-bench",
                            author=m.Party(sub="att-1", name="Ana"),
                            author_role="attendant").model_dump(mode="json")
-    msg = Message(queue_name=queue_of(service), actor_name=actor_of(service), args=(doc,),
-                  kwargs={}, options={})
+    msg: Message[Any] = Message(queue_name=queue_of(service), actor_name=actor_of(service),
+                                args=(doc,), kwargs={}, options={})
     return {"Records": [{"messageId": "m-bench", "receiptHandle": "h-bench",
                          "body": base64.b64encode(msg.encode()).decode(),
                          "attributes": {"ApproximateReceiveCount": "1"},
