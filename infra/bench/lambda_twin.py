@@ -13,7 +13,7 @@ import falcon
 from apig_wsgi import make_lambda_handler
 
 TABLE = os.environ.get("ATENDE_BENCH_TWIN_TABLE", "atende-dev-requests")
-_dynamodb = boto3.client("dynamodb", region_name=os.environ.get("AWS_DEFAULT_REGION"),
+_dynamodb = boto3.client("dynamodb", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
                          endpoint_url=os.environ.get("ATENDE_AWS_ENDPOINT_URL"))
 
 
