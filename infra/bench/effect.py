@@ -8,6 +8,7 @@ import http.client
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -30,9 +31,9 @@ class Watcher(threading.Thread):
     """Polls the timelines of the requests with a post in flight, in one indexed query a
     millisecond, so that watching costs little beside the platform it measures."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, database_url: str | None = None) -> None:
         super().__init__(daemon=True)
-        self.db = SQLiteDatabase(db_path)
+        self.db_path, self.database_url = db_path, database_url
         self.pending: dict[str, tuple[str, float]] = {}  # followup id -> request, 2xx time
         self.seen: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -43,18 +44,29 @@ class Watcher(threading.Thread):
         with self.lock:
             self.pending[followup_id] = (request_id, done_at)
 
+    def _fetch(self) -> Callable[[list[str]], list[tuple[Any, ...]]]:
+        if self.database_url is None:
+            conn = SQLiteDatabase(self.db_path).connection()
+            return lambda pks: conn.execute(
+                "SELECT json_extract(body, '$.data.followup_id') FROM requests "
+                f"WHERE pk IN ({', '.join('?' * len(pks))}) AND sk >= ? AND sk < 'TL$'",
+                [*pks, self.since]).fetchall()
+        import psycopg
+
+        pg = psycopg.connect(self.database_url, autocommit=True)
+        return lambda pks: pg.execute(
+            "SELECT body -> 'data' ->> 'followup_id' FROM requests "
+            "WHERE pk = ANY(%s) AND sk >= %s AND sk < 'TL$'", (pks, self.since)).fetchall()
+
     def run(self) -> None:
-        conn = self.db.connection()
+        fetch = self._fetch()
         while not self.stop.wait(0.001):
             with self.lock:
                 waiting = dict(self.pending)
             pks = sorted({f"REQ#{r}" for r, _ in waiting.values()})
             if not pks:
                 continue
-            rows = conn.execute(
-                "SELECT json_extract(body, '$.data.followup_id') FROM requests "
-                f"WHERE pk IN ({', '.join('?' * len(pks))}) AND sk >= ? AND sk < 'TL$'",
-                [*pks, self.since]).fetchall()
+            rows = fetch(pks)
             now = time.perf_counter()
             with self.lock:
                 for (fid,) in rows:
@@ -77,23 +89,28 @@ def _post(port: int, token: str, request_id: str, local: threading.local) -> str
     return str(json.loads(body)["id"])
 
 
-def run(work: Path, kind: str, *, posts: int, rate: float = 100.0) -> Row:
+def run(work: Path, kind: str, *, posts: int, rate: float = 100.0,
+        database_url: str | None = None) -> Row:
     """``posts`` measured, after a second's worth not measured: a process's first messages
     meet its cold paths (connections opened per thread, first validations), and the
-    figure is of the steady rate."""
+    figure is of the steady rate. ``database_url``: the store on PostgreSQL, not SQLite."""
     url = brokers.url_for(kind)
     brokers.reset(kind, tuple(queue_of(s) for s in SERVICES))
-    seeded = seed(work / f"effect-{kind}", max(50, posts // 10))
+    store = {} if database_url is None else {"table_backend": "postgres",
+                                              "database_url": database_url}
+    extra = {f"ATENDE_{k.upper()}": v for k, v in store.items()}
+    label = kind if database_url is None else f"postgres+{kind}"
+    seeded = seed(work / f"effect-{label}", max(50, posts // 10), extra=store)
     token = seeded.tokens["attendant"]
     with ExitStack() as stack:
-        server, port = launch_platform(seeded.data_dir, work / "logs", f"effect-{kind}",
-                                       broker_url=url, http_only=kind != "memory")
+        server, port = launch_platform(seeded.data_dir, work / "logs", f"effect-{label}",
+                                       broker_url=url, http_only=kind != "memory", extra=extra)
         stack.enter_context(server)
         if kind != "memory":  # HTTP and workers in separate processes, as deployed
             stack.enter_context(start_worker(seeded.data_dir, work / "logs",
-                                             f"effect-{kind}-worker", url))
+                                             f"effect-{label}-worker", url, extra))
         server.wait_http(port, 60)
-        watcher = Watcher(seeded.data_dir / "atende.db")
+        watcher = Watcher(seeded.data_dir / "atende.db", database_url)
         watcher.start()
         local = threading.local()
 
@@ -119,6 +136,6 @@ def run(work: Path, kind: str, *, posts: int, rate: float = 100.0) -> Row:
         watcher.stop.set()
         watcher.join()
     lat = list(watcher.seen.values())
-    return {"suite": "effect", "name": f"command→effect ({kind})", "count": len(lat),
+    return {"suite": "effect", "name": f"command→effect ({label})", "count": len(lat),
             "missing": posts - len(lat), "p50_ms": percentile(lat, 0.5) * 1000,
             "p99_ms": percentile(lat, 0.99) * 1000}

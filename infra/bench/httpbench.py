@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.bench import brokers
+from infra.bench import brokers, consolebench
 from infra.bench.loadgen import load
 from infra.bench.procs import Proc, env_for, free_port, serve_platform, start_worker
 from infra.bench.seed import Seeded, seed
@@ -24,12 +24,16 @@ def _get(path: str, token: str | None = None) -> list[Any]:
     return ["GET", path, headers, None]
 
 
-def routes(s: Seeded) -> dict[str, list[list[Any]]]:
+def routes(s: Seeded, cookie: str) -> dict[str, list[list[Any]]]:
     att = s.tokens["attendant"]
     ids = s.request_ids[-200:]  # the panel's first pages: the requests people open
     post_headers = {"Authorization": f"Bearer {att}", "Content-Type": "application/json"}
     return {
         "panel": [_get("/requests", att)],
+        # The same attendant's panel as an HTML page, right after the JSON one. wrk builds
+        # the requests before it knows the host, and the console wants one.
+        "console panel": [["GET", consolebench.PANEL, {"Cookie": cookie, "Host": "127.0.0.1"},
+                           None]],
         "detail": [_get(f"/requests/{i}", att) for i in ids],
         "catalog": [_get("/catalog/services")],
         # Spread over many requests, as posts in a unit are: the same request's timeline
@@ -61,11 +65,19 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                                   http_only=True)
     bare_proc = Proc.python("infra.bench.bare", str(bare_port), env=env_for(work / "bare"),
                             log=work / "logs" / "bare.log")
-    reads = routes(seeded)
+    twin_port, twin_dir = free_port(), work / "twin"
+    twin_dir.mkdir(parents=True, exist_ok=True)
+    (twin_dir / "twin.db").unlink(missing_ok=True)
+    twin_proc = Proc.python("infra.bench.twin", str(twin_port), str(twin_dir / "twin.db"),
+                            env=env_for(twin_dir, url), log=work / "logs" / "twin.log")
+    reads = routes(seeded, consolebench.session_cookie(seeded.data_dir))
     followup = reads.pop("followup")
     readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}
-    with server, bare_proc, start_worker(seeded.data_dir, work / "logs", "http-worker", url):
+    with server, bare_proc, twin_proc, \
+            start_worker(seeded.data_dir, work / "logs", "http-worker", url):
         bare_proc.wait_http(bare_port)
+        twin_proc.wait_http(twin_port)
+        consolebench.warm(port, reads["console panel"][0][2]["Cookie"])
         for _ in range(rounds):
             bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
             readings["bare"].append(bare)
@@ -73,14 +85,30 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                 row = load({**spec, "port": port, "requests": reqs})
                 readings[name].append({**row, "ratio": row["rps"] / bare["rps"]
                                        if bare["rps"] else 0.0})
+        # The twin right before the follow-up, with the same posts: the same minute of
+        # the machine's drift, and a worker idle for both.
+        twin = load({**spec, "port": twin_port, "requests": followup})
         posted = load({**spec, "port": port, "requests": followup})
+        first_load = consolebench.first_load(port, reads["console panel"][0][2]["Cookie"])
     base = _median(readings["bare"], "rps")
     rows: list[Row] = [{"suite": "http", "name": "bare falcon GET /", **base,
                         "note": "rounds " + ", ".join(f"{r['rps']:.0f}"
                                                       for r in readings["bare"])}]
     for name in reads:
+        if name == "console panel":  # against the JSON panel of the same round
+            paired = [{**page, "ratio": page["rps"] / json_["rps"] if json_["rps"] else 0.0}
+                      for page, json_ in zip(readings[name], readings["panel"], strict=True)]
+            rows.append({"suite": "http", "name": name, **_median(paired, "ratio"),
+                         "rounds": [round(r["ratio"], 3) for r in paired]})
+            continue
         rows.append({"suite": "http", "name": name, **_median(readings[name], "ratio"),
                      "rounds": [round(r["ratio"], 3) for r in readings[name]]})
-    rows.append({"suite": "http", "name": "followup", **posted,
-                 "ratio": posted["rps"] / base["rps"] if base["rps"] else 0.0})
+    to_bare = posted["rps"] / base["rps"] if base["rps"] else 0.0
+    rows.append({"suite": "http", "name": "followup", **posted, "ratio": to_bare,
+                 "note": "information: against the bare GET"})
+    rows.append({"suite": "http", "name": "naive twin POST", **twin})
+    rows.append({"suite": "http", "name": "followup vs naive twin", **posted,
+                 "twin_rps": twin["rps"], "ratio_to_bare": to_bare,
+                 "ratio": posted["rps"] / twin["rps"] if twin["rps"] else 0.0})
+    rows.append(first_load)
     return rows

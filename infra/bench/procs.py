@@ -46,6 +46,9 @@ class Proc:
     def wait_http(self, port: int, timeout: float = 30.0) -> None:
         self._wait(lambda: _answers(port), timeout, f"HTTP on port {port}")
 
+    def wait_port(self, port: int, timeout: float = 30.0) -> None:
+        self._wait(lambda: _listens(port), timeout, f"a listener on port {port}")
+
     def wait_output(self, text: str, timeout: float = 30.0) -> None:
         self._wait(lambda: text in self.log.read_text(errors="replace"), timeout, repr(text))
 
@@ -79,6 +82,11 @@ class Proc:
         self.stop()
 
 
+def _listens(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _answers(port: int) -> bool:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -95,19 +103,23 @@ def atende(*args: str, env: dict[str, str], log: Path) -> Proc:
 
 
 def launch_platform(data_dir: Path, logs: Path, name: str, *,
-                    broker_url: str = "memory://", http_only: bool = False) -> tuple[Proc, int]:
-    """``atende dev`` (or ``serve``, when workers run apart) on a free port, starting."""
+                    broker_url: str = "memory://", http_only: bool = False,
+                    extra: dict[str, str] | None = None) -> tuple[Proc, int]:
+    """``atende dev`` (or ``serve``, when workers run apart) on a free port, starting;
+    ``extra``: more settings (the store's, for PostgreSQL)."""
     port = free_port()
     proc = atende("serve" if http_only else "dev", "--port", str(port), "--data-dir",
-                  str(data_dir), env=env_for(data_dir, broker_url), log=logs / f"{name}.log")
+                  str(data_dir), env=env_for(data_dir, broker_url, **(extra or {})),
+                  log=logs / f"{name}.log")
     return proc, port
 
 
 def serve_platform(data_dir: Path, logs: Path, name: str, *, broker_url: str = "memory://",
-                   http_only: bool = False) -> tuple[Proc, int]:
+                   http_only: bool = False, extra: dict[str, str] | None = None
+                   ) -> tuple[Proc, int]:
     """``launch_platform``, once it answers."""
     proc, port = launch_platform(data_dir, logs, name, broker_url=broker_url,
-                                 http_only=http_only)
+                                 http_only=http_only, extra=extra)
     try:
         proc.wait_http(port, 60)
     except BaseException:
@@ -116,10 +128,11 @@ def serve_platform(data_dir: Path, logs: Path, name: str, *, broker_url: str = "
     return proc, port
 
 
-def start_worker(data_dir: Path, logs: Path, name: str, broker_url: str) -> Proc:
+def start_worker(data_dir: Path, logs: Path, name: str, broker_url: str,
+                 extra: dict[str, str] | None = None) -> Proc:
     """``atende worker`` on the bench store, once it runs."""
-    proc = atende("worker", "--data-dir", str(data_dir), env=env_for(data_dir, broker_url),
-                  log=logs / f"{name}.log")
+    proc = atende("worker", "--data-dir", str(data_dir),
+                  env=env_for(data_dir, broker_url, **(extra or {})), log=logs / f"{name}.log")
     try:
         proc.wait_output("worker running", 60)
     except BaseException:

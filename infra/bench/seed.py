@@ -62,11 +62,12 @@ def _commit(table: Table, uow: UnitOfWork) -> None:
     uow.events.clear()
 
 
-def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: int = 0
-         ) -> Seeded:
-    """``requests`` requests in one unit, by ``requests`` distinct citizens."""
+def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: int = 0,
+         extra: dict[str, Any] | None = None) -> Seeded:
+    """``requests`` requests in one unit, by ``requests`` distinct citizens; ``extra``:
+    more settings (the store's, for PostgreSQL)."""
     shutil.rmtree(data_dir, ignore_errors=True)  # a bench store starts empty
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, **(extra or {}))
     platform = build(settings, with_http=False)
     rctx, fctx = platform.contexts["requests"], platform.contexts["followups"]
     clock = platform.clock
@@ -122,6 +123,7 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
         "citizen": mint(secret, sub="cid-0", roles=["citizen"], name="Pessoa 0", **opts),
     }
     platform.broker.close()
+    platform.close()
     return seeded
 
 

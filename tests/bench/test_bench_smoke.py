@@ -17,14 +17,21 @@ from infra.bench.cold import handler_modules
 
 pytestmark = pytest.mark.brokers
 
-ROWS = ["bare falcon GET /", "panel", "detail", "catalog", "followup",
+HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "catalog", "followup",
+        "naive twin POST", "followup vs naive twin"]
+ROWS = [*HTTP, "console first load",
         "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
         "atende worker (rabbitmq)", "panel p50, 20 requests", "panel p50, 200 requests",
-        "timeline p50, 10 entries", "timeline p50, 30 entries", "import falcon, pydantic"]
-JUDGED = {"panel", "detail", "followup", "command→effect (redis)",
-          "command→effect (rabbitmq)", "atende worker (redis)", "atende worker (rabbitmq)",
-          "panel p50, 200 requests"}
+        "timeline p50, 10 entries", "timeline p50, 30 entries",
+        "panel p50, 20 requests (postgres)", "panel p50, 200 requests (postgres)",
+        "command→effect (postgres+rabbitmq)",
+        "first answer, twin (http)", "first answer, twin (sqs)"]
+JUDGED = {"panel", "console panel", "console first load", "detail", "followup vs naive twin",
+          "command→effect (redis)", "command→effect (rabbitmq)", "atende worker (redis)",
+          "atende worker (rabbitmq)",
+          "panel p50, 200 requests", "panel p50, 200 requests (postgres)",
+          "command→effect (postgres+rabbitmq)"}
 
 
 @pytest.mark.timeout(90)
@@ -42,7 +49,8 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
             os.killpg(bench.pid, signal.SIGKILL)
             bench.wait()
     assert bench.returncode == 0, stderr[-3000:]
-    expected = ROWS + [f"import {m}" for m in handler_modules()]
+    cold = [f"first answer, {m.rsplit('.', 1)[1]}" for m in handler_modules()]
+    expected = ROWS + cold
     table = stdout.splitlines()
     for name in expected:
         assert any(line[8:].startswith(name) for line in table), (name, stdout)
@@ -56,10 +64,12 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
         assert not row.get("errors") and not row.get("missing") and not row.get("failed"), row
     # wrk where it is installed (.ci/run installs it), the Python generator where not.
     assert result["load_generator"] == ("wrk" if wrk.available() else "python")
-    assert {rows[n]["generator"] for n in ROWS[:5]} == {result["load_generator"]}
-    for name in ("panel", "detail", "catalog"):  # each round's ratio, against its own bare
+    assert {rows[n]["generator"] for n in HTTP} == {result["load_generator"]}
+    assert rows["console first load"]["bytes"] > 0
+    # Each round's ratio, against its own baseline.
+    for name in ("panel", "console panel", "detail", "catalog"):
         assert len(rows[name]["rounds"]) == result["sizes"]["rounds"], rows[name]
-    for name in JUDGED | {f"import {m}" for m in handler_modules()}:
+    for name in JUDGED | set(cold):
         assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
 
 
