@@ -9,6 +9,7 @@ with and a browser may keep a file for a year.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mimetypes
 import re
@@ -62,6 +63,14 @@ class Asset:
     url: str
     data: bytes
     content_type: str
+    # Compressed once at start-up for text (the design system's stylesheet is most of a
+    # first visit's bytes); None for what is already compressed (fonts, images).
+    gzipped: bytes | None = None
+
+
+def _compressible(content_type: str) -> bool:
+    return content_type.startswith(("text/", "image/svg")) or content_type.endswith(
+        ("javascript", "json", "javascript; charset=utf-8", "json; charset=utf-8"))
 
 
 class Assets:
@@ -87,7 +96,8 @@ class Assets:
         ctype = _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
-        asset = Asset(url, data, ctype)
+        packed = gzip.compress(data, 9, mtime=0) if _compressible(ctype) else None
+        asset = Asset(url, data, ctype, packed)
         self.by_name[name] = self.by_url[url] = asset
 
     def url(self, name: str) -> str:
@@ -103,6 +113,11 @@ class StaticResource:
         if asset is None:
             raise falcon.HTTPNotFound()
         resp.content_type = asset.content_type
-        resp.data = asset.data
+        resp.vary = ["Accept-Encoding"]
+        if asset.gzipped is not None and "gzip" in (req.get_header("Accept-Encoding") or ""):
+            resp.set_header("Content-Encoding", "gzip")
+            resp.data = asset.gzipped
+        else:
+            resp.data = asset.data
         resp.cache_control = [YEAR]
         resp.set_header("X-Content-Type-Options", "nosniff")

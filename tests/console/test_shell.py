@@ -294,3 +294,17 @@ def test_half_an_identity_provider_is_one_clear_line(monkeypatch: pytest.MonkeyP
     message = str(stop.value)
     assert message.startswith("bad settings: set all of ATENDE_OIDC_ISSUER")
     assert "\n" not in message
+
+
+def test_text_assets_go_compressed_to_a_browser_that_accepts_gzip(browser: Browser) -> None:
+    import gzip
+
+    page = browser.get("/console/").text
+    css = next(u for u in re.findall(r'href="(/console/static/core\.[^"]+)"', page))
+    plain = browser.get(css)
+    packed = browser.get(css, headers={"Accept-Encoding": "gzip, br"})
+    assert plain.headers.get("Content-Encoding") is None
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 4  # the design system's CSS, mostly
