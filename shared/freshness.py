@@ -27,7 +27,14 @@ import falcon
 from pydantic import BaseModel
 
 from shared.context import ServiceContext
-from shared.errors import DomainError, Forbidden, InvalidTransition, NotFound, ViewBehind
+from shared.errors import (
+    AttendantNotEnabled,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ViewBehind,
+)
 from shared.http import run_command
 from shared.outbox import UnitOfWork
 from shared.projection import VIEW_SK
@@ -101,15 +108,19 @@ def run_fresh(ctx: ServiceContext[Any], req: falcon.Request, resp: falcon.Respon
             raise ViewBehind(
                 f"this service has not yet seen version {wanted} of the request; "
                 f"retry shortly", retry_after=max(1, round(bound)))
-        run_command(ctx, req, resp, command, **options)
-        return
     while True:
         seen = view_state(table, view_pk)
         try:
             run_command(ctx, req, resp, command, **options)
             return
+        except AttendantNotEnabled:
+            # The roster reaches this service as events too: an attendant enrolled a moment
+            # ago may not be in its copy yet. Nothing in the request's view tells when it
+            # arrives, so try again shortly, within the same bound.
+            if not _pause_until(deadline):
+                raise
         except DomainError as exc:
-            if not may_catch_up(exc, seen):
+            if wanted is not None or not may_catch_up(exc, seen):
                 raise
             if not wait_until(_changed(table, view_pk, seen), deadline):
                 raise
@@ -118,3 +129,12 @@ def run_fresh(ctx: ServiceContext[Any], req: falcon.Request, resp: falcon.Respon
 def _changed(table: Table, view_pk: str, seen: tuple[int, str] | None) -> Callable[[], bool]:
     """Whether the service's view of the request moved on from what it was."""
     return lambda: view_state(table, view_pk) != seen
+
+
+def _pause_until(deadline: float) -> bool:
+    """Sleep a poll's length, or False if the deadline has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return False
+    time.sleep(min(_MAX_POLL, left))
+    return True

@@ -96,7 +96,7 @@ class PostgresDatabase:
             psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))).close()
         except psycopg.Error as exc:
             text = str(exc).strip()
-            reason = text.splitlines()[-1] if text else type(exc).__name__
+            reason = " ".join(text.splitlines()[-1].split()) if text else type(exc).__name__
             raise DatabaseUnavailable(
                 f"PostgreSQL at {self.where} cannot be reached ({reason}): start it, or fix "
                 "ATENDE_DATABASE_URL") from None

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from infra.services import SERVICES
 from shared.aws import client
 from shared.clock import FrozenClock
 from shared.settings import Settings
 from shared.tables import Put
 from shared.tables.dynamodb import TTL_SECONDS, DynamoTable, logical_pk, table_name
-from shared.topology import SERVICES
 from tests.aws.conftest import aws_environment, aws_settings
 from tests.aws.harness import AwsHarness
 from tests.helpers import approve, conclude, idem, setup_service, submit

@@ -32,7 +32,7 @@ def test_ops_create_migrates_once_then_finds_nothing_to_do(tmp_path: Path) -> No
         env = _pg_env(tmp_path / "var", url)
         first = _atende(env, "ops", "create")
         assert first.returncode == 0, first.stderr
-        assert first.stdout.count("created table") == 4 * LATEST
+        assert first.stdout.count("created table") == 5 * LATEST  # four services, the console
         again = _atende(env, "ops", "create")
         assert again.returncode == 0 and "nothing to create" in again.stdout
 
@@ -63,16 +63,19 @@ def test_dev_runs_the_whole_platform_on_postgres(tmp_path: Path) -> None:
 def test_a_store_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
     env = _pg_env(tmp_path / "var", "postgresql://atende:s3cret@127.0.0.1:1/atende")
     for args in (["dev", "--port", "0"], ["ops", "create"], ["worker"]):
+        if args == ["worker"]:  # a worker needs a real broker before it needs the store
+            env = {**env, "ATENDE_BROKER_URL": "redis://127.0.0.1:6379/7"}
         out = _atende(env, *args)
-        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)  # an operator's error
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and "ATENDE_DATABASE_URL" in lines[0], out.stderr
         assert "s3cret" not in out.stderr and "Traceback" not in out.stderr
     env.pop("ATENDE_DATABASE_URL")
     out = _atende(env, "serve", "--port", "0")
-    assert out.returncode == 1 and "ATENDE_DATABASE_URL is not set" in out.stderr
+    assert out.returncode == 2 and "ATENDE_DATABASE_URL is not set" in out.stderr
     with scratch_database() as url:
         env = _pg_env(tmp_path / "var", url)
         env["ATENDE_DATABASE_MIGRATE"] = "false"
+        env["ATENDE_BROKER_URL"] = "redis://127.0.0.1:6379/7"  # a worker needs a real one
         out = _atende(env, "worker")
-        assert out.returncode == 1 and "atende ops create" in out.stderr, out.stderr
+        assert out.returncode == 2 and "atende ops create" in out.stderr, out.stderr
