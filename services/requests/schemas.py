@@ -211,7 +211,12 @@ class UploadIn(_In):
     key: str | None = None
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=1, max_length=100)
-    size: int = Field(ge=1)
+    size: int = Field(ge=1, le=2**40)  # the cap is checked after; this bounds the number
+
+    @field_validator("key")
+    @classmethod
+    def _valid_key(cls, v: str | None) -> str | None:
+        return None if v is None else _key(v)
 
 
 class UploadOut(BaseModel):

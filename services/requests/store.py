@@ -10,6 +10,7 @@ panel row  REQ#<id>      PANEL               gsi1 CIT#<citizen>, gsi2 UNIT#<org>
                                              gsi3 ORG#<org>, gsi4 ASG#<org>#<assignee>,
                                              each sorted by <created_at>#<id>
 timeline   REQ#<id>      TL#<at>#<event id>
+upload     REQ#<id>      UPLOAD#<upload id>  a direct upload's slot (services/requests/uploads.py)
 
 A request's panel row is written with it, in the same transaction: it holds the page's
 item ready-made (``view``) beside the fields the panel's filters look at, so a page returns

@@ -66,7 +66,7 @@ def open_slot(uow: UnitOfWork, blobs: Blobs, settings: Settings, p: Principal,
         raise PayloadTooLarge(f"file larger than {size_text(settings.max_file_bytes)} "
                               "(ATENDE_MAX_FILE_BYTES)")
     check_plain_name(body.filename)
-    key = (body.key or "").strip() or None
+    key = body.key
     service = store.get_service(uow, req.service_id) or {}
     if key is not None and key not in {d["key"] for d in service.get("documents", [])}:
         raise ValidationFailed.field("key", "not a document this service asks for")
