@@ -6,6 +6,7 @@ Idempotency-Keys, and the day's work is made only while the panel is empty."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,10 +101,17 @@ class _Day:
 
     def call(self, method: str, path: str, who: str, body: dict[str, Any] | None = None,
              ok: int = 200) -> dict[str, Any]:
-        r = self.client.simulate_request(method, path, headers=self.auth[who], json=body)
-        if r.status_code != ok:
-            raise RuntimeError(f"demo: {method} {path} failed: {r.status_code} {r.text}")
-        return r.json
+        # A client of its own writes: a refusal because a service has not yet seen the
+        # step before (its view or roster copy behind, on a loaded machine beyond the
+        # services' own bounded wait) is tried again, for a while, before giving up.
+        deadline = time.monotonic() + 20
+        while True:
+            r = self.client.simulate_request(method, path, headers=self.auth[who], json=body)
+            if r.status_code == ok:
+                return r.json
+            if r.status_code not in (403, 409) or time.monotonic() > deadline:
+                raise RuntimeError(f"demo: {method} {path} failed: {r.status_code} {r.text}")
+            time.sleep(0.1)
 
     def submit(self, who: str, name: str, cpf: str, days_ago: int = 0) -> str:
         ctx = self.platform.contexts["requests"]
