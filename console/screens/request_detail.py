@@ -6,6 +6,7 @@ its field and what was typed."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import falcon
@@ -129,12 +130,19 @@ class StepCheck:
         raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso=etapa#etapa-{key}"))
 
 
-class Approve:
-    """``/aprovar``: the dialog's content as a page of its own, for a browser without
-    JavaScript, and where its errors are shown."""
+class _Decision(ABC):
+    """The approval's or the rejection's dialog as a page of its own, for a browser without
+    JavaScript, and where its errors are shown. A subclass names its template, its one
+    field (and the service's name for it) and the command it runs."""
+
+    template = title = field = api_field = notice = ""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+
+    @abstractmethod
+    def decide(self, p: Principal, request_id: str, value: str) -> None:
+        """Run the command the dialog stands for."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
@@ -143,48 +151,40 @@ class Approve:
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
              request_id: str, form: Form, status: int = 200) -> None:
         show(self.console, req, resp, p, request_id, form=form, status=status,
-             template="request_approve.html", title="Aprovar solicitação")
+             template=self.template, title=self.title)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
         form = Form.posted(req, labels=dict(LABELS))
         status = 422
-        form.require("atendente")
+        form.require(self.field)
         if form.ok:
             try:
-                attendance(self.console).approve(p, request_id, form.value("atendente"))
+                self.decide(p, request_id, form.value(self.field))
             except DomainError as exc:
                 if isinstance(exc, NotFound):
                     raise
                 status = exc.status
-                place(form, exc, {"assignee": "atendente"}, default="atendente")
+                place(form, exc, {self.api_field: self.field}, default=self.field)
         if not form.ok:
             return self.page(req, resp, p, request_id, form, status)
-        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=aprovada"))
+        raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso={self.notice}"))
 
 
-class Reject(Approve):
-    def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
-             request_id: str, form: Form, status: int = 200) -> None:
-        show(self.console, req, resp, p, request_id, form=form, status=status,
-             template="request_reject.html", title="Reprovar solicitação")
+class Approve(_Decision):
+    template, title = "request_approve.html", "Aprovar solicitação"
+    field, api_field, notice = "atendente", "assignee", "aprovada"
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
-        p = staff(self.console, req)
-        form = Form.posted(req, labels=dict(LABELS))
-        status = 422
-        form.require("justificativa")
-        if form.ok:
-            try:
-                attendance(self.console).reject(p, request_id, form.value("justificativa"))
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"justification": "justificativa"}, default="justificativa")
-        if not form.ok:
-            return self.page(req, resp, p, request_id, form, status)
-        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=reprovada"))
+    def decide(self, p: Principal, request_id: str, value: str) -> None:
+        attendance(self.console).approve(p, request_id, value)
+
+
+class Reject(_Decision):
+    template, title = "request_reject.html", "Reprovar solicitação"
+    field, api_field, notice = "justificativa", "justification", "reprovada"
+
+    def decide(self, p: Principal, request_id: str, value: str) -> None:
+        attendance(self.console).reject(p, request_id, value)
 
 
 class Download:
