@@ -14,7 +14,14 @@ import falcon
 from console.forms import Form
 from console.screens import service_work
 from console.screens.panel import STATUS
-from console.screens.staff import attendance, install_filters, place, request_url, staff
+from console.screens.staff import (
+    attempt,
+    attendance,
+    install_filters,
+    place,
+    request_url,
+    staff,
+)
 from console.web import Console
 from shared.errors import DomainError, NotFound
 from shared.http import send_file
@@ -117,14 +124,8 @@ class StepCheck:
         if not ok and not form.value(note_field).strip():
             form.add(note_field, "Informe a observação para responder Não.")
         if form.ok:
-            try:
-                attendance(self.console).check_step(p, request_id, key, ok,
-                                                    form.value(note_field))
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"note": note_field})
+            _, status = attempt(form, lambda: attendance(self.console).check_step(
+                p, request_id, key, ok, form.value(note_field)), {"note": note_field})
         if not form.ok:
             return show(self.console, req, resp, p, request_id, form=form, status=status)
         raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso=etapa#etapa-{key}"))
@@ -159,13 +160,8 @@ class _Decision(ABC):
         status = 422
         form.require(self.field)
         if form.ok:
-            try:
-                self.decide(p, request_id, form.value(self.field))
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {self.api_field: self.field}, default=self.field)
+            _, status = attempt(form, lambda: self.decide(p, request_id, form.value(self.field)),
+                                {self.api_field: self.field}, default=self.field)
         if not form.ok:
             return self.page(req, resp, p, request_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso={self.notice}"))

@@ -12,7 +12,7 @@ import falcon
 from console.attendance import Attendance
 from console.forms import Form, posted_files
 from console.screens import request_detail as detail
-from console.screens.staff import BRASILIA, attendance, place, request_url, staff
+from console.screens.staff import BRASILIA, attempt, attendance, place, request_url, staff
 from console.web import Console
 from shared.errors import DomainError, NotFound
 from shared.http import send_file
@@ -76,14 +76,9 @@ class Followups(_Screen):
         form.require("mensagem")
         files = [f for f in posted_files(req) if f.name == "anexos"]
         if form.ok:
-            try:
-                attendance(self.console).post_followup(p, request_id, form.value("mensagem"),
-                                                       files)
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"body": "mensagem", "file": "anexos"}, default="anexos")
+            _, status = attempt(form, lambda: attendance(self.console).post_followup(
+                p, request_id, form.value("mensagem"), files),
+                {"body": "mensagem", "file": "anexos"}, default="anexos")
         if not form.ok:
             return detail.show(self.console, req, resp, p, request_id, form=form,
                                status=status)
@@ -123,13 +118,8 @@ class Meetings(_Screen):
         status = 422
         body = _meeting_body(form)
         if form.ok:
-            try:
-                attendance(self.console).schedule(p, request_id, body)
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, MEETING_FIELDS, default="data")
+            _, status = attempt(form, lambda: attendance(self.console).schedule(
+                p, request_id, body), MEETING_FIELDS, default="data")
         if not form.ok:
             return detail.show(self.console, req, resp, p, request_id, form=form,
                                status=status)
@@ -175,14 +165,9 @@ class Join(_MeetingPage):
         form.require("nome")
         url = None
         if form.ok:
-            try:
-                url = attendance(self.console).join(p, request_id, meeting_id,
-                                                    form.value("nome"))
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"display_name": "nome"}, default="nome")
+            url, status = attempt(form, lambda: attendance(self.console).join(
+                p, request_id, meeting_id, form.value("nome")),
+                {"display_name": "nome"}, default="nome")
         if url is None:
             return self.page(req, resp, p, request_id, meeting_id, form, status)
         svc = attendance(self.console)
@@ -202,14 +187,9 @@ class Invite(_MeetingPage):
         status = 422
         form.require("nome", "email")
         if form.ok:
-            try:
-                attendance(self.console).invite(p, request_id, meeting_id,
-                                                form.value("nome"), form.value("email"))
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"name": "nome", "email": "email"}, default="email")
+            _, status = attempt(form, lambda: attendance(self.console).invite(
+                p, request_id, meeting_id, form.value("nome"), form.value("email")),
+                {"name": "nome", "email": "email"}, default="email")
         if not form.ok:
             return self.page(req, resp, p, request_id, meeting_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=convite#reunioes"))
@@ -232,13 +212,8 @@ class Reschedule(_MeetingPage):
         form.require("data", "hora")
         body = _meeting_body(form, partial=True)
         if form.ok:
-            try:
-                attendance(self.console).reschedule(p, request_id, meeting_id, body)
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, MEETING_FIELDS, default="data")
+            _, status = attempt(form, lambda: attendance(self.console).reschedule(
+                p, request_id, meeting_id, body), MEETING_FIELDS, default="data")
         if not form.ok:
             return self.page(req, resp, p, request_id, meeting_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=remarcada#reunioes"))
@@ -281,15 +256,9 @@ class Conclude(_Screen):
         form.require("resumo")
         files = [f for f in posted_files(req) if f.name == "arquivo"]
         if form.ok:
-            try:
-                attendance(self.console).conclude(p, request_id, form.value("resumo"),
-                                                  files[0] if files else None)
-            except DomainError as exc:
-                if isinstance(exc, NotFound):
-                    raise
-                status = exc.status
-                place(form, exc, {"summary": "resumo", "file": "arquivo"},
-                      default="arquivo")
+            _, status = attempt(form, lambda: attendance(self.console).conclude(
+                p, request_id, form.value("resumo"), files[0] if files else None),
+                {"summary": "resumo", "file": "arquivo"}, default="arquivo")
         if not form.ok:
             return self.page(req, resp, p, request_id, form, status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=concluida"))

@@ -4,8 +4,9 @@ errors or a status message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import falcon
@@ -17,6 +18,7 @@ from shared.errors import DomainError, NotFound
 from shared.identity import Principal
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
+T = TypeVar("T")
 STAFF = frozenset({"attendant", "registrar"})
 
 # What the services say that the foundation's table does not know, matched anywhere in
@@ -63,6 +65,20 @@ def place(form: Form, exc: DomainError, fields: dict[str, str], default: str = "
                 form.add(name, portuguese(message, exc.status))
     if form.ok:
         form.add(default, portuguese(exc.detail, exc.status))
+
+
+def attempt(form: Form, command: Callable[[], T], fields: dict[str, str],
+            default: str = "") -> tuple[T | None, int]:
+    """Run a command for a form that passed its own checks: its result and 200, or the
+    service's refusal placed on the form and its status. A request the caller may not see
+    stays a 404 (raised)."""
+    try:
+        return command(), 200
+    except NotFound:
+        raise
+    except DomainError as exc:
+        place(form, exc, fields, default)
+        return None, exc.status
 
 
 def local(value: str | None, with_time: bool = True) -> str:
