@@ -9,6 +9,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.messages import Event
+
+# An event type in a declaration: its name (a kernel event in shared/messages.py), or the
+# class that is its schema (a service's own event, or a consumer's reader model of one).
+EventRef = str | type[Event]
+
+
+def type_name(ref: EventRef) -> str:
+    return ref if isinstance(ref, str) else ref.__name__
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -39,10 +49,37 @@ class Operation:
 @dataclass(frozen=True)
 class Contract:
     """A service's declaration. ``consumes`` are the event types delivered to its queue;
-    ``jobs`` the actors it sends itself through the outbox (on its own queue)."""
+    ``jobs`` the actors it sends itself through the outbox (on its own queue).
+
+    An event is named by its type name or given as its schema: the publisher's class in
+    ``publishes``; in ``consumes``, a model in the consumer's own folder with the same
+    name and the fields it reads (a service imports no other)."""
 
     name: str
     operations: tuple[Operation, ...]
-    publishes: tuple[str, ...] = ()
-    consumes: tuple[str, ...] = ()
+    publishes: tuple[EventRef, ...] = ()
+    consumes: tuple[EventRef, ...] = ()
     jobs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for ref in (*self.publishes, *self.consumes):
+            if not (isinstance(ref, str) or (isinstance(ref, type) and issubclass(ref, Event))):
+                raise TypeError(f"{self.name}: {ref!r} is not an event schema")
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        """The type names of the events it publishes."""
+        return tuple(type_name(r) for r in self.publishes)
+
+    @property
+    def consumed(self) -> tuple[str, ...]:
+        """The type names of the events delivered to its queue."""
+        return tuple(type_name(r) for r in self.consumes)
+
+    @property
+    def schemas(self) -> dict[str, type[Event]]:
+        """The service's own event models by type name, which its consumer reads a
+        delivery with before the kernel's: a reader model it consumes wins over a schema
+        it publishes."""
+        return {r.__name__: r for r in (*self.publishes, *self.consumes)
+                if not isinstance(r, str)}

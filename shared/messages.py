@@ -7,6 +7,8 @@ events arrive twice or out of order (event-carried state transfer).
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +18,10 @@ from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
 
-_REGISTRY: dict[str, Any] = {}
+# The kernel's own events by type name. A service's events are found through its contract
+# instead: in one process (the embedded platform runs every service) the publisher's schema
+# and a consumer's reader model of the same type would otherwise clobber each other here.
+_REGISTRY: dict[str, type[Event]] = {}
 
 
 class Event(BaseModel):
@@ -32,16 +37,28 @@ class Event(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if cls.__module__ == __name__:
+            _REGISTRY[cls.__name__] = cls
 
     def model_post_init(self, context: Any) -> None:
         if not self.type:
             object.__setattr__(self, "type", type(self).__name__)
 
     @classmethod
-    def parse(cls, doc: dict[str, Any]) -> Event:
-        event: Event = _REGISTRY[doc["type"]].model_validate(doc)
-        return event
+    def parse(cls, doc: dict[str, Any],
+              schemas: Mapping[str, builtins.type[Event]] | None = None) -> Event:
+        """The event a delivered document is: read with the given schemas (a service's
+        own models, by type name) first, else the kernel's."""
+        schema = (schemas or {}).get(doc["type"]) or _REGISTRY[doc["type"]]
+        return schema.model_validate(doc)
+
+
+def kernel_events() -> dict[str, type[Event]]:
+    """The kernel's concrete event types (a base such as RequestEvent is never sent as
+    itself), by type name."""
+    return {name: cls for name, cls in _REGISTRY.items()
+            if not any(other is not cls and issubclass(other, cls)
+                       for other in _REGISTRY.values())}
 
 
 class Party(BaseModel):

@@ -28,7 +28,7 @@ class Topology:
     def of(cls, contracts: Iterable[Contract]) -> Topology:
         consumers: dict[str, list[str]] = {}
         for contract in contracts:
-            for event_type in contract.consumes:
+            for event_type in contract.consumed:
                 consumers.setdefault(event_type, []).append(contract.name)
         return cls(consumers)
 
