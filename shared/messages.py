@@ -194,3 +194,9 @@ class ReviewModerated(Event):
     decision: Literal["approve", "reject"]
     citizen: Party
     actor: Party
+
+
+# Every event about a request's own life, as the services that keep a projection of
+# requests consume them.
+REQUEST_EVENTS: tuple[str, ...] = tuple(
+    name for name, cls in kernel_events().items() if issubclass(cls, RequestEvent))

@@ -46,7 +46,6 @@ SCREENING = Counter("atende_screening", "Review comments screened, by outcome an
                     ["outcome", "reason"])
 
 
-
 def count_screening(flags: tuple[str, ...] | list[str]) -> None:
     """A screened comment: flagged (once per reason) or passed on to moderation."""
     for reason in flags:

@@ -11,6 +11,7 @@ from services.followups.schemas import (
     NotificationPage,
 )
 from shared.contract import Contract, Operation
+from shared.messages import REQUEST_EVENTS
 
 MAIL_ACTOR = "followups_send_mail"
 
@@ -44,9 +45,6 @@ OPERATIONS = [
               "changes nothing."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="followups",

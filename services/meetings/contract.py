@@ -15,6 +15,7 @@ from services.meetings.schemas import (
     MeetingPatch,
 )
 from shared.contract import Contract, Operation
+from shared.messages import REQUEST_EVENTS
 
 INVITE_ACTOR = "meetings_send_invite"
 
@@ -62,9 +63,6 @@ OPERATIONS = [
               "unknown one is 404."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 MEETING_EVENTS = ("MeetingScheduled", "MeetingRescheduled", "MeetingCanceled",
                   "GuestInvited", "MeetingJoined")
 

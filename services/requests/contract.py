@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from services.requests import schemas as s
 from shared.contract import Contract, Operation
-
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
+from shared.messages import REQUEST_EVENTS
 
 _PAGE = ("limit", "cursor")
 RID = "/requests/{request_id}"

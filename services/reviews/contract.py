@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.reviews.schemas import ModerationIn, PublishedPage, ReviewIn, ReviewOut, ReviewPage
 from shared.contract import Contract, Operation
+from shared.messages import REQUEST_EVENTS
 
 SCREEN_ACTOR = "reviews_screen"
 
@@ -36,9 +37,6 @@ OPERATIONS = [
               "service (verdicts and ratings are not moderated, comments are)."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="reviews",
