@@ -65,6 +65,10 @@ class Contract:
         for ref in (*self.publishes, *self.consumes):
             if not (isinstance(ref, str) or (isinstance(ref, type) and issubclass(ref, Event))):
                 raise TypeError(f"{self.name}: {ref!r} is not an event schema")
+        for refs in (self.publishes, self.consumes):
+            names = [type_name(r) for r in refs]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{self.name}: an event type declared twice in {names}")
 
     @property
     def published(self) -> tuple[str, ...]:

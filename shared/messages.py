@@ -1,5 +1,8 @@
 """Domain events: the contract between services. Additive changes only.
 
+These are the kernel's events, known to every service from the start; a service declares
+a newer one in its own folder and names its class in its contract (docs/extending.md).
+
 Events about a request carry a snapshot of the request as the requests service knows it,
 with its ``version``, so that a consumer can keep its own projection right even when
 events arrive twice or out of order (event-carried state transfer).

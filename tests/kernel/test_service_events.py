@@ -88,6 +88,8 @@ def test_a_contract_takes_names_or_schemas_and_routes_by_name() -> None:
     assert Topology.of([publisher, consumer]).consumers("ParcelShipped") == ("desk",)
     with pytest.raises(TypeError):
         Contract("bad", (), consumes=(Party,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # which of the two would read a delivery?
+        Contract("bad", (), consumes=(Consumer.ParcelShipped, Publisher.ParcelShipped))
 
 
 def test_the_bound_consumer_applies_an_event_only_its_service_declares(
