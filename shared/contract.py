@@ -4,6 +4,7 @@ and the OpenAPI document from these declarations, so the kernel never names a se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,26 @@ def type_name(ref: EventRef) -> str:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A query parameter a route takes: its JSON schema as the route checks it (an array
+    is a repeatable parameter), what it means, and whether it must be given. The service
+    that reads it declares it; the OpenAPI document shows what is declared, nothing more."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"}, hash=False)
+    required: bool = False
+
+
+# The kernel's paging (shared.http.page_params), for any list route.
+PAGE = (
+    Query("limit", "page size",
+          {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    Query("cursor", "next_cursor of the previous page"),
+)
+
+
+@dataclass(frozen=True)
 class Operation:
     """One route of a service, as the gateway, the OpenAPI document and the auth tests
     see it."""
@@ -33,7 +54,7 @@ class Operation:
     multipart: tuple[str, ...] = ()  # field names of a multipart alternative
     response: type[BaseModel] | None = None
     status: int = 200
-    query: tuple[str, ...] = ()
+    query: tuple[Query, ...] = ()
     binary: bool = False  # the response is a file
     description: str = ""
     # Problem codes this route answers beyond those its shape implies (401 with a bearer
@@ -41,9 +62,17 @@ class Operation:
     # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition").
     errors: tuple[str, ...] = ()
     required_parts: tuple[str, ...] = ()  # multipart parts that must be present
-    required_query: tuple[str, ...] = ()
     example: Any = field(default=None, compare=False, hash=False)  # a request body
     tag: str = ""  # the service's name when empty
+
+    def __post_init__(self) -> None:
+        names = [q.name for q in self.query]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.method} {self.path}: a query parameter declared twice")
+
+    @property
+    def query_names(self) -> frozenset[str]:
+        return frozenset(q.name for q in self.query)
 
 
 @dataclass(frozen=True)

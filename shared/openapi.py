@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from copy import deepcopy
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -56,27 +57,6 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "another content type than the route takes"),
     "validation": (422, "a field, query parameter or answer is invalid (see errors)"),
 }
-
-_STATES = ["submitted", "in_analysis", "rejected", "in_service", "concluded"]
-# Query parameters by name, typed as the server checks them.
-QUERY: dict[str, dict[str, Any]] = {
-    "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-              "description": "page size"},
-    "cursor": {"schema": {"type": "string"},
-               "description": "next_cursor of the previous page"},
-    "status": {"schema": {"type": "array", "items": {"type": "string", "enum": _STATES}},
-               "style": "form", "explode": True, "description": "repeatable"},
-    "assignee": {"schema": {"type": "string"}, "description": "`me` or an attendant's sub"},
-    "service_id": {"schema": {"type": "string"}, "description": "a catalog service's id"},
-    "overdue": {"schema": {"type": "boolean"},
-                "description": "only requests past their due_at"},
-    "unit": {"schema": {"type": "string"}, "description": "a unit of the caller's org"},
-    "moderation": {"schema": {"type": "string",
-                              "enum": ["screening", "pending", "flagged", "approved",
-                                       "rejected"]},
-                   "description": "only reviews in this moderation state"},
-}
-
 
 def _schema(model: type[BaseModel], components: dict[str, Any],
             mode: Literal["validation", "serialization"]) -> dict[str, Any]:
@@ -130,8 +110,11 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
               for n in re.findall(r"{(\w+)}", op.path)]
     for q in op.query:
-        spec = QUERY.get(q, {"schema": {"type": "string"}})
-        params.append({"name": q, "in": "query", "required": q in op.required_query, **spec})
+        param: dict[str, Any] = {"name": q.name, "in": "query", "required": q.required,
+                                 "schema": deepcopy(dict(q.schema)), "description": q.description}
+        if q.schema.get("type") == "array":
+            param.update(style="form", explode=True)
+        params.append(param)
     codes = set(op.errors)
     if codes & {"precondition_failed", "view_behind"}:
         params.append({"name": "If-Match", "in": "header", "required": False,

@@ -14,7 +14,7 @@ from services.meetings.schemas import (
     MeetingPage,
     MeetingPatch,
 )
-from shared.contract import Contract, Operation
+from shared.contract import PAGE, Contract, Operation
 from shared.messages import REQUEST_EVENTS
 
 INVITE_ACTOR = "meetings_send_invite"
@@ -34,7 +34,7 @@ OPERATIONS = [
               "waits (bounded) for it; with If-Match, 409 view_behind when the wait runs "
               "out. The citizen is told; a reminder goes 30 minutes before."),
     Operation("GET", MEETINGS, "The request's meetings", response=MeetingPage,
-              query=("limit", "cursor"), errors=("attendant_not_enabled",),
+              query=PAGE, errors=("attendant_not_enabled",),
               description="Everyone who may see the request."),
     Operation("PATCH", MEETING, "Reschedule a meeting or change its subject", body=MeetingPatch,
               response=MeetingOut, errors=("forbidden", "invalid_transition", "conflict"),

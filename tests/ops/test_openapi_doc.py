@@ -82,6 +82,33 @@ def test_query_parameters_are_typed_and_required_where_the_server_requires_them(
     assert published["service_id"]["required"] is True
 
 
+@pytest.mark.parametrize(("service", "op"), [(s, o) for s, o in ALL if o.query],
+                         ids=[f"{o.method} {o.path}" for _, o in ALL if o.query])
+def test_query_parameters_are_the_contracts_and_nothing_else(
+        doc: dict[str, Any], service: str, op: Operation) -> None:
+    """The kernel describes no parameter of its own: each one documented is one the route's
+    contract declares, with the declared schema, meaning and requiredness."""
+    shown = {p["name"]: p for p in _entry(doc, op)["parameters"] if p["in"] == "query"}
+    assert list(shown) == [q.name for q in op.query]
+    for q in op.query:
+        assert shown[q.name]["schema"] == dict(q.schema)
+        assert shown[q.name]["description"] == q.description and q.description
+        assert shown[q.name]["required"] is q.required
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_services_own_document_is_its_part_of_the_merged_one(
+        doc: dict[str, Any], service: str) -> None:
+    from shared.openapi import document
+
+    own = document(service, list(load_service(service).operations))
+    for path, ops in own["paths"].items():
+        for method, entry in ops.items():
+            assert doc["paths"][path][method] == entry, f"{method} {path}"
+    for name, schema in own["components"]["schemas"].items():
+        assert doc["components"]["schemas"][name] == schema, name
+
+
 def test_published_without_service_id_is_refused_as_documented(harness: Any) -> None:
     r = harness.client.simulate_get("/reviews/published")
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "service_id"
