@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.errors import DomainError
 from shared.messages import Event
 
 # An event type in a declaration: its name (a kernel event in shared/messages.py), or the
@@ -19,6 +20,15 @@ EventRef = str | type[Event]
 
 def type_name(ref: EventRef) -> str:
     return ref if isinstance(ref, str) else ref.__name__
+
+
+# A problem code in a declaration: a kernel code by name (shared/openapi.py lists them), or
+# a service's own error class, which carries its code, status and meaning.
+ErrorRef = str | type[DomainError]
+
+
+def code_of(ref: ErrorRef) -> str:
+    return ref if isinstance(ref, str) else ref.code
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,9 @@ class Operation:
     description: str = ""
     # Problem codes this route answers beyond those its shape implies (401 with a bearer
     # token, 404 with a path id, 400/413/415/422 with a body, 422 with a query, 409
-    # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition").
-    errors: tuple[str, ...] = ()
+    # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition"), or a
+    # service's own error class.
+    errors: tuple[ErrorRef, ...] = ()
     required_parts: tuple[str, ...] = ()  # multipart parts that must be present
     example: Any = field(default=None, compare=False, hash=False)  # a request body
     tag: str = ""  # the service's name when empty
@@ -69,10 +80,19 @@ class Operation:
         names = [q.name for q in self.query]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.method} {self.path}: a query parameter declared twice")
+        for ref in self.errors:
+            if not isinstance(ref, str) and not ref.meaning:
+                raise ValueError(f"{self.method} {self.path}: {ref.__name__} says not what "
+                                 "its code means (meaning)")
 
     @property
     def query_names(self) -> frozenset[str]:
         return frozenset(q.name for q in self.query)
+
+    @property
+    def error_codes(self) -> tuple[str, ...]:
+        """The problem codes of ``errors``, by name."""
+        return tuple(code_of(r) for r in self.errors)
 
 
 @dataclass(frozen=True)

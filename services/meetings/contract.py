@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.meetings.model import OutsideJoinWindow
 from services.meetings.schemas import (
     CancellationIn,
     GuestCreated,
@@ -51,13 +52,13 @@ OPERATIONS = [
               description="The assignee. The guest is also sent the invitation by mail."),
     Operation("POST", f"{MEETING}/join", "Join (the assignee or the citizen)", body=JoinIn,
               response=JoinOut, errors=("forbidden", "invalid_transition",
-                                        "outside_join_window"),
+                                        OutsideJoinWindow),
               example={"display_name": "Carla"},
               description="Opens 15 minutes before the start and closes at the end; a "
               "cancelled meeting is 409 too."),
     Operation("POST", "/meetings/join", "Join as a guest, with an invite token",
               auth="guest", body=GuestJoinIn, response=JoinOut,
-              errors=("not_found", "invalid_transition", "outside_join_window"),
+              errors=("not_found", "invalid_transition", OutsideJoinWindow),
               example={"invite_token": "…", "display_name": "Dra. Lúcia"},
               description="No bearer token: the invite token is the credential; an "
               "unknown one is 404."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.reviews.model import MODERATION_STATES
+from services.reviews.model import MODERATION_STATES, AlreadyReviewed
 from services.reviews.schemas import ModerationIn, PublishedPage, ReviewIn, ReviewOut, ReviewPage
 from shared.contract import PAGE, Contract, Operation, Query
 from shared.messages import REQUEST_EVENTS
@@ -14,7 +14,7 @@ _SERVICE_ID = "a catalog service's id"
 OPERATIONS = [
     Operation("POST", "/requests/{request_id}/review", "Review a concluded request (its citizen)",
               body=ReviewIn, response=ReviewOut, status=201,
-              errors=("forbidden", "invalid_transition", "already_reviewed", "view_behind"),
+              errors=("forbidden", "invalid_transition", AlreadyReviewed, "view_behind"),
               example={"verdict": "approved", "rating": 5, "comment": "Muito bom."},
               description="Once the request is `concluded`, once only. `verdict` is "
               "`approved` or `rejected`, `rating` 1 to 5, `comment` up to 2,000 characters; "

@@ -11,7 +11,7 @@ import pytest
 
 from infra.services import SERVICES, load_service
 from shared.contract import Operation
-from shared.openapi import CODES, error_codes
+from shared.openapi import error_codes
 
 ALL: list[tuple[str, Operation]] = [(name, op) for name in SERVICES
                                     for op in load_service(name).operations]
@@ -43,7 +43,8 @@ def test_every_operation_has_summary_description_tag_and_its_errors(
     assert entry["tags"] == [service]
     responses = entry["responses"]
     assert str(op.status) in responses
-    wanted = {str(CODES[c][0]) for c in error_codes(op)}
+    problems = error_codes(op)
+    wanted = {str(status) for status, _ in problems.values()}
     if op.auth == "bearer":
         assert "401" in wanted
     if "{" in op.path:
@@ -53,8 +54,8 @@ def test_every_operation_has_summary_description_tag_and_its_errors(
     if op.method == "POST":
         assert "409" in wanted
     assert wanted <= set(responses)
-    for code in error_codes(op):
-        assert f"`{code}`" in responses[str(CODES[code][0])]["description"]
+    for code, (status, meaning) in problems.items():
+        assert f"`{code}`: {meaning}" in responses[str(status)]["description"]
 
 
 @pytest.mark.parametrize(("service", "op"), [(s, o) for s, o in ALL if o.body is not None],
@@ -143,3 +144,26 @@ def test_operation_ids_are_unique(doc: dict[str, Any]) -> None:
     ids = [e["operationId"] for ops in doc["paths"].values() for e in ops.values()]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids)
+
+
+def test_a_services_own_problem_is_documented_from_its_error_class() -> None:
+    from shared.errors import DomainError
+    from shared.openapi import document
+
+    class Overbooked(DomainError):
+        status, code, title = 409, "overbooked", "Overbooked"
+        meaning = "every seat is taken"
+
+    op = Operation("POST", "/things/{thing_id}/seat", "Take a seat", description="d",
+                   errors=("forbidden", Overbooked))
+    assert error_codes(op)["overbooked"] == (409, "every seat is taken")
+    conflict = document("Atende Things", [op])["paths"]["/things/{thing_id}/seat"]["post"]
+    assert "`overbooked`: every seat is taken" in conflict["responses"]["409"]["description"]
+
+    class Unexplained(DomainError):
+        status, code, title = 409, "unexplained", "Unexplained"
+
+    with pytest.raises(ValueError, match="meaning"):
+        Operation("POST", "/things", "x", errors=(Unexplained,))
+    with pytest.raises(KeyError, match="no kernel problem code"):
+        error_codes(Operation("POST", "/things", "x", errors=("overbooked",)))
