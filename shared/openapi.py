@@ -205,12 +205,12 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
     }
 
 
-def merge(title: str, docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def merge(title: str, docs: Iterable[dict[str, Any]], description: str = "") -> dict[str, Any]:
+    """The services' documents as one; ``description`` (the bootstrap's: what the platform
+    does with its services) heads it."""
     merged = document(title, [])
-    merged["info"]["description"] = (
-        "Atende: a citizen asks a state institution for a service; attendants analyse, "
-        "approve or reject, attend it through follow-ups and meetings, conclude it, and "
-        "moderate the reviews citizens leave. Errors are application/problem+json.")
+    merged["info"]["description"] = " ".join(
+        filter(None, [description, "Errors are application/problem+json."]))
     for doc in docs:
         for path, ops in doc["paths"].items():
             merged["paths"].setdefault(path, {}).update(ops)
