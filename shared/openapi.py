@@ -127,8 +127,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     if codes & {"precondition_failed", "view_behind"}:
         params.append({"name": "If-Match", "in": "header", "required": False,
                        "schema": {"type": "string"}, "example": '"3"',
-                       "description": "the request's ETag as last read (GET /requests/{id} "
-                                      "or a command's answer)"})
+                       "description": "the request's ETag as last read (its detail's "
+                                      "or a command's answer's)"})
     if op.method == "POST":
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},

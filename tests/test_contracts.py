@@ -12,8 +12,9 @@ import pytest
 from falcon import inspect
 
 from infra.bootstrap import Platform
-from infra.services import SERVICES, contract, topology
+from infra.services import SERVICES, contract, load_service, topology
 from shared.contract import Contract
+from shared.errors import DomainError
 from shared.messages import Event, kernel_events
 
 KERNEL = Path(__file__).resolve().parents[1] / "shared"
@@ -93,6 +94,43 @@ def test_each_app_serves_exactly_what_its_contract_declares(harness, name: str) 
               and route.path not in ("/health", "/openapi.json")}
     declared = {(op.method, op.path) for op in contract(name).operations}
     assert served == declared
+
+
+def _kernel_strings() -> list[tuple[Path, str]]:
+    """Every string constant in shared/ but docstrings."""
+    found = []
+    for path in KERNEL.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef)
+                and n.body and isinstance(n.body[0], ast.Expr)}
+        found += [(path, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                  and isinstance(n.value, str) and id(n) not in docs]
+    return found
+
+
+def _service_errors() -> set[type[DomainError]]:
+    for name in SERVICES:
+        load_service(name)
+    found, todo = set(), [DomainError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("services."):
+                found.add(sub)
+    return found
+
+
+def test_the_kernel_holds_none_of_a_services_vocabulary() -> None:
+    """No route path or problem code of a service is written in the kernel: the service
+    declares it (its contract, its error classes) and the kernel renders what is declared.
+    (Its query parameters: tests/ops/test_openapi_doc.py, against the document.)"""
+    codes = {e.code for e in _service_errors()}
+    assert codes >= {"already_reviewed", "outside_join_window"}
+    paths = {op.path for name in SERVICES for op in contract(name).operations}
+    for path, text in _kernel_strings():
+        assert text not in codes, f"{path}: {text!r}"
+        assert not any(p in text for p in paths), f"{path}: {text!r}"
 
 
 def test_the_kernel_names_no_service() -> None:
