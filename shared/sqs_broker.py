@@ -35,7 +35,7 @@ class LazySQSBroker(SQSBroker):
         self._settings = settings
         self._sqs: Any = None
 
-    @property  # type: ignore[override]
+    @property
     def sqs(self) -> Any:
         if self._sqs is None:
             from shared.aws import resource
