@@ -27,5 +27,6 @@ def load_service(name: str) -> ServiceDef:
 @cache
 def topology(names: tuple[str, ...] = SERVICES) -> Topology:
     """Who consumes what, from every running service's contract: an event is published to
-    the services that declare it, whichever of them this process runs."""
-    return Topology.of(contract(n) for n in names)
+    the services that declare it, whichever of them this process runs. Read from the
+    contracts on its first use."""
+    return Topology.deferred(lambda: [contract(n) for n in names])
