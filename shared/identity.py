@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from shared.datadir import write_private
 from shared.errors import Unauthorized
+from shared.model import Model
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ VERIFIED_CACHE_SECONDS = 300.0
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 
 
-class Principal(BaseModel, frozen=True):
+class Principal(Model, frozen=True):
     sub: str
     name: str = ""
     email: str | None = None

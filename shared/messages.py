@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
+from shared.model import Model
 
 _REGISTRY: dict[str, Any] = {}
 
 
-class Event(BaseModel):
+class Event(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(default_factory=new_id)
@@ -44,14 +45,14 @@ class Event(BaseModel):
         return event
 
 
-class Party(BaseModel):
+class Party(Model):
     model_config = ConfigDict(frozen=True)
     sub: str
     name: str = ""
     email: str | None = None
 
 
-class RequestSnapshot(BaseModel):
+class RequestSnapshot(Model):
     """What other contexts need to know about a request to decide who may act on it."""
 
     model_config = ConfigDict(frozen=True)
