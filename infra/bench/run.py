@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from infra.bench import cold, effect, growth, httpbench, pgbench, workers
 from infra.bench.loadgen import generator
@@ -100,10 +100,27 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
-    """The suites in order; the quick form runs independent groups side by side (its
-    figures mean nothing anyway) to finish in seconds. Groups that share a broker run
-    one after the other, since each suite empties the broker first."""
+G = TypeVar("G")
+
+
+def select(groups: list[list[tuple[str, G]]], only: list[str] | None) -> list[list[tuple[str, G]]]:
+    """The groups' suites named in ``only`` ("worker" names "worker redis" and "worker
+    rabbitmq"), in their groups and order; every suite without ``only``."""
+    if not only:
+        return groups
+    kept = [picked for group in groups if (picked := [
+        (name, suite) for name, suite in group
+        if any(name == o or name.startswith(f"{o} ") for o in only)])]
+    if not kept:
+        raise ValueError(f"no suite named {', '.join(only)}")
+    return kept
+
+
+def bench(work: Path, sizes: Sizes, quick: bool, only: list[str] | None = None) -> list[Row]:
+    """The suites in order (``only``: those whose name is or starts with one of these);
+    the quick form runs independent groups side by side (its figures mean nothing anyway)
+    to finish in seconds. Groups that share a broker run one after the other, since each
+    suite empties the broker first."""
     Suite = tuple[str, Callable[[], list[Row]]]
 
     def broker_suites(k: str) -> list[Suite]:
@@ -127,6 +144,7 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
                                        entries=sizes.entries, seconds=sizes.seconds))],
         [("cold", lambda: cold.run(work / "cold", runs=sizes.runs))],
     ]
+    groups = select(groups, only)
 
     def run_group(group: list[tuple[str, Callable[[], list[Row]]]]) -> dict[str, list[Row]]:
         out = {}
@@ -148,7 +166,7 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     order = ["http", *(f"effect {k}" for k in ("memory", "redis", "rabbitmq")),
              *(f"worker {k}" for k in ("redis", "rabbitmq")), "growth", "postgres",
              "cold"]
-    rows = [row for name in order for row in results[name]]
+    rows = [row for name in order if name in results for row in results[name]]
     judge(rows)
     return rows
 
@@ -158,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp:
         work = args.work_dir or Path(tmp)
-        rows = bench(work, sizes, args.quick)
+        rows = bench(work, sizes, args.quick, args.suite)
     result = {"machine": machine(), "quick": args.quick, "sizes": sizes.__dict__,
               "load_generator": generator(),
               "seconds": round(time.perf_counter() - started, 1), "rows": rows}
