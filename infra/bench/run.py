@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from infra.bench import cold, effect, growth, httpbench, pgbench, workers
 from infra.bench.loadgen import generator
@@ -100,27 +100,11 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-G = TypeVar("G")
-
-
-def select(groups: list[list[tuple[str, G]]], only: list[str] | None) -> list[list[tuple[str, G]]]:
-    """The groups' suites named in ``only`` ("worker" names "worker redis" and "worker
-    rabbitmq"), in their groups and order; every suite without ``only``."""
-    if not only:
-        return groups
-    kept = [picked for group in groups if (picked := [
-        (name, suite) for name, suite in group
-        if any(name == o or name.startswith(f"{o} ") for o in only)])]
-    if not kept:
-        raise ValueError(f"no suite named {', '.join(only)}")
-    return kept
-
-
-def bench(work: Path, sizes: Sizes, quick: bool, only: list[str] | None = None) -> list[Row]:
-    """The suites in order (``only``: those whose name is or starts with one of these);
-    the quick form runs independent groups side by side (its figures mean nothing anyway)
-    to finish in seconds. Groups that share a broker run one after the other, since each
-    suite empties the broker first."""
+def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = ()) -> list[Row]:
+    """The suites in order (``chosen``: only those, by their first word); the quick form
+    runs independent groups side by side (its figures mean nothing anyway) to finish in
+    seconds. Groups that share a broker run one after the other, since each suite empties
+    the broker first."""
     Suite = tuple[str, Callable[[], list[Row]]]
 
     def broker_suites(k: str) -> list[Suite]:
@@ -144,11 +128,12 @@ def bench(work: Path, sizes: Sizes, quick: bool, only: list[str] | None = None) 
                                        entries=sizes.entries, seconds=sizes.seconds))],
         [("cold", lambda: cold.run(work / "cold", runs=sizes.runs))],
     ]
-    groups = select(groups, only)
 
     def run_group(group: list[tuple[str, Callable[[], list[Row]]]]) -> dict[str, list[Row]]:
         out = {}
         for name, suite in group:
+            if chosen and name.split()[0] not in chosen:
+                continue
             began = time.perf_counter()
             out[name] = suite()
             print(f"bench: {name} done in {time.perf_counter() - began:.1f} s",
@@ -166,7 +151,7 @@ def bench(work: Path, sizes: Sizes, quick: bool, only: list[str] | None = None) 
     order = ["http", *(f"effect {k}" for k in ("memory", "redis", "rabbitmq")),
              *(f"worker {k}" for k in ("redis", "rabbitmq")), "growth", "postgres",
              "cold"]
-    rows = [row for name in order if name in results for row in results[name]]
+    rows = [row for name in order for row in results.get(name, [])]
     judge(rows)
     return rows
 
@@ -174,15 +159,21 @@ def bench(work: Path, sizes: Sizes, quick: bool, only: list[str] | None = None) 
 def run(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp:
         work = args.work_dir or Path(tmp)
-        rows = bench(work, sizes, args.quick, args.suite)
+        rows = bench(work, sizes, args.quick, tuple(args.suites or ()))
     result = {"machine": machine(), "quick": args.quick, "sizes": sizes.__dict__,
+              "suites": list(args.suites or ()),
               "load_generator": generator(),
-              "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+              "seconds": round(time.perf_counter() - started, 1),
+              # The machine's 1-minute load average before and after: on a shared machine
+              # it says how much the figures were crowded.
+              "load": [round(load_before[0], 1), round(os.getloadavg()[0], 1)], "rows": rows}
     print(table(rows))
     print(f"\n{result['machine']}  ({result['seconds']} s, load from "
-          f"{result['load_generator']})")
+          f"{result['load_generator']}; load average {result['load'][0]} before, "
+          f"{result['load'][1]} after)")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

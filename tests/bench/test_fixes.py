@@ -118,16 +118,3 @@ def test_an_entry_acknowledged_meanwhile_does_not_block_the_others(tmp_path: Pat
     stored = {e["sk"]: e for e in uow.table.query(OUTBOX_PK, limit=10).items}
     assert gone not in stored and len(stored) == 3
     assert all(e["version"] == 2 for e in stored.values())
-
-
-def test_bench_runs_only_the_suites_named() -> None:
-    from infra.bench.run import select
-
-    groups = [[("http", 1), ("effect redis", 2), ("worker redis", 3)], [("effect memory", 4)],
-              [("cold", 5)]]
-    assert select(groups, None) == groups
-    assert select(groups, ["cold"]) == [[("cold", 5)]]
-    assert select(groups, ["effect", "cold"]) == [[("effect redis", 2)],
-                                                  [("effect memory", 4)], [("cold", 5)]]
-    with pytest.raises(ValueError, match="no suite named col"):
-        select(groups, ["col"])
