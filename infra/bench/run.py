@@ -96,7 +96,9 @@ def table(rows: list[Row]) -> str:
                          f"  rounds {' '.join(f'{x:.2f}' for x in r['rounds'])}"
                          if r.get("rounds") else "") + (
                          f"  {r['bytes'] / 1000:.0f} kB in {r['requests']} responses"
-                         if "bytes" in r else ""))
+                         if "bytes" in r else "") + (
+                         f"  cpu {r['cpu_ms']:.0f} ms" if "cpu_ms" in r else "") + (
+                         f", ratio {r['cpu_ratio']:.2f}" if "cpu_ratio" in r else ""))
     return "\n".join(lines)
 
 
