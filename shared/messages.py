@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
+from shared.model import Model
 
 # The kernel's own events by type name. A service's events are found through its contract
 # instead: in one process (the embedded platform runs every service) the publisher's schema
@@ -27,7 +28,7 @@ from shared.logs import correlation_id
 _REGISTRY: dict[str, type[Event]] = {}
 
 
-class Event(BaseModel):
+class Event(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(default_factory=new_id)
@@ -64,14 +65,14 @@ def kernel_events() -> dict[str, type[Event]]:
                        for other in _REGISTRY.values())}
 
 
-class Party(BaseModel):
+class Party(Model):
     model_config = ConfigDict(frozen=True)
     sub: str
     name: str = ""
     email: str | None = None
 
 
-class RequestSnapshot(BaseModel):
+class RequestSnapshot(Model):
     """What other contexts need to know about a request to decide who may act on it."""
 
     model_config = ConfigDict(frozen=True)

@@ -16,6 +16,7 @@ from infra.services import SERVICES, contract, load_service, topology
 from shared.contract import Contract
 from shared.errors import DomainError
 from shared.messages import Event, kernel_events
+from shared.topology import Topology
 
 KERNEL = Path(__file__).resolve().parents[1] / "shared"
 
@@ -84,6 +85,20 @@ def test_the_topology_is_what_the_contracts_say() -> None:
     assert set(t.consumers("FollowupPosted")) == {"requests", "followups"}
     assert set(t.consumers("RequestApproved")) == {"followups", "meetings", "reviews"}
     assert t.consumers("MeetingReminderDue") == ("followups",)
+
+
+def test_a_deferred_topology_reads_the_contracts_once_when_first_asked() -> None:
+    reads: list[int] = []
+
+    def contracts() -> list[Contract]:
+        reads.append(1)
+        return [contract(n) for n in SERVICES]
+
+    deferred, now = Topology.deferred(contracts), Topology.of(contract(n) for n in SERVICES)
+    assert reads == []
+    assert deferred.event_types() == now.event_types()
+    assert all(deferred.consumers(e) == now.consumers(e) for e in now.event_types())
+    assert reads == [1]
 
 
 @pytest.mark.parametrize("name", SERVICES)
