@@ -1,27 +1,12 @@
-"""Settings for every process, read once from the environment (prefix ``ATENDE_``).
-
-Read here rather than by pydantic-settings, whose import alone (its sources, dotenv,
-argparse, asyncio) cost a Lambda's cold start as much as the rest of its settings: the
-environment's ``ATENDE_<NAME>`` (any case) under arguments given to ``Settings(...)``,
-list settings as JSON, every value validated by the model as given."""
+"""Settings for every process, read once from the environment (prefix ``ATENDE_``)."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
-PREFIX = "ATENDE_"
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "sqs")
 # What an operator is shown for a setting whose default is no example of a good value.
@@ -29,35 +14,8 @@ _EXAMPLES = {"broker_url": "redis://127.0.0.1:6379/0", "jwks_url":
              "https://idp.example.gov.br/.well-known/jwks.json"}
 
 
-class SettingsError(ValueError):
-    """A setting the environment gives in a form that cannot be read (a list that is not
-    JSON)."""
-
-
-def _environment(fields: dict[str, Any]) -> dict[str, Any]:
-    given = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(PREFIX)}
-    found: dict[str, Any] = {}
-    for name, field in fields.items():
-        raw = given.get(PREFIX + name.upper())
-        if raw is None:
-            continue
-        if get_origin(field.annotation) in (list, dict):
-            try:
-                found[name] = json.loads(raw)
-            except ValueError:
-                raise SettingsError(f"{PREFIX}{name.upper()} is not JSON (a list setting "
-                                    f"is written as [\"a\", \"b\"])") from None
-        else:
-            found[name] = raw
-    return found
-
-
-class Settings(BaseModel):
-    # Defaults are validated as the environment's values are (a bad default is a bug).
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**{**_environment(type(self).model_fields), **values})
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATENDE_", extra="ignore")
 
     data_dir: Path = Path("var")
     # "memory://" is the in-process broker; redis://, amqp:// and sqs:// are real ones.
