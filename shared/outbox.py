@@ -56,6 +56,9 @@ class UnitOfWork:
         self.entries: list[Item] = []
         self.events: list[Event] = []
         self.committed = False
+        # What the command read, as it read it (the read-your-writes wait judges a refusal
+        # by the view the command saw, without reading it again).
+        self.read: dict[tuple[str, str], Item | None] = {}
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -66,7 +69,8 @@ class UnitOfWork:
             self.entries.clear()
 
     def get(self, pk: str, sk: str) -> Item | None:
-        return self.table.get(pk, sk)
+        item = self.read[pk, sk] = self.table.get(pk, sk)
+        return item
 
     def put(self, item: Item, *, expect_version: int | None = None, new: bool = False) -> None:
         self.writes.append(Put(item, expect_version=expect_version, must_not_exist=new))
@@ -184,8 +188,27 @@ class Relay:
         reachable = True
         done = 0
         for entry in entries:
-            owed = owed_to(entry)
-            got: list[str] = []
+            got, reachable = self._hand(table, entry)
+            if got:
+                handed.append((entry, got))
+                done += len(got) == len(owed_to(entry))
+            if not reachable:
+                break
+        self._settle(table, handed)
+        return done, reachable
+
+    def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
+        """Send an entry to every service it is owed to: who got it, and whether the
+        broker was reachable."""
+        owed = owed_to(entry)
+        got: list[str] = []
+        # A broker that takes several messages in one round trip (Redis) gets them at
+        # once; one at a time otherwise (where a queue may be missing).
+        many = getattr(self.broker, "enqueue_many", None)
+        try:
+            if many is not None and len(owed) > 1:
+                many([self._message(table, entry, service) for service in owed])
+                return owed, True
             for service in owed:
                 try:
                     self._send(table, entry, service)
@@ -195,36 +218,30 @@ class Relay:
                     log.warning("outbox dispatch: no such queue", extra={"fields": {
                         "table": table.name, "sk": entry["sk"], "service": service}})
                     continue
-                except Exception as exc:  # broker down: the sweep will try again
-                    # Every commit and every sweep meets a broker that is down: one line a
-                    # period says it, not one per attempt.
-                    self.failures.warning("dispatch", "outbox dispatch failed; will retry",
-                                          table=table.name, error=type(exc).__name__,
-                                          detail=str(exc)[:200])
-                    reachable = False
-                    break
                 got.append(service)
-            if got:
-                handed.append((entry, got))
-                done += len(got) == len(owed)
-            if not reachable:
-                break
-        self._settle(table, handed)
-        return done, reachable
+        except Exception as exc:  # broker down: the sweep will try again
+            # Every commit and every sweep meets a broker that is down: one line a period
+            # says it, not one per attempt.
+            self.failures.warning("dispatch", "outbox dispatch failed; will retry",
+                                  table=table.name, error=type(exc).__name__,
+                                  detail=str(exc)[:200])
+            return got, False
+        return got, True
 
     def _send(self, table: Table, entry: Item, service: str) -> None:
+        self.broker.enqueue(self._message(table, entry, service))
+
+    def _message(self, table: Table, entry: Item, service: str) -> Message[Any]:
         event = entry["event"]
-        self.broker.enqueue(
-            Message(
-                queue_name=queue_of(service),
-                actor_name=entry.get("actor") or actor_of(service),
-                args=(event,),
-                kwargs={},
-                options={
-                    "correlation_id": event.get("correlation_id"),
-                    "outbox": [table.name, entry["sk"], service],
-                },
-            )
+        return Message(
+            queue_name=queue_of(service),
+            actor_name=entry.get("actor") or actor_of(service),
+            args=(event,),
+            kwargs={},
+            options={
+                "correlation_id": event.get("correlation_id"),
+                "outbox": [table.name, entry["sk"], service],
+            },
         )
 
     def _settle(self, table: Table, handed: list[tuple[Item, list[str]]]) -> None:
