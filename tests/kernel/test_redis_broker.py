@@ -80,3 +80,19 @@ def test_messages_enqueued_together_are_each_fetched_from_their_queue() -> None:
         for queue in ("many-a", "many-b"):
             b.flush(queue)
         b.close()
+
+
+def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
+    b = ResilientRedisBroker(url=os.environ.get("ATENDE_TEST_REDIS_URL", f"{URL}/11"),
+                             namespace="atende-test-many")
+    try:
+        b.declare_queue("many-a")
+        b.flush("many-a")
+        # As after a restart of the server (SCRIPT FLUSH would be every client's loss).
+        b.scripts["dispatch"].sha = "0" * 40
+        b.enqueue_many([dramatiq.Message(queue_name="many-a", actor_name="x", args=(n,),
+                                         kwargs={}, options={}) for n in range(2)])
+        assert b.client.llen("atende-test-many:many-a") == 2
+    finally:
+        b.flush("many-a")
+        b.close()
