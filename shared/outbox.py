@@ -155,18 +155,56 @@ class Relay:
         self.redeliver_after = redeliver_after
         self.tables: dict[str, Table] = {}
         self.dispatcher: Dispatcher | None = None
+        # Sent, not yet recorded as sent (see start_dispatcher): by table name.
+        self._unsettled: dict[str, tuple[Table, list[tuple[Item, list[str]]]]] = {}
+        self._unsettled_lock = threading.Lock()
+        self._settler: tuple[threading.Thread, threading.Event] | None = None
 
-    def start_dispatcher(self) -> None:
+    def start_dispatcher(self, settle_every: float = 0.05) -> None:
         """From now on a commit's entries go out from threads of their own (long-running
         processes; a Lambda instance may be frozen as soon as it answers, so it sends them
-        before answering)."""
-        self.dispatcher = Dispatcher(lambda table, entries: self.deliver(table, entries)[1])
+        before answering).
+
+        On a durable broker, what went out is recorded every ``settle_every`` seconds, in
+        one transaction per table, rather than one per send: on a busy server that was a
+        write transaction per command more, taking the store's one write lock from the
+        commands (and the workers). Until then a crash would leave it to the sweep to send
+        again (a repeat, which consumers apply once); the sweep records what waits first."""
+        later = self.durable
+        self.dispatcher = Dispatcher(
+            lambda table, entries: self.deliver(table, entries, later=later)[1])
         self.dispatcher.start()
+        if later:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._settle_every, args=(settle_every, stop),
+                                      name="outbox-settle", daemon=True)
+            self._settler = (thread, stop)
+            thread.start()
 
     def stop_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None
+        if self._settler is not None:
+            thread, stop = self._settler
+            stop.set()
+            thread.join(10)
+            self._settler = None
+        self.settle_unsettled()
+
+    def _settle_every(self, period: float, stop: threading.Event) -> None:
+        while not stop.wait(period):
+            try:
+                self.settle_unsettled()
+            except Exception:  # the entries stay in the outbox: the sweep sends them again
+                log.exception("outbox: recording what went out failed")
+
+    def settle_unsettled(self) -> None:
+        """Record what the dispatcher sent and has not recorded yet."""
+        with self._unsettled_lock:
+            waiting, self._unsettled = self._unsettled, {}
+        for table, handed in waiting.values():
+            self._settle(table, handed)
 
     def submit(self, table: Table, entries: list[Item]) -> None:
         if self.dispatcher is not None:
@@ -181,9 +219,11 @@ class Relay:
         """Send the entries, in order; how many went out."""
         return self.deliver(table, entries)[0]
 
-    def deliver(self, table: Table, entries: Iterable[Item]) -> tuple[int, bool]:
+    def deliver(self, table: Table, entries: Iterable[Item], *, later: bool = False
+                ) -> tuple[int, bool]:
         """``dispatch``, and whether the broker was reachable (a consumer's missing queue
-        skips that consumer only)."""
+        skips that consumer only). ``later``: what went out is recorded by
+        ``settle_unsettled``."""
         handed: list[tuple[Item, list[str]]] = []  # each entry, and who got it
         reachable = True
         done = 0
@@ -194,7 +234,11 @@ class Relay:
                 done += len(got) == len(owed_to(entry))
             if not reachable:
                 break
-        self._settle(table, handed)
+        if later:
+            with self._unsettled_lock:
+                self._unsettled.setdefault(table.name, (table, []))[1].extend(handed)
+        else:
+            self._settle(table, handed)
         return done, reachable
 
     def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
@@ -292,6 +336,7 @@ class Relay:
         return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
 
     def sweep(self, *, min_age: float = 1.0) -> int:
+        self.settle_unsettled()  # what went out is not sent again
         sent = 0
         for table in list(self.tables.values()):
             sent += self.dispatch(table, self.pending(table, min_age=min_age))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,21 @@ def test_a_dispatcher_facing_an_outage_leaves_everything_to_the_sweep(tmp_path: 
     assert rig.relay.sweep() == 3
     rig.run()
     assert rig.effects("requests") == 3 and rig.outbox() == []
+
+
+def test_what_a_dispatcher_sent_is_recorded_later_and_never_swept_again(tmp_path: Path
+                                                                       ) -> None:
+    rig = Rig(tmp_path, durable=True)
+    rig.relay.start_dispatcher(settle_every=3600)  # not by itself within this test
+    for n in range(3):
+        rig.publish(posted(f"r{n}"))
+    deadline = time.monotonic() + 10
+    while rig.broker.queues["followups-events"].qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(rig.outbox()) == 3  # sent, not yet recorded as sent
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 0  # it records them first: none goes out twice
+    assert rig.outbox() == [] and rig.broker.queues["requests-events"].qsize() == 3
+    rig.relay.stop_dispatcher()
+    rig.run()
+    assert rig.effects("requests") == 3 and rig.effects("followups") == 3
