@@ -38,7 +38,7 @@ from shared.errors import (
 from shared.http import expected_version, run_command
 from shared.outbox import UnitOfWork
 from shared.projection import VIEW_SK
-from shared.tables import Table
+from shared.tables import Item, Table
 
 # States after which no request event can make a refused command possible.
 FINAL = frozenset({"rejected", "concluded"})
@@ -47,7 +47,10 @@ _FIRST_POLL, _MAX_POLL = 0.002, 0.05
 
 def view_state(table: Table, pk: str) -> tuple[int, str] | None:
     """(version, status) of the service's view of a request, or None if it has none yet."""
-    item = table.get(pk, VIEW_SK)
+    return _state_of(table.get(pk, VIEW_SK))
+
+
+def _state_of(item: Item | None) -> tuple[int, str] | None:
     if item is None:
         return None
     return int(item["version"]), str(item["request"].get("status", ""))
@@ -98,10 +101,16 @@ def run_fresh(ctx: ServiceContext[Any], req: falcon.Request, resp: falcon.Respon
             raise ViewBehind(
                 f"this service has not yet seen version {wanted} of the request; "
                 f"retry shortly", retry_after=max(1, round(bound)))
+    runs: list[UnitOfWork] = []
+
+    def tracked(uow: UnitOfWork) -> BaseModel | dict[str, Any]:
+        runs.append(uow)
+        return command(uow)
+
     while True:
-        seen = view_state(table, view_pk)
+        runs.clear()
         try:
-            run_command(ctx, req, resp, command, **options)
+            run_command(ctx, req, resp, tracked, **options)
             return
         except AttendantNotEnabled:
             # The roster reaches this service as events too: an attendant enrolled a moment
@@ -110,7 +119,14 @@ def run_fresh(ctx: ServiceContext[Any], req: falcon.Request, resp: falcon.Respon
             if not _pause_until(deadline):
                 raise
         except DomainError as exc:
-            if wanted is not None or not may_catch_up(exc, seen):
+            if wanted is not None:
+                raise
+            # The view the refused command saw (read once, by the command itself); read
+            # now if the command was refused before it looked.
+            key = (view_pk, VIEW_SK)
+            last = runs[-1].read if runs else {}
+            seen = _state_of(last[key]) if key in last else view_state(table, view_pk)
+            if not may_catch_up(exc, seen):
                 raise
             if not wait_until(_changed(table, view_pk, seen), deadline):
                 raise

@@ -1,14 +1,19 @@
 """Unit of work and transactional outbox.
 
 A command buffers its writes and the events it raises in a ``UnitOfWork``; ``commit`` writes
-both in one table transaction (one outbox entry per consuming service), then hands the
-entries to the ``Relay``, which sends them at once (from its dispatcher threads, in
-long-running processes). The relay also sweeps on a timer, so an entry whose
-dispatch was cut short by a crash or a broker outage goes out later.
+both in one table transaction (one outbox entry per event, naming the services it is owed
+to), then hands the entries to the ``Relay``, which sends each to every service it names at
+once (from its dispatcher threads, in long-running processes). The relay also sweeps on a
+timer, so an entry whose dispatch was cut short by a crash or a broker outage goes out later.
 
 On a durable broker (Redis, RabbitMQ, SQS) an entry is deleted once the broker has it. The
 in-process broker keeps nothing across a crash, so there an entry stays until its consumer
 has applied it (``DeliveryAcks``), and the sweep re-sends what was never acknowledged.
+
+An entry owed to several services carries them in ``services``; as each gets it (a durable
+broker) or applies it (the in-process one), it leaves the list, and the entry goes with the
+last. Entries written before that (one per service, ``service``) are read as owed to that
+one service.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ class UnitOfWork:
         self.entries: list[Item] = []
         self.events: list[Event] = []
         self.committed = False
+        # What the command read, as it read it (the read-your-writes wait judges a refusal
+        # by the view the command saw, without reading it again).
+        self.read: dict[tuple[str, str], Item | None] = {}
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -63,7 +71,8 @@ class UnitOfWork:
             self.entries.clear()
 
     def get(self, pk: str, sk: str) -> Item | None:
-        return self.table.get(pk, sk)
+        item = self.read[pk, sk] = self.table.get(pk, sk)
+        return item
 
     def put(self, item: Item, *, expect_version: int | None = None, new: bool = False) -> None:
         self.writes.append(Put(item, expect_version=expect_version, must_not_exist=new))
@@ -84,20 +93,23 @@ class UnitOfWork:
 
     def publish(self, event: Event) -> None:
         self.events.append(event)
-        doc = event.model_dump(mode="json")
-        for service in self.topology.consumers(event.type):
-            entry = {
-                "pk": OUTBOX_PK,
-                "sk": f"{iso(event.occurred_at)}#{event.id}#{service}",
-                "version": 1,
-                "service": service,
-                "event": doc,
-                "status": "pending",
-                "dispatched_at": None,
-                "created_at": iso(self.clock.now()),
-            }
-            self.entries.append(entry)
-            self.writes.append(Put(entry, must_not_exist=True))
+        services = self.topology.consumers(event.type)
+        if not services:
+            return
+        # One entry for all its consumers: an entry apiece was two statements (its insert,
+        # its hand-over) per consumer in every command.
+        entry = {
+            "pk": OUTBOX_PK,
+            "sk": f"{iso(event.occurred_at)}#{event.id}",
+            "version": 1,
+            "services": list(services),
+            "event": event.model_dump(mode="json"),
+            "status": "pending",
+            "dispatched_at": None,
+            "created_at": iso(self.clock.now()),
+        }
+        self.entries.append(entry)
+        self.writes.append(Put(entry, must_not_exist=True))
 
     def send_task(self, service: str, actor: str, payload: dict[str, Any]) -> None:
         """Queue a job for one of a service's own actors, durably, with the same outbox
@@ -117,6 +129,12 @@ class UnitOfWork:
             EVENTS.labels(event.type).inc()
         if self.entries and self.relay is not None:
             self.relay.submit(self.table, self.entries)
+
+
+def owed_to(entry: Item) -> list[str]:
+    """The services an entry still has to reach."""
+    services = entry.get("services")
+    return list(services) if services is not None else [entry["service"]]
 
 
 def _transact_if(table: Table, write: Write) -> bool:
@@ -139,18 +157,56 @@ class Relay:
         self.redeliver_after = redeliver_after
         self.tables: dict[str, Table] = {}
         self.dispatcher: Dispatcher | None = None
+        # Sent, not yet recorded as sent (see start_dispatcher): by table name.
+        self._unsettled: dict[str, tuple[Table, list[tuple[Item, list[str]]]]] = {}
+        self._unsettled_lock = threading.Lock()
+        self._settler: tuple[threading.Thread, threading.Event] | None = None
 
-    def start_dispatcher(self) -> None:
+    def start_dispatcher(self, settle_every: float = 0.05) -> None:
         """From now on a commit's entries go out from threads of their own (long-running
         processes; a Lambda instance may be frozen as soon as it answers, so it sends them
-        before answering)."""
-        self.dispatcher = Dispatcher(lambda table, entries: self.deliver(table, entries)[1])
+        before answering).
+
+        On a durable broker, what went out is recorded every ``settle_every`` seconds, in
+        one transaction per table, rather than one per send: on a busy server that was a
+        write transaction per command more, taking the store's one write lock from the
+        commands (and the workers). Until then a crash would leave it to the sweep to send
+        again (a repeat, which consumers apply once); the sweep records what waits first."""
+        later = self.durable
+        self.dispatcher = Dispatcher(
+            lambda table, entries: self.deliver(table, entries, later=later)[1])
         self.dispatcher.start()
+        if later:
+            stop = threading.Event()
+            thread = threading.Thread(target=self._settle_every, args=(settle_every, stop),
+                                      name="outbox-settle", daemon=True)
+            self._settler = (thread, stop)
+            thread.start()
 
     def stop_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None
+        if self._settler is not None:
+            thread, stop = self._settler
+            stop.set()
+            thread.join(10)
+            self._settler = None
+        self.settle_unsettled()
+
+    def _settle_every(self, period: float, stop: threading.Event) -> None:
+        while not stop.wait(period):
+            try:
+                self.settle_unsettled()
+            except Exception:  # the entries stay in the outbox: the sweep sends them again
+                log.exception("outbox: recording what went out failed")
+
+    def settle_unsettled(self) -> None:
+        """Record what the dispatcher sent and has not recorded yet."""
+        with self._unsettled_lock:
+            waiting, self._unsettled = self._unsettled, {}
+        for table, handed in waiting.values():
+            self._settle(table, handed)
 
     def submit(self, table: Table, entries: list[Item]) -> None:
         if self.dispatcher is not None:
@@ -165,55 +221,83 @@ class Relay:
         """Send the entries, in order; how many went out."""
         return self.deliver(table, entries)[0]
 
-    def deliver(self, table: Table, entries: Iterable[Item]) -> tuple[int, bool]:
+    def deliver(self, table: Table, entries: Iterable[Item], *, later: bool = False
+                ) -> tuple[int, bool]:
         """``dispatch``, and whether the broker was reachable (a consumer's missing queue
-        skips that entry only)."""
-        sent: list[Item] = []
+        skips that consumer only). ``later``: what went out is recorded by
+        ``settle_unsettled``."""
+        handed: list[tuple[Item, list[str]]] = []  # each entry, and who got it
         reachable = True
+        done = 0
         for entry in entries:
-            try:
-                self._send(table, entry)
-            except QueueNotFound:
-                # One consumer's queue is missing (its service not loaded in this process):
-                # that entry waits for the sweep, but must not hold up the others.
-                log.warning("outbox dispatch: no such queue",
-                            extra={"fields": {"table": table.name, "sk": entry["sk"]}})
-                continue
-            except Exception as exc:  # broker down: the sweep will try again
-                # Every commit and every sweep meets a broker that is down: one line a
-                # period says it, not one per attempt.
-                self.failures.warning("dispatch", "outbox dispatch failed; will retry",
-                                      table=table.name, error=type(exc).__name__,
-                                      detail=str(exc)[:200])
-                reachable = False
+            got, reachable = self._hand(table, entry)
+            if got:
+                handed.append((entry, got))
+                done += len(got) == len(owed_to(entry))
+            if not reachable:
                 break
-            sent.append(entry)
-        self._settle(table, sent)
-        return len(sent), reachable
+        if later:
+            with self._unsettled_lock:
+                self._unsettled.setdefault(table.name, (table, []))[1].extend(handed)
+        else:
+            self._settle(table, handed)
+        return done, reachable
 
-    def _send(self, table: Table, entry: Item) -> None:
-        service = entry["service"]
+    def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
+        """Send an entry to every service it is owed to: who got it, and whether the
+        broker was reachable."""
+        owed = owed_to(entry)
+        got: list[str] = []
+        # A broker that takes several messages in one round trip (Redis) gets them at
+        # once; one at a time otherwise (where a queue may be missing).
+        many = getattr(self.broker, "enqueue_many", None)
+        try:
+            if many is not None and len(owed) > 1:
+                many([self._message(table, entry, service) for service in owed])
+                return owed, True
+            for service in owed:
+                try:
+                    self._send(table, entry, service)
+                except QueueNotFound:
+                    # One consumer's queue is missing (its service not loaded in this
+                    # process): it waits for the sweep, but must not hold up the others.
+                    log.warning("outbox dispatch: no such queue", extra={"fields": {
+                        "table": table.name, "sk": entry["sk"], "service": service}})
+                    continue
+                got.append(service)
+        except Exception as exc:  # broker down: the sweep will try again
+            # Every commit and every sweep meets a broker that is down: one line a period
+            # says it, not one per attempt.
+            self.failures.warning("dispatch", "outbox dispatch failed; will retry",
+                                  table=table.name, error=type(exc).__name__,
+                                  detail=str(exc)[:200])
+            return got, False
+        return got, True
+
+    def _send(self, table: Table, entry: Item, service: str) -> None:
+        self.broker.enqueue(self._message(table, entry, service))
+
+    def _message(self, table: Table, entry: Item, service: str) -> Message[Any]:
         event = entry["event"]
-        self.broker.enqueue(
-            Message(
-                queue_name=queue_of(service),
-                actor_name=entry.get("actor") or actor_of(service),
-                args=(event,),
-                kwargs={},
-                options={
-                    "correlation_id": event.get("correlation_id"),
-                    "outbox": [table.name, entry["sk"]],
-                },
-            )
+        return Message(
+            queue_name=queue_of(service),
+            actor_name=entry.get("actor") or actor_of(service),
+            args=(event,),
+            kwargs={},
+            options={
+                "correlation_id": event.get("correlation_id"),
+                "outbox": [table.name, entry["sk"], service],
+            },
         )
 
-    def _settle(self, table: Table, entries: list[Item]) -> None:
-        """Record that the entries went out, in one transaction for all of a commit's
-        entries (one each was most of the cost of a command's commit); if one of them was
+    def _settle(self, table: Table, handed: list[tuple[Item, list[str]]]) -> None:
+        """Record who got the entries, in one transaction for all of a commit's entries
+        (one each was most of the cost of a command's commit); if one of them was
         meanwhile acknowledged or re-sent by someone else, one by one, skipping it."""
-        if not entries:
+        marks = [(entry, *mark) for entry, got in handed
+                 if (mark := self._marked(entry, got)) is not None]
+        if not marks:
             return
-        marks = [(entry, *self._marked(entry)) for entry in entries]
         try:
             table.transact([write for _, write, _ in marks])
             settled = marks
@@ -223,11 +307,19 @@ class Relay:
             if new is not None:
                 entry.update(new)
 
-    def _marked(self, entry: Item) -> tuple[Write, Item | None]:
+    def _marked(self, entry: Item, got: list[str]) -> tuple[Write, Item | None] | None:
+        """What records that ``got`` have the entry; None if nothing is to be recorded."""
+        version = entry["version"]
+        rest = [s for s in owed_to(entry) if s not in got]
         if self.durable:
-            return Delete(OUTBOX_PK, entry["sk"], entry["version"]), None
-        new = {**entry, "version": entry["version"] + 1, "dispatched_at": iso(self.clock.now())}
-        return Put(new, expect_version=entry["version"]), new
+            if not rest:
+                return Delete(OUTBOX_PK, entry["sk"], version), None
+            new = {**entry, "services": rest, "version": version + 1}
+            return Put(new, expect_version=version), new
+        if rest:  # sent again to all it is owed to, by the sweep, until each has applied it
+            return None
+        new = {**entry, "version": version + 1, "dispatched_at": iso(self.clock.now())}
+        return Put(new, expect_version=version), new
 
     def pending(self, table: Table, *, min_age: float = 1.0, limit: int = 200) -> list[Item]:
         """Entries due for (re)dispatch: old enough not to race a commit's own dispatch."""
@@ -246,6 +338,7 @@ class Relay:
         return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
 
     def sweep(self, *, min_age: float = 1.0) -> int:
+        self.settle_unsettled()  # what went out is not sent again
         sent = 0
         for table in list(self.tables.values()):
             sent += self.dispatch(table, self.pending(table, min_age=min_age))
@@ -259,21 +352,43 @@ class Relay:
             sent += self.dispatch(table, page.items)
         return sent
 
-    def acknowledge(self, table_name: str, sk: str, *, dead: bool = False) -> None:
+    def acknowledge(self, table_name: str, sk: str, *, service: str | None = None,
+                    dead: bool = False) -> None:
+        """``service`` applied the entry (or, ``dead``, gave up on it). ``service`` None: a
+        message sent before entries named their services, the entry being its alone."""
         table = self.tables.get(table_name)
         if table is None:
             return
-        entry = table.get(OUTBOX_PK, sk)
-        if entry is None:
-            return
-        try:
-            if dead:
-                table.transact([Put({**entry, "status": "dead", "version": entry["version"] + 1},
-                                    expect_version=entry["version"])])
+        # Two consumers of one entry may acknowledge it at once: the loser reads it again.
+        for _ in range(5):
+            entry = table.get(OUTBOX_PK, sk)
+            if entry is None:
+                return
+            owed = entry.get("services")
+            if service is not None and owed is not None and service not in owed:
+                return  # a repeat
+            rest = [s for s in owed or () if s != service] if service is not None else []
+            version = entry["version"]
+            # Applied by one means it went out: no re-send before the lease runs out.
+            left = {**entry, "services": rest, "version": version + 1,
+                    "dispatched_at": entry.get("dispatched_at") or iso(self.clock.now())}
+            writes: list[Write]
+            if dead and rest:  # the others are still owed it: the dead one apart
+                writes = [Put(left, expect_version=version),
+                          Put({**entry, "sk": f"{sk}#{service}", "services": [service],
+                               "status": "dead", "version": 1}, must_not_exist=True)]
+            elif dead:
+                writes = [Put({**entry, "status": "dead", "version": version + 1},
+                              expect_version=version)]
+            elif rest:
+                writes = [Put(left, expect_version=version)]
             else:
-                table.transact([Delete(OUTBOX_PK, sk)])
-        except ConditionFailed:
-            pass
+                writes = [Delete(OUTBOX_PK, sk)]
+            try:
+                table.transact(writes)
+                return
+            except ConditionFailed:
+                continue
 
     def lag(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -301,7 +416,7 @@ class DeliveryAcks(Middleware):
         ref = message.options.get("outbox")
         # A failed message (e.g. by the crash guard) is not done: its nack marks it dead.
         if ref and exception is None and not message.failed:
-            self.relay.acknowledge(ref[0], ref[1])
+            self.relay.acknowledge(ref[0], ref[1], service=_service_of(ref))
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
@@ -309,7 +424,12 @@ class DeliveryAcks(Middleware):
     def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         ref = message.options.get("outbox")
         if ref:
-            self.relay.acknowledge(ref[0], ref[1], dead=True)
+            self.relay.acknowledge(ref[0], ref[1], service=_service_of(ref), dead=True)
+
+
+def _service_of(ref: list[str]) -> str | None:
+    """The consumer an outbox reference names (None: sent before references named it)."""
+    return ref[2] if len(ref) > 2 else None
 
 
 class SweepThread(threading.Thread):

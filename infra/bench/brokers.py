@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 from shared.settings import Settings
 
@@ -28,6 +29,22 @@ def _ensure_vhost() -> None:
 
 def url_for(kind: str) -> str:
     return {"memory": "memory://", "redis": REDIS_URL, "rabbitmq": AMQP_URL}[kind]
+
+
+def wait_drained(queues: tuple[str, ...], timeout: float = 120.0) -> float:
+    """Wait until the Redis queues named are empty (their worker caught up), at most
+    ``timeout`` seconds; how long it took."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    began = time.monotonic()
+    try:
+        while time.monotonic() - began < timeout and any(
+                client.llen(f"dramatiq:{q}") for q in queues):
+            time.sleep(0.25)
+    finally:
+        client.close()
+    return time.monotonic() - began
 
 
 def reset(kind: str, queues: tuple[str, ...]) -> None:

@@ -33,7 +33,7 @@ class Sizes:
     large: int
     entries: int
     runs: int  # fresh interpreters per first answer
-    rounds: int  # of the HTTP suite's read routes, each paired with a bare reading
+    rounds: int  # of the HTTP suite's read routes (each paired with a bare reading) and posts
 
 
 FULL = Sizes(requests=10_000, seconds=5.0, posts=1_000, events=2_000, small=1_000,

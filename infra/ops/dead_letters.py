@@ -178,20 +178,21 @@ def _rabbitmq_replay(settings: Settings, ids: set[str] | None) -> int:
 
 # The in-process broker: the outbox keeps the entries whose delivery died.
 def _outbox_list(settings: Settings) -> Iterator[DeadLetter]:
-    from shared.outbox import OUTBOX_PK
+    from shared.outbox import OUTBOX_PK, owed_to
     from shared.tables import Where
 
     for table in tables(settings).values():
         page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
         for e in page.items:
             event = e.get("event") or {}
-            yield DeadLetter(queue_of(e["service"]), e["sk"], e.get("actor"),
-                             event.get("type"), event.get("id"), event.get("request_id"))
+            for service in owed_to(e):
+                yield DeadLetter(queue_of(service), e["sk"], e.get("actor"),
+                                 event.get("type"), event.get("id"), event.get("request_id"))
 
 
 def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
     from shared.consumer import APPLIED_PK, DELIVERY_PREFIX
-    from shared.outbox import OUTBOX_PK
+    from shared.outbox import OUTBOX_PK, owed_to
     from shared.tables import ConditionFailed, Delete, Put, Where
 
     count = 0
@@ -204,11 +205,16 @@ def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
             # Pending again and never dispatched: the next sweep sends it.
             again = {**e, "status": "pending", "dispatched_at": None,
                      "version": e["version"] + 1}
-            # Every resend is a new message: forget the crash count that dead-lettered it.
-            forget = Delete(APPLIED_PK, f"{DELIVERY_PREFIX}{table.name}#{e['sk']}")
             try:
                 table.transact([Put(again, expect_version=e["version"])])
-                by_service[e["service"]].transact([forget])
+                for service in owed_to(e):
+                    # Every resend is a new message: forget the crash count that
+                    # dead-lettered it (counted under the entry's key when it was sent;
+                    # one set apart when it died has its service's name added).
+                    sent_as = e["sk"].removesuffix(f"#{service}") if "services" in e else e["sk"]
+                    by_service[service].transact([
+                        Delete(APPLIED_PK, f"{DELIVERY_PREFIX}{table.name}#{key}")
+                        for key in {e["sk"], sent_as}])
                 count += 1
             except ConditionFailed:
                 pass

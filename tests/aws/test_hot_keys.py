@@ -94,7 +94,7 @@ def test_no_partition_key_takes_more_than_a_small_share_of_writes(run: Run) -> N
     key, most = run.shared(run.written).most_common(1)[0]
     print(f"\n{run.total} writes over {len(run.written)} keys; the largest shared, {key}: "
           f"{most / run.total:.1%}")
-    assert run.total > 500
+    assert run.total > 400  # enough writes for a share to mean something
     assert most / run.total <= MAX_SHARE, run.shared(run.written).most_common(5)
     assert {k.rpartition("#")[0] for k in run.written
             if k.startswith(("OUTBOX#", "APPLIED#", "IDEM#"))} == {"OUTBOX", "APPLIED", "IDEM"}

@@ -20,6 +20,7 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.identity import Principal
+from shared.outbox import owed_to
 from shared.preconditions import ANY
 from tests.domain.support import (
     ANALYST,
@@ -114,7 +115,8 @@ def test_enrolling_an_attendant_tells_every_other_service_the_whole_entry(
     assert [(e.attendant.sub, e.unit, e.enabled) for e in changed] == [
         (ANALYST.sub, UNIT, True), (ASSIGNEE.sub, UNIT, True), (COLLEAGUE.sub, UNIT, False),
         (ELSEWHERE.sub, OTHER_UNIT, True)]
-    told = sorted(e["service"] for e in store.outbox() if e["event"]["id"] == changed[0].id)
+    told = sorted(s for e in store.outbox() if e["event"]["id"] == changed[0].id
+                  for s in owed_to(e))
     assert told == ["followups", "meetings", "reviews"]
     again = AttendantIn(name=COLLEAGUE.name, unit=UNIT, enabled=True)
     store.run(lambda uow: handlers.enrol(uow, REGISTRAR, COLLEAGUE.sub, again))
@@ -131,7 +133,7 @@ def test_an_approval_reaches_every_service_that_consumes_it(store: Store,
     assert out.assignee.sub == ASSIGNEE.sub
     [event] = store.events(m.RequestApproved)
     assert event.request.assignee == party(ASSIGNEE)
-    told = sorted(e["service"] for e in store.outbox() if e["event"]["id"] == event.id)
+    told = sorted(s for e in store.outbox() if e["event"]["id"] == event.id for s in owed_to(e))
     assert told == ["followups", "meetings", "reviews"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class Rig:
         self.applied: Counter[tuple[str, str]] = Counter()
         self.calls: Counter[str] = Counter()
         self.poison: set[str] = set()
+        self.failing: set[str] = set()  # services whose consumer fails every event
         for service in ("requests", "followups"):
             declare_consumer(self.broker, service, self._handler(service), self.settings)
         if fail_broker:
@@ -70,7 +72,7 @@ class Rig:
 
         def handle(doc: dict[str, Any]) -> None:
             self.calls[service] += 1
-            if doc["request_id"] in self.poison:
+            if doc["request_id"] in self.poison or service in self.failing:
                 raise RuntimeError("poison")
             event = Event.parse(doc)
             # Two threads may run the effect for one event at once; only one commits.
@@ -106,10 +108,11 @@ def test_commit_dispatches_to_every_consumer_and_empties_the_outbox(tmp_path: Pa
     rig = Rig(tmp_path, durable=durable)
     event = posted()
     rig.publish(event)
-    # One delivery per consuming service: a durable broker holds them once it has them;
-    # with the in-process broker they stay in the store until applied.
-    assert len(rig.outbox()) == (0 if durable else 2)
+    # One entry for both consumers, one delivery to each: a durable broker holds them once
+    # it has them; with the in-process broker the entry stays until both applied it.
+    assert len(rig.outbox()) == (0 if durable else 1)
     assert rig.broker.queues["requests-events"].qsize() == 1
+    assert rig.broker.queues["followups-events"].qsize() == 1
     rig.run()
     assert rig.effects("requests") == 1 and rig.effects("followups") == 1
     assert rig.outbox() == []
@@ -126,11 +129,11 @@ def test_nothing_is_written_unless_committed(tmp_path: Path) -> None:
 def test_broker_outage_keeps_events_until_the_sweep_delivers(tmp_path: Path) -> None:
     rig = Rig(tmp_path, durable=True, fail_broker=True)
     rig.publish(posted())
-    assert len(rig.outbox()) == 2  # accepted and committed while the broker is down
+    assert len(rig.outbox()) == 1  # accepted and committed while the broker is down
     assert rig.relay.sweep() == 0
     rig.broker_up()
     rig.clock.advance(seconds=5)
-    assert rig.relay.sweep() == 2
+    assert rig.relay.sweep() == 1
     rig.run()
     assert rig.effects("requests") == 1 and rig.outbox() == []
 
@@ -143,7 +146,7 @@ def test_in_process_broker_loses_nothing_across_a_crash(tmp_path: Path) -> None:
     assert all(e["dispatched_at"] for e in rig.outbox())
     # A new process: a fresh broker knows nothing; the store still does.
     again = Rig(tmp_path, durable=False)
-    assert again.relay.recover() == 2
+    assert again.relay.recover() == 1
     again.run()
     assert again.effects("requests") == 1 and again.effects("followups") == 1
     assert again.outbox() == []
@@ -155,8 +158,8 @@ def test_unacknowledged_in_process_delivery_is_resent_after_the_lease(tmp_path: 
     rig.clock.advance(seconds=10)
     assert rig.relay.sweep() == 0  # lease not over: still in flight
     rig.clock.advance(seconds=30)
-    assert rig.relay.sweep() == 2
-    rig.run()  # both deliveries of each arrive; applied once
+    assert rig.relay.sweep() == 1
+    rig.run()  # both deliveries to each arrive; applied once
     assert rig.effects("requests") == 1 and rig.effects("followups") == 1
     assert rig.outbox() == []
 
@@ -183,11 +186,84 @@ def test_poison_message_retries_then_dead_letters_and_is_marked(tmp_path: Path) 
     assert rig.relay.sweep() == 0  # dead letters are not re-sent by the sweep
 
 
+def test_poison_for_one_consumer_leaves_the_other_its_delivery(tmp_path: Path) -> None:
+    """In process, one consumer dead-letters an event the other applies: the dead delivery
+    is set apart, listed as dead, and not sent again; the applied one is done."""
+    rig = Rig(tmp_path, durable=False)
+    rig.failing.add("followups")
+    rig.publish(posted())
+    rig.run()
+    assert rig.effects("requests") == 1 and rig.effects("followups") == 0
+    assert [(e["services"], e["status"]) for e in rig.outbox()] == [(["followups"], "dead")]
+    rig.clock.advance(seconds=60)
+    assert rig.relay.sweep() == 0
+
+
+def test_a_missing_queue_holds_back_only_its_consumer(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True)
+    del rig.broker.queues["followups-events"]  # that service is not loaded here
+    rig.publish(posted())
+    [entry] = rig.outbox()
+    assert entry["services"] == ["followups"]  # the requests service has it
+    assert rig.broker.queues["requests-events"].qsize() == 1
+    rig.broker.declare_queue("followups-events")
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 1
+    assert rig.broker.queues["requests-events"].qsize() == 1  # not sent twice
+    rig.run()
+    assert rig.effects("requests") == 1 and rig.effects("followups") == 1
+    assert rig.outbox() == []
+
+
+def test_a_broker_lost_between_two_consumers_owes_the_second_only(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, durable=True)
+    real, sends = rig.broker.enqueue, []
+
+    def once(message: Any, **kw: Any) -> Any:
+        if sends:
+            raise ConnectionError("broker down")
+        sends.append(message.queue_name)
+        return real(message, **kw)
+
+    rig.broker.enqueue = once  # type: ignore[method-assign]
+    rig.publish(posted())
+    [entry] = rig.outbox()
+    assert entry["services"] == ["followups"] and sends == ["requests-events"]
+    rig.broker.enqueue = real  # type: ignore[method-assign]
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 1
+    rig.run()
+    assert rig.calls == Counter({"requests": 1, "followups": 1})
+    assert rig.outbox() == []
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_entries_stored_one_per_consumer_still_go_out(tmp_path: Path, durable: bool) -> None:
+    """A deployment's pending entries written before an entry named all its consumers (one
+    per service, ``service``), and an in-process delivery's acknowledgment as it was sent
+    then (without the service)."""
+    rig = Rig(tmp_path, durable=durable)
+    event = posted()
+    for service in ("requests", "followups"):
+        rig.producer.transact([Put({
+            "pk": OUTBOX_PK, "sk": f"2026-12-01T00:00:00+00:00#{event.id}#{service}",
+            "version": 1, "service": service, "event": event.model_dump(mode="json"),
+            "status": "pending", "dispatched_at": None,
+            "created_at": "2026-12-01T00:00:00+00:00"}, must_not_exist=True)])
+    assert rig.relay.sweep() == 2
+    if not durable:  # acknowledged as a message sent before the change would be
+        rig.relay.acknowledge("producer", f"2026-12-01T00:00:00+00:00#{event.id}#requests")
+        assert [e["service"] for e in rig.outbox()] == ["followups"]
+    rig.run()
+    assert rig.effects("requests") == 1 and rig.effects("followups") == 1
+    assert rig.outbox() == []
+
+
 def test_lag_reports_pending_and_dead(tmp_path: Path) -> None:
     rig = Rig(tmp_path, durable=True, fail_broker=True)
     rig.publish(posted())
     lag = rig.relay.lag()["producer"]
-    assert lag["pending"] == 2 and lag["dead"] == 0 and lag["oldest"]
+    assert lag["pending"] == 1 and lag["dead"] == 0 and lag["oldest"]
 
 
 def test_a_write_conflict_is_read_and_applied_again_not_left_to_the_broker(tmp_path: Path
@@ -245,7 +321,7 @@ def test_with_a_dispatcher_a_commit_does_not_wait_for_the_broker(tmp_path: Path)
     rig.broker.enqueue = slow  # type: ignore[method-assign]
     rig.relay.start_dispatcher()
     rig.publish(posted("r1"))  # returns while the broker still holds the first send
-    assert inside.wait(5) and len(rig.outbox()) == 2
+    assert inside.wait(5) and len(rig.outbox()) == 1
     for n in range(2, 5):
         rig.publish(posted(f"r{n}"))
     gate.set()
@@ -262,9 +338,27 @@ def test_a_dispatcher_facing_an_outage_leaves_everything_to_the_sweep(tmp_path: 
     for n in range(3):
         rig.publish(posted(f"r{n}"))
     rig.relay.stop_dispatcher()
-    assert len(rig.outbox()) == 6  # committed, not sent, not lost
+    assert len(rig.outbox()) == 3  # committed, not sent, not lost
     rig.broker_up()
     rig.clock.advance(seconds=5)
-    assert rig.relay.sweep() == 6
+    assert rig.relay.sweep() == 3
     rig.run()
     assert rig.effects("requests") == 3 and rig.outbox() == []
+
+
+def test_what_a_dispatcher_sent_is_recorded_later_and_never_swept_again(tmp_path: Path
+                                                                       ) -> None:
+    rig = Rig(tmp_path, durable=True)
+    rig.relay.start_dispatcher(settle_every=3600)  # not by itself within this test
+    for n in range(3):
+        rig.publish(posted(f"r{n}"))
+    deadline = time.monotonic() + 10
+    while rig.broker.queues["followups-events"].qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(rig.outbox()) == 3  # sent, not yet recorded as sent
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 0  # it records them first: none goes out twice
+    assert rig.outbox() == [] and rig.broker.queues["requests-events"].qsize() == 3
+    rig.relay.stop_dispatcher()
+    rig.run()
+    assert rig.effects("requests") == 3 and rig.effects("followups") == 3

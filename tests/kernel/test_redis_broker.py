@@ -54,3 +54,45 @@ def test_reserved_message_of_a_lost_reply_is_fetched_again(
         time.sleep(0.1)
         got = next(consumer)  # the old identity is dead: maintenance requeues its hold
     assert got is not None and got.message_id == sent.message_id
+
+
+def test_messages_enqueued_together_are_each_fetched_from_their_queue() -> None:
+    """``enqueue_many`` (an event to each of its consumers in one round trip) leaves each
+    message where ``enqueue`` would, options and all."""
+    b = ResilientRedisBroker(url=os.environ.get("ATENDE_TEST_REDIS_URL", f"{URL}/11"),
+                             namespace="atende-test-many")
+    try:
+        for queue in ("many-a", "many-b"):
+            b.declare_queue(queue)
+            b.flush(queue)
+        sent = b.enqueue_many([
+            dramatiq.Message(queue_name=queue, actor_name="x", args=({"n": n},), kwargs={},
+                             options={"outbox": ["t", "k", queue]})
+            for n, queue in enumerate(("many-a", "many-b"))])
+        for n, queue in enumerate(("many-a", "many-b")):
+            consumer = b.consume(queue, prefetch=1, timeout=100)
+            got = next(consumer)
+            assert got is not None and got.message_id == sent[n].message_id
+            assert got.args == ({"n": n},) and got.options["outbox"] == ["t", "k", queue]
+            consumer.ack(got)
+            consumer.close()
+    finally:
+        for queue in ("many-a", "many-b"):
+            b.flush(queue)
+        b.close()
+
+
+def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
+    b = ResilientRedisBroker(url=os.environ.get("ATENDE_TEST_REDIS_URL", f"{URL}/11"),
+                             namespace="atende-test-many")
+    try:
+        b.declare_queue("many-a")
+        b.flush("many-a")
+        # As after a restart of the server (SCRIPT FLUSH would be every client's loss).
+        b.scripts["dispatch"].sha = "0" * 40
+        b.enqueue_many([dramatiq.Message(queue_name="many-a", actor_name="x", args=(n,),
+                                         kwargs={}, options={}) for n in range(2)])
+        assert b.client.llen("atende-test-many:many-a") == 2
+    finally:
+        b.flush("many-a")
+        b.close()
