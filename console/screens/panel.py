@@ -3,18 +3,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import falcon
+from markupsafe import Markup
 
-from console.screens.staff import install_filters, is_overdue
+from console.screens.staff import install_filters
 from console.services import PanelFilters
 from console.web import Console, Page
+from shared.clock import iso
 from shared.identity import Principal
 
 STATUS = {"submitted": "Enviada", "in_analysis": "Em análise", "rejected": "Reprovada",
           "in_service": "Em atendimento", "concluded": "Concluída"}
+
+
+OPEN = frozenset({"submitted", "in_analysis", "in_service"})
+Key = tuple[str, str, str, str, str | None, bool, str | None]
+
+
+class Rows:
+    """The panel's rows as HTML, each kept by everything it shows: a panel is read far more
+    often than its rows change, and rendering a row (escaping each value, looking up
+    attributes, formatting its date) was most of the page's cost. A row that changes
+    shows something else, so it finds no stale entry; the oldest entries go first once
+    ``size`` are kept."""
+
+    def __init__(self, render: Callable[..., str], size: int = 4096) -> None:
+        self.render, self.size = render, size
+        self.kept: dict[Key, Markup] = {}
+
+    def html(self, items: list[dict[str, Any]], now: str) -> list[Markup]:
+        out = []
+        kept = self.kept
+        for r in items:
+            due, assignee, status = r.get("due_at"), r.get("assignee"), r["status"]
+            # The platform writes instants in UTC at a fixed width: they sort as strings.
+            key: Key = (r["id"], r["citizen_name"], r["service_name"], status, due,
+                        bool(due) and status in OPEN and due < now,
+                        assignee["name"] if assignee else None)
+            row = kept.get(key)
+            if row is None:
+                row = Markup(self.render(key[0], key[1], key[2], STATUS.get(status, status),
+                                         *key[4:]))
+                if len(kept) >= self.size:
+                    kept.pop(next(iter(kept)), None)
+                kept[key] = row
+            out.append(row)
+        return out
 
 
 class Panel(Page):
@@ -23,6 +61,10 @@ class Panel(Page):
     title = "Solicitações"
     roles = frozenset({"attendant"})
 
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self.rows = Rows(console.env.get_template("_panel_row.html").module.row)  # type: ignore[attr-defined]
+
     def view(self, req: falcon.Request, p: Principal | None, **params: Any) -> dict[str, Any]:
         assert p is not None
         status = req.get_param("situacao") or ""
@@ -30,14 +72,11 @@ class Panel(Page):
         filters = PanelFilters(statuses=(status,) if status in STATUS else (),
                                assignee="me" if mine else None, overdue=late)
         page = self.console.services.panel(p, filters, cursor=req.get_param("cursor"))
-        now = self.console.clock.now()
-        for item in page.items:
-            item["overdue"] = is_overdue(item, now)
         chosen = {k: v for k, v in (("situacao", status if status in STATUS else ""),
                                     ("minhas", "sim" if mine else ""),
                                     ("atrasadas", "sim" if late else "")) if v}
-        return {"requests": page.items, "next_cursor": page.next_cursor,
-                "status_names": STATUS, "filters": chosen,
+        return {"rows": self.rows.html(page.items, iso(self.console.clock.now())),
+                "next_cursor": page.next_cursor, "status_names": STATUS, "filters": chosen,
                 "filter_query": urlencode(chosen)}
 
 

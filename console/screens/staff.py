@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import falcon
@@ -119,8 +119,3 @@ def see_other(url: str) -> falcon.HTTPSeeOther:
 def install_filters(console: Console) -> None:
     console.env.filters.setdefault("brasilia", local)
 
-
-def is_overdue(item: dict[str, Any], now: datetime) -> bool:
-    due = item.get("due_at")
-    return isinstance(due, str) and item.get("status") in {
-        "submitted", "in_analysis", "in_service"} and datetime.fromisoformat(due) < now
