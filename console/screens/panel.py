@@ -42,7 +42,7 @@ class Rows:
             due, assignee, status = r.get("due_at"), r.get("assignee"), r["status"]
             # The platform writes instants in UTC at a fixed width: they sort as strings.
             key: Key = (r["id"], r["citizen_name"], r["service_name"], status, due,
-                        bool(due) and status in OPEN and due < now,
+                        isinstance(due, str) and status in OPEN and due < now,
                         assignee["name"] if assignee else None)
             row = kept.get(key)
             if row is None:

@@ -87,11 +87,10 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
     # detail lists the request's meetings), written now rather than waited for.
     event = next(e for e in uow.events if isinstance(e, RosterChanged))
     for ctx in (fctx, mctx):
-        with ctx.uow() as cuow:
-            # ConditionFailed: the event's own delivery wrote it first.
-            with contextlib.suppress(ConditionFailed):
-                if apply_roster(cuow, event):
-                    cuow.commit()
+        # ConditionFailed: the event's own delivery wrote it first.
+        with ctx.uow() as cuow, contextlib.suppress(ConditionFailed):
+            if apply_roster(cuow, event):
+                cuow.commit()
     svc = store.get_service(rctx.uow(), service.id) or {}
     analyst = party(ATTENDANT.sub, "Ana", "ana@example.gov.br")
     start = datetime.now(UTC) - timedelta(days=1)

@@ -28,8 +28,8 @@ ROWS = [*HTTP, "console first load",
         "command→effect (postgres+rabbitmq)",
         "first answer, twin (http)", "first answer, twin (sqs)"]
 JUDGED = {"panel", "console panel", "console first load", "detail", "console detail",
-          "followup vs naive twin", "command→effect (redis)", "command→effect (rabbitmq)", "atende worker (redis)",
-          "atende worker (rabbitmq)",
+          "followup vs naive twin", "command→effect (redis)", "command→effect (rabbitmq)",
+          "atende worker (redis)", "atende worker (rabbitmq)",
           "panel p50, 200 requests", "panel p50, 200 requests (postgres)",
           "command→effect (postgres+rabbitmq)"}
 
