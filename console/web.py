@@ -15,6 +15,7 @@ from typing import Any
 
 import falcon
 import jinja2
+from markupsafe import Markup
 
 from console.assets import Assets
 from console.forms import DETAILS, TITLES
@@ -74,6 +75,9 @@ class Console:
         self.env.globals.update(asset=self.assets.url, institution=self.settings.institution_name,
                                 prefix=PREFIX)
         self.env.filters["shortdate"] = shortdate
+        # The same on every page, and four look-ups and escapes a page when rendered there.
+        self.env.globals["head_assets"] = Markup(
+            self.env.get_template("_head_assets.html").render().strip())
 
     def screen(self, path: str, resource: object, *, menu: str | None = None,
                roles: tuple[str, ...] = ()) -> None:
