@@ -31,13 +31,13 @@ def row(**changes: Any) -> dict[str, Any]:
 def test_a_kept_row_is_the_rows_current_content_escaped() -> None:
     rows = Rows(env().get_template("_panel_row.html").module.row)  # type: ignore[attr-defined]
     now = "2026-12-10T00:00:00.000000+00:00"
-    first = rows.html([row()], now)[0]
+    first = rows.html([row()], now)
     assert "Ana &lt;b&gt;&amp;&lt;/b&gt;" in first and "<b>" not in first
     assert "14/12/2026" in first and "Atrasada" not in first and "Bia" in first
-    assert rows.html([row()], now)[0] is first  # kept
-    later = rows.html([row()], "2026-12-15T00:00:00.000000+00:00")[0]
+    assert rows.html([row()], now) == first and len(rows.kept) == 1  # kept
+    later = rows.html([row()], "2026-12-15T00:00:00.000000+00:00")
     assert "(Atrasada)" in later  # the same row past its due date
-    moved = rows.html([row(status="concluded", assignee=None)], now)[0]
+    moved = rows.html([row(status="concluded", assignee=None)], now)
     assert "Concluída" in moved and "Bia" not in moved and "—" in moved
 
 
