@@ -15,6 +15,7 @@ from typing import Any
 
 import falcon
 import jinja2
+import orjson
 from markupsafe import Markup, escape
 
 from console.assets import Assets
@@ -67,6 +68,26 @@ class Forms:
                                                                           escape(csrf)))
 
 
+class Kept:
+    """Parts of a page that show only data (no session, no form): a macro of ``template``
+    called with ``data``, its HTML kept by that data, which renders it the same for
+    anyone who sees it; the oldest entries go first once ``size`` are kept."""
+
+    def __init__(self, env: jinja2.Environment, size: int = 2048) -> None:
+        self.env, self.size = env, size
+        self.kept: dict[tuple[str, str, bytes], Markup] = {}
+
+    def __call__(self, template: str, name: str, *data: Any) -> Markup:
+        key = (template, name, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS))
+        html = self.kept.get(key)
+        if html is None:
+            html = Markup(getattr(self.env.get_template(template).module, name)(*data))
+            if len(self.kept) >= self.size:
+                self.kept.pop(next(iter(self.kept)), None)
+            self.kept[key] = html
+        return html
+
+
 class NotReleased(Forbidden):
     """An attendant whose profile the registrar has not enabled (or has blocked)."""
 
@@ -101,6 +122,7 @@ class Console:
                                 prefix=PREFIX)
         self.env.filters["shortdate"] = shortdate
         self.env.globals["form_html"] = Forms(self.env)
+        self.env.globals["kept"] = Kept(self.env)
         # The same on every page, and four look-ups and escapes a page when rendered there.
         self.env.globals["head_assets"] = Markup(
             self.env.get_template("_head_assets.html").render().strip())

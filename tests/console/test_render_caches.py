@@ -11,7 +11,7 @@ import jinja2
 from console.forms import Form
 from console.screens.panel import Rows
 from console.screens.staff import local
-from console.web import TEMPLATES, Forms, shortdate
+from console.web import TEMPLATES, Forms, Kept, shortdate
 
 
 def env() -> jinja2.Environment:
@@ -66,3 +66,20 @@ def test_a_form_with_values_or_errors_is_rendered_afresh() -> None:
     typed = Form(values={"assunto": "<script>"}, errors={"data": "Campo obrigatório."})
     html = forms("_followups.html", "schedule_form", typed, "/a", "t")
     assert 'value="&lt;script&gt;"' in html and 'id="erro-data">Campo obrigatório.' in html
+
+
+def test_a_kept_part_is_the_fresh_render_of_its_data() -> None:
+    e = env()
+    e.filters["when"] = str
+    kept = Kept(e)
+    history = e.get_template("_followups.html").module.history  # type: ignore[attr-defined]
+    followups = [{"id": "f1", "author": {"name": "Bia <i>", "role": "attendant"},
+                  "created_at": "2026-12-05T10:00:00+00:00", "body": "<script>x</script>",
+                  "attachments": []}]
+    first = kept("_followups.html", "history", followups, "/console/x")
+    assert first == history(followups, "/console/x")
+    assert "&lt;script&gt;" in first and "<script>" not in first
+    assert kept("_followups.html", "history", followups, "/console/x") is first
+    followups[0]["body"] = "outra"  # the same list, changed: found by its new content
+    assert "outra" in kept("_followups.html", "history", followups, "/console/x")
+    assert len(kept.kept) == 2
