@@ -84,7 +84,8 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
             start_worker(seeded.data_dir, work / "logs", "http-worker", url):
         bare_proc.wait_http(bare_port)
         twin_proc.wait_http(twin_port)
-        consolebench.warm(port, reads["console panel"][0][2]["Cookie"])
+        consolebench.warm(port, reads["console panel"][0][2]["Cookie"],
+                          (consolebench.PANEL, reads["console detail"][0][1]))
         for _ in range(rounds):
             bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
             readings["bare"].append(bare)
