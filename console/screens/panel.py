@@ -12,8 +12,9 @@ from markupsafe import Markup
 
 from console.screens.staff import install_filters
 from console.services import PanelFilters
-from console.web import Console, Page
+from console.web import Console, NotReleased, Page
 from shared.clock import iso
+from shared.errors import AttendantNotEnabled
 from shared.identity import Principal
 
 STATUS = {"submitted": "Enviada", "in_analysis": "Em análise", "rejected": "Reprovada",
@@ -85,6 +86,7 @@ class Panel(Page):
     partial = "_panel_fragment.html"  # the next page, fetched by htmx
     title = "Solicitações"
     roles = frozenset({"attendant"})
+    roster_in_view = True  # the panel's handler requires an enabled attendant
 
     def __init__(self, console: Console) -> None:
         super().__init__(console)
@@ -98,7 +100,10 @@ class Panel(Page):
         mine, late = req.get_param("minhas") == "sim", req.get_param("atrasadas") == "sim"
         filters = PanelFilters(statuses=(status,) if status in STATUS else (),
                                assignee="me" if mine else None, overdue=late)
-        page = self.console.services.panel(p, filters, cursor=req.get_param("cursor"))
+        try:
+            page = self.console.services.panel(p, filters, cursor=req.get_param("cursor"))
+        except AttendantNotEnabled as exc:
+            raise NotReleased("this attendant's profile is not enabled") from exc
         chosen = {k: v for k, v in (("situacao", status if status in STATUS else ""),
                                     ("minhas", "sim" if mine else ""),
                                     ("atrasadas", "sim" if late else "")) if v}
