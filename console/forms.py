@@ -20,25 +20,27 @@ from shared.files import FilePart
 from shared.http import multipart_body, read_body
 from shared.settings import Settings
 
-# The services speak English in their problem documents; a person reads Portuguese. The
-# messages are matched by their start; what is not known here gets a generic sentence.
+# The services speak English in their problem documents; a person reads Portuguese. A
+# message is matched by the first entry found anywhere in it (pydantic prefixes a
+# validator's text with "Value error, "), so the narrower entries come first; what is
+# not known here gets a generic sentence.
 _MESSAGES = (
     ("field required", "Campo obrigatório."),
-    ("required", "Campo obrigatório."),
     ("string should have at least", "Texto curto demais."),
     ("string should have at most", "Texto longo demais."),
     ("value should have at least", "Poucos itens."),
     ("value should have at most", "Itens demais."),
+    ("should be greater than or equal to 15", "A duração mínima é de 15 minutos."),
+    ("should be less than or equal to 240", "A duração máxima é de 240 minutos."),
+    ("input should be a valid integer", "Informe um número inteiro."),
+    ("input should be a valid date", "Informe uma data válida."),
+    ("value is not a valid email", "E-mail inválido."),
     ("invalid or expired token", "Token inválido ou expirado."),
     ("missing bearer token", "Informe o token."),
     ("not a valid cpf", "CPF inválido."),
     ("invalid cpf", "CPF inválido."),
     ("not a valid e-mail", "E-mail inválido."),
-    ("value is not a valid email", "E-mail inválido."),
-    ("input should be a valid integer", "Informe um número inteiro."),
-    ("input should be a valid date", "Informe uma data válida."),
-    ("unknown", "Valor não reconhecido."),
-    # A service's form (services/requests/forms.py) and the other services' refusals.
+    # A service's form (services/requests/forms.py) and the services' refusals.
     ("must be a valid cpf", "CPF inválido."),
     ("must be a number", "Informe um número."),
     ("must be an e-mail address", "E-mail inválido."),
@@ -46,16 +48,28 @@ _MESSAGES = (
     ("must be a date", "Informe uma data válida."),
     ("must be one of the options", "Escolha uma das opções."),
     ("must be one line", "Use uma linha só."),
-    ("at most", "Texto longo demais."),
+    ("must be in the future", "A data e a hora devem estar no futuro."),
+    ("at least 10 characters", "Escreva ao menos 10 caracteres."),
     ("a choice needs distinct options", "Informe opções distintas, uma por linha."),
-    ("value error, a choice needs distinct options",
-     "Informe opções distintas, uma por linha."),
-    ("value error, options are only for choice fields",
-     "Opções só valem para “Escolha entre opções”."),
+    ("options are only for choice fields", "Opções só valem para “Escolha entre opções”."),
+    ("file must be one of: pdf", "Envie um arquivo PDF."),
     ("file must be one of", "Tipo de arquivo não aceito: envie PDF, PNG ou JPEG."),
     ("file is not a valid", "O arquivo está danificado ou não é do tipo que diz ser."),
+    ("file larger than", "Arquivo grande demais."),
+    ("room opens 15 minutes", "A sala abre 15 minutos antes do início e fecha no fim da "
+                              "reunião; tente de novo nesse intervalo."),
+    ("meeting was cancelled", "A reunião foi cancelada."),
+    ("meeting has ended", "A reunião já terminou."),
+    ("has started cannot be rescheduled", "Uma reunião já iniciada não pode ser remarcada."),
+    ("already invited", "Esta pessoa já foi convidada."),
+    ("does not match", "E-mail inválido."),
+    ("enabled attendant", "Escolha um atendente liberado desta unidade."),
+    ("assigned a request they made", "Quem fez a solicitação não pode atendê-la."),
     ("only the citizen", "Só quem fez a solicitação pode fazer isso."),
     ("already reviewed", "Este atendimento já foi avaliado."),
+    ("required", "Campo obrigatório."),
+    ("at most", "Texto longo demais."),
+    ("unknown", "Valor não reconhecido."),
 )
 GENERIC = "Valor inválido."
 TITLES = {
@@ -89,9 +103,9 @@ DETAILS = {
 
 
 def in_portuguese(message: str) -> str:
-    low = message.strip().lower()
-    for start, text in _MESSAGES:
-        if low.startswith(start):
+    low = message.lower()
+    for part, text in _MESSAGES:
+        if part in low:
             return text
     return GENERIC
 
@@ -130,7 +144,10 @@ class Form:
             api_field = re.sub(r"^body\.", "", err.get("field", ""))
             name = fields.get(api_field) or (api_field if api_field in self.labels else None)
             if name is not None:
-                self.add(name, in_portuguese(err.get("message", "")))
+                message = err.get("message", "")
+                # A pattern's refusal says nothing a person reads; on the e-mail it is one.
+                self.add(name, "E-mail inválido." if name == "email" and "pattern" in message
+                         else in_portuguese(message))
                 placed = True
         if not placed:
             known = in_portuguese(exc.detail)

@@ -15,9 +15,11 @@ from typing import Any
 
 import falcon
 import jinja2
+import orjson
+from markupsafe import Markup, escape
 
 from console.assets import Assets
-from console.forms import DETAILS, TITLES
+from console.forms import DETAILS, TITLES, Form
 from console.services import Services
 from console.sessions import Session, SessionStore
 from shared.clock import Clock
@@ -31,11 +33,59 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def shortdate(value: str) -> str:
-    """An ISO 8601 instant as the day it falls on, dd/mm/aaaa (UTC)."""
+    """An ISO 8601 date or instant as its day, dd/mm/aaaa (in the offset it is written in:
+    the platform writes UTC)."""
     try:
-        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+        at = datetime.fromisoformat(value)
     except ValueError:
         return value
+    # Formatted by hand: strftime cost twenty times the parse.
+    return f"{at.day:02d}/{at.month:02d}/{at.year}"
+
+
+class Forms:
+    """A form's HTML from its macro (``template``'s ``name``, called as (form, action,
+    csrf)). With nothing typed and no error, as on every page's GET, a form is the same
+    for every request and person but for its address and the CSRF token: it is rendered
+    once with placeholders for those two, which each page replaces, escaped as the
+    template would. A form's fields were most of the cost of the request's detail."""
+
+    ACTION, CSRF = "\x00action\x00", "\x00csrf\x00"
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.kept: dict[tuple[str, str], str] = {}
+
+    def __call__(self, template: str, name: str, form: Form, action: str,
+                 csrf: str) -> Markup:
+        macro = getattr(self.env.get_template(template).module, name)
+        if form.values or form.errors:
+            return Markup(macro(form, action, csrf))
+        html = self.kept.get((template, name))
+        if html is None:
+            html = self.kept[(template, name)] = str(macro(Form(), self.ACTION, self.CSRF))
+        return Markup(html.replace(self.ACTION, escape(action)).replace(self.CSRF,
+                                                                          escape(csrf)))
+
+
+class Kept:
+    """Parts of a page that show only data (no session, no form): a macro of ``template``
+    called with ``data``, its HTML kept by that data, which renders it the same for
+    anyone who sees it; the oldest entries go first once ``size`` are kept."""
+
+    def __init__(self, env: jinja2.Environment, size: int = 2048) -> None:
+        self.env, self.size = env, size
+        self.kept: dict[tuple[str, str, bytes], Markup] = {}
+
+    def __call__(self, template: str, name: str, *data: Any) -> Markup:
+        key = (template, name, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS))
+        html = self.kept.get(key)
+        if html is None:
+            html = Markup(getattr(self.env.get_template(template).module, name)(*data))
+            if len(self.kept) >= self.size:
+                self.kept.pop(next(iter(self.kept)), None)
+            self.kept[key] = html
+        return html
 
 
 class NotReleased(Forbidden):
@@ -64,10 +114,18 @@ class Console:
     def __post_init__(self) -> None:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+            # Compiled once per process: checking every template's file on every render
+            # was a stat per template per page. `atende dev` still picks up edits.
+            auto_reload=self.settings.console_dev_login, cache_size=-1)
         self.env.globals.update(asset=self.assets.url, institution=self.settings.institution_name,
                                 prefix=PREFIX)
         self.env.filters["shortdate"] = shortdate
+        self.env.globals["form_html"] = Forms(self.env)
+        self.env.globals["kept"] = Kept(self.env)
+        # The same on every page, and four look-ups and escapes a page when rendered there.
+        self.env.globals["head_assets"] = Markup(
+            self.env.get_template("_head_assets.html").render().strip())
 
     def screen(self, path: str, resource: object, *, menu: str | None = None,
                roles: tuple[str, ...] = ()) -> None:
@@ -99,9 +157,11 @@ class Console:
 
     # --- access ----------------------------------------------------------------------
 
-    def person(self, req: falcon.Request, roles: frozenset[str]) -> Principal | None:
+    def person(self, req: falcon.Request, roles: frozenset[str], *,
+               roster: bool = True) -> Principal | None:
         """The signed-in person allowed on a screen for ``roles`` (anyone when empty);
-        anonymous on a screen that needs roles: off to the login."""
+        anonymous on a screen that needs roles: off to the login. ``roster``: check an
+        attendant's roster entry here (False where the screen's handler checks it)."""
         session: Session | None = req.context.get("session")
         p = session.principal if session else None
         if not roles:
@@ -111,7 +171,10 @@ class Console:
         granted = [r for r in roles if p.has(r)]
         if not granted:
             raise Forbidden("not a screen for this person")
-        if granted == ["attendant"] and not self.services.attendant_enabled(p):
+        # Skipped only for a person who is nothing but an attendant: the handler's check
+        # refuses exactly them, where it lets someone with another role act as that.
+        if granted == ["attendant"] and (roster or len(p.roles) > 1) \
+                and not self.services.attendant_enabled(p):
             raise NotReleased("this attendant's profile is not enabled")
         return p
 
@@ -160,6 +223,9 @@ class Page:
     title = ""
     roles: frozenset[str] = frozenset()
     partial: str | None = None
+    # The view's handler checks an attendant's roster entry itself (and the view turns
+    # its refusal into NotReleased): one read a page fewer.
+    roster_in_view = False
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -168,7 +234,7 @@ class Page:
         return {}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
-        p = self.console.person(req, self.roles)
+        p = self.console.person(req, self.roles, roster=not self.roster_in_view)
         data = self.view(req, p, **params)
         data.setdefault("title", self.title)
         htmx = req.get_header("HX-Request") == "true" and not req.get_header("HX-Boosted")

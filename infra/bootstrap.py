@@ -96,6 +96,9 @@ class LazyApp:
 
     @property
     def app(self) -> Any:
+        app = self._app
+        if app is not None:  # built: no lock for every request after the first
+            return app
         with self._lock:
             if self._app is None:
                 self._app = self._factory()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import falcon
 
 from console.forms import Form
-from console.screens.staff import attendance, install_filters, place, staff
+from console.screens.staff import attendance, install_filters, staff
 from console.web import PREFIX, Console
 from shared.errors import DomainError, NotFound
 from shared.identity import Principal
@@ -48,7 +48,7 @@ class Queue:
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
-            place(form, exc, {})
+            form.take(exc)
             return self.page(req, resp, p, form, status=exc.status)
         raise falcon.HTTPSeeOther(f"{PREFIX}/avaliacoes?aviso={decision}")
 

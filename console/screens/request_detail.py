@@ -18,7 +18,6 @@ from console.screens.staff import (
     attempt,
     attendance,
     install_filters,
-    place,
     request_url,
     staff,
 )
@@ -105,7 +104,7 @@ class StartAnalysis:
             if isinstance(exc, NotFound):
                 raise
             form = Form(labels=dict(LABELS))
-            place(form, exc, {})
+            form.take(exc)
             return show(self.console, req, resp, p, request_id, form=form, status=exc.status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=analise"))
 
@@ -133,10 +132,10 @@ class StepCheck:
 
 class _Decision(ABC):
     """The approval's or the rejection's dialog as a page of its own, for a browser without
-    JavaScript, and where its errors are shown. A subclass names its template, its one
-    field (and the service's name for it) and the command it runs."""
+    JavaScript, and where its errors are shown. A subclass names the dialog's form, its
+    one field (and the service's name for it) and the command it runs."""
 
-    template = title = field = api_field = notice = ""
+    dialog = title = field = api_field = notice = ""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -152,7 +151,7 @@ class _Decision(ABC):
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
              request_id: str, form: Form, status: int = 200) -> None:
         show(self.console, req, resp, p, request_id, form=form, status=status,
-             template=self.template, title=self.title)
+             template="request_decision.html", title=self.title, decision_form=self.dialog)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         p = staff(self.console, req)
@@ -168,7 +167,7 @@ class _Decision(ABC):
 
 
 class Approve(_Decision):
-    template, title = "request_approve.html", "Aprovar solicitação"
+    dialog, title = "_request_approve_form.html", "Aprovar solicitação"
     field, api_field, notice = "atendente", "assignee", "aprovada"
 
     def decide(self, p: Principal, request_id: str, value: str) -> None:
@@ -176,7 +175,7 @@ class Approve(_Decision):
 
 
 class Reject(_Decision):
-    template, title = "request_reject.html", "Reprovar solicitação"
+    dialog, title = "_request_reject_form.html", "Reprovar solicitação"
     field, api_field, notice = "justificativa", "justification", "reprovada"
 
     def decide(self, p: Principal, request_id: str, value: str) -> None:

@@ -4,6 +4,7 @@ conclusion, **Concluir Solicitação**."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import falcon
 from console.attendance import Attendance
 from console.forms import Form, posted_files
 from console.screens import request_detail as detail
-from console.screens.staff import BRASILIA, attempt, attendance, place, request_url, staff
+from console.screens.staff import BRASILIA, attempt, attendance, request_url, staff
 from console.web import Console
 from shared.errors import DomainError, NotFound
 from shared.http import send_file
@@ -127,20 +128,32 @@ class Meetings(_Screen):
 
 
 class _MeetingPage(_Screen):
-    template = ""
-    title = ""
+    """A meeting's page and its one form: a subclass names the address's last part (which
+    also picks the form), the fields it requires, the command the form runs (and how the
+    service's field names map to the form's) and the status message it leads to."""
+
+    template = "request_meeting.html"
+    action = title = notice = default = ""
     labels: dict[str, str] = {}
+    required: tuple[str, ...] = ()
+    fields: dict[str, str] = {}
     own_name = False  # the form starts with the person's name in "nome"
 
+    def command(self, p: Principal, request_id: str, meeting_id: str,
+                form: Form) -> Callable[[], Any]:
+        raise NotImplementedError
+
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
-             request_id: str, meeting_id: str, form: Form, status: int = 200) -> None:
+             request_id: str, meeting_id: str, form: Form, status: int = 200,
+             **extra: Any) -> None:
         svc = attendance(self.console)
         meeting = next((m for m in meeting_list(svc, p, request_id) if m["id"] == meeting_id),
                        None)
         if meeting is None:
             raise NotFound("no such meeting")
         detail.show(self.console, req, resp, p, request_id, form=form, status=status,
-                    template=self.template, title=self.title, meeting=meeting)
+                    template=self.template, title=self.title, meeting=meeting,
+                    action=self.action, **extra)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str,
                meeting_id: str) -> None:
@@ -149,74 +162,62 @@ class _MeetingPage(_Screen):
         self.page(req, resp, p, request_id, meeting_id,
                   Form(values=values, labels=dict(self.labels)))
 
+    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
+                meeting_id: str) -> None:
+        p = staff(self.console, req)
+        form = Form.posted(req, labels=dict(self.labels))
+        status = 422
+        form.require(*self.required)
+        command = self.command(p, request_id, meeting_id, form)  # may find more errors
+        if form.ok:
+            result, status = attempt(form, command, self.fields, default=self.default)
+        if not form.ok:
+            return self.page(req, resp, p, request_id, meeting_id, form, status)
+        self.done(req, resp, p, request_id, meeting_id, form, result)
+
+    def done(self, req: falcon.Request, resp: falcon.Response, p: Principal,
+             request_id: str, meeting_id: str, form: Form, result: Any) -> None:
+        raise falcon.HTTPSeeOther(request_url(request_id, f"?aviso={self.notice}#reunioes"))
+
 
 class Join(_MeetingPage):
     """**Acessar**: **Seu nome**, then the room's link, to open in a new tab."""
 
-    template, title = "request_meeting_join.html", "Acessar reunião"
+    action, title = "acessar", "Acessar reunião"
     labels = {"nome": "Seu nome"}
+    required, fields, default = ("nome",), {"display_name": "nome"}, "nome"
     own_name = True
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
-                meeting_id: str) -> None:
-        p = staff(self.console, req)
-        form = Form.posted(req, labels=dict(self.labels))
-        status = 422
-        form.require("nome")
-        url = None
-        if form.ok:
-            url, status = attempt(form, lambda: attendance(self.console).join(
-                p, request_id, meeting_id, form.value("nome")),
-                {"display_name": "nome"}, default="nome")
-        if url is None:
-            return self.page(req, resp, p, request_id, meeting_id, form, status)
-        svc = attendance(self.console)
-        meeting = next(m for m in svc.meetings(p, request_id) if m["id"] == meeting_id)
-        detail.show(self.console, req, resp, p, request_id, form=form,
-                    template=self.template, title=self.title, meeting=meeting, room=url)
+    def command(self, p: Principal, request_id: str, meeting_id: str,
+                form: Form) -> Callable[[], Any]:
+        return lambda: attendance(self.console).join(p, request_id, meeting_id,
+                                                     form.value("nome"))
+
+    def done(self, req: falcon.Request, resp: falcon.Response, p: Principal,
+             request_id: str, meeting_id: str, form: Form, result: Any) -> None:
+        self.page(req, resp, p, request_id, meeting_id, form, room=result)
 
 
 class Invite(_MeetingPage):
-    template, title = "request_meeting_invite.html", "Convidar para a reunião"
+    action, title, notice = "convidar", "Convidar para a reunião", "convite"
     labels = {"nome": "Nome", "email": "E-mail"}
+    required, fields, default = ("nome", "email"), {"name": "nome", "email": "email"}, "email"
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
-                meeting_id: str) -> None:
-        p = staff(self.console, req)
-        form = Form.posted(req, labels=dict(self.labels))
-        status = 422
-        form.require("nome", "email")
-        if form.ok:
-            _, status = attempt(form, lambda: attendance(self.console).invite(
-                p, request_id, meeting_id, form.value("nome"), form.value("email")),
-                {"name": "nome", "email": "email"}, default="email")
-        if not form.ok:
-            return self.page(req, resp, p, request_id, meeting_id, form, status)
-        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=convite#reunioes"))
+    def command(self, p: Principal, request_id: str, meeting_id: str,
+                form: Form) -> Callable[[], Any]:
+        return lambda: attendance(self.console).invite(
+            p, request_id, meeting_id, form.value("nome"), form.value("email"))
 
 
 class Reschedule(_MeetingPage):
-    template, title = "request_meeting_reschedule.html", "Remarcar reunião"
+    action, title, notice = "remarcar", "Remarcar reunião", "remarcada"
     labels = dict(MEETING_LABELS)
+    required, fields, default = ("data", "hora"), MEETING_FIELDS, "data"
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str,
-               meeting_id: str) -> None:
-        p = staff(self.console, req)
-        self.page(req, resp, p, request_id, meeting_id, Form(labels=dict(self.labels)))
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str,
-                meeting_id: str) -> None:
-        p = staff(self.console, req)
-        form = Form.posted(req, labels=dict(self.labels))
-        status = 422
-        form.require("data", "hora")
+    def command(self, p: Principal, request_id: str, meeting_id: str,
+                form: Form) -> Callable[[], Any]:
         body = _meeting_body(form, partial=True)
-        if form.ok:
-            _, status = attempt(form, lambda: attendance(self.console).reschedule(
-                p, request_id, meeting_id, body), MEETING_FIELDS, default="data")
-        if not form.ok:
-            return self.page(req, resp, p, request_id, meeting_id, form, status)
-        raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=remarcada#reunioes"))
+        return lambda: attendance(self.console).reschedule(p, request_id, meeting_id, body)
 
 
 class Cancel(_Screen):
@@ -229,7 +230,7 @@ class Cancel(_Screen):
             if isinstance(exc, NotFound):
                 raise
             form = Form()
-            place(form, exc, {})
+            form.take(exc)
             return detail.show(self.console, req, resp, p, request_id, form=form,
                                status=exc.status)
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=cancelada#reunioes"))

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the bench stores live (default: a temporary directory)")
     parser.add_argument("--suite", action="append", choices=SUITES, dest="suites",
                         help="run only this suite (again for more; default: every suite)")
+    parser.add_argument("--rounds", type=int,
+                        help="rounds of the HTTP suite's read routes (default: 3; quick: 1)")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -31,20 +31,22 @@ def session_cookie(data_dir: Path) -> str:
     return f"{COOKIE}={session.id}"
 
 
-def warm(port: int, cookie: str) -> None:
-    """One page before any load: the console builds itself (templates, assets) on its
-    first request, which a short measure would otherwise be all about. It also checks
-    that the session is taken, rather than measuring a login page."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request("GET", PANEL, headers={"Cookie": cookie})
-        resp = conn.getresponse()
-        resp.read()
-    finally:
-        conn.close()
-    if resp.status != 200:
-        raise RuntimeError(f"the console's panel answered {resp.status} to the bench's "
-                           "session")
+def warm(port: int, cookie: str, paths: tuple[str, ...] = (PANEL,)) -> None:
+    """One of each page before any load: the console builds itself (templates, assets) on
+    its first request, and compiles a page's templates on its first showing, which a
+    short measure would otherwise be all about. It also checks that the session is taken,
+    rather than measuring a login page."""
+    for path in paths:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", path, headers={"Cookie": cookie})
+            resp = conn.getresponse()
+            resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"the console's {path} answered {resp.status} to the bench's "
+                               "session")
 
 
 def first_load(port: int, cookie: str) -> Row:

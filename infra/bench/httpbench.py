@@ -35,6 +35,9 @@ def routes(s: Seeded, cookie: str) -> dict[str, list[list[Any]]]:
         "console panel": [["GET", consolebench.PANEL, {"Cookie": cookie, "Host": "127.0.0.1"},
                            None]],
         "detail": [_get(f"/requests/{i}", att) for i in ids],
+        # The same requests' detail pages, right after the JSON detail.
+        "console detail": [["GET", f"{consolebench.PANEL}/{i}",
+                            {"Cookie": cookie, "Host": "127.0.0.1"}, None] for i in ids],
         "catalog": [_get("/catalog/services")],
         # Spread over many requests, as posts in a unit are: the same request's timeline
         # takes one write at a time.
@@ -42,6 +45,10 @@ def routes(s: Seeded, cookie: str) -> dict[str, list[list[Any]]]:
                       json.dumps({"body": "Segue o andamento do seu pedido."})]
                      for i in s.request_ids[: min(len(s.request_ids), 2000)]],
     }
+
+
+# The console's pages, each judged against the JSON route that serves the same data.
+CONSOLE = {"console panel": "panel", "console detail": "detail"}
 
 
 def _median(rows: list[Row], key: str) -> Row:
@@ -79,7 +86,8 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
             start_worker(seeded.data_dir, work / "logs", "http-worker", url):
         bare_proc.wait_http(bare_port)
         twin_proc.wait_http(twin_port)
-        consolebench.warm(port, reads["console panel"][0][2]["Cookie"])
+        consolebench.warm(port, reads["console panel"][0][2]["Cookie"],
+                          (consolebench.PANEL, reads["console detail"][0][1]))
         for _ in range(rounds):
             bare = load({**spec, "port": bare_port, "requests": [_get("/")]})
             readings["bare"].append(bare)
@@ -103,9 +111,10 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                         "note": "rounds " + ", ".join(f"{r['rps']:.0f}"
                                                       for r in readings["bare"])}]
     for name in reads:
-        if name == "console panel":  # against the JSON panel of the same round
+        if name in CONSOLE:  # against the JSON route of the same round
             paired = [{**page, "ratio": page["rps"] / json_["rps"] if json_["rps"] else 0.0}
-                      for page, json_ in zip(readings[name], readings["panel"], strict=True)]
+                      for page, json_ in zip(readings[name], readings[CONSOLE[name]],
+                                             strict=True)]
             rows.append({"suite": "http", "name": name, **_median(paired, "ratio"),
                          "rounds": [round(r["ratio"], 3) for r in paired]})
             continue

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ TARGETS: list[tuple[str, str, str, str, float]] = [
     ("http", "panel", "ratio", "≥", 0.5),
     ("http", "detail", "ratio", "≥", 0.5),
     ("http", "console panel", "ratio", "≥", 0.5),
+    ("http", "console detail", "ratio", "≥", 0.5),
     ("http", "console first load", "bytes", "≤", 250_000),
     ("http", "followup vs naive twin", "ratio", "≥", 0.5),
     ("effect", "command→effect (redis)", "p99_ms", "<", 50),
@@ -160,6 +161,8 @@ def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = ()) -
 
 def run(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
+    if args.rounds:
+        sizes = replace(sizes, rounds=args.rounds)
     started = time.perf_counter()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp:

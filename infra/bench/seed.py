@@ -17,6 +17,8 @@ from typing import Any
 from infra.bootstrap import build
 from services.followups import repository as followups_repo
 from services.followups.model import RequestView
+from services.meetings import repository as meetings_repo
+from services.meetings.model import RequestView as MeetingsView
 from services.requests import handlers as requests_handlers
 from services.requests import store
 from services.requests.model import Request, party
@@ -70,6 +72,7 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
     settings = settings_for(data_dir, **(extra or {}))
     platform = build(settings, with_http=False)
     rctx, fctx = platform.contexts["requests"], platform.contexts["followups"]
+    mctx = platform.contexts["meetings"]
     clock = platform.clock
     with rctx.uow() as uow:
         service = requests_handlers.create_service(uow, REGISTRAR, ServiceIn.model_validate({
@@ -79,19 +82,20 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
         requests_handlers.enrol(uow, REGISTRAR, ATTENDANT.sub,
                                 AttendantIn(name="Ana", unit=UNIT, enabled=True))
         uow.commit()
-    # The followups service's copy of that roster entry, as its event would make it (the
-    # bench posts follow-ups as this attendant), written now rather than waited for.
-    with fctx.uow() as fuow:
-        event = next(e for e in uow.events if isinstance(e, RosterChanged))
+    # The followups and meetings services' copies of that roster entry, as its event
+    # would make them (the bench posts follow-ups as this attendant, and the console's
+    # detail lists the request's meetings), written now rather than waited for.
+    event = next(e for e in uow.events if isinstance(e, RosterChanged))
+    for ctx in (fctx, mctx):
         # ConditionFailed: the event's own delivery wrote it first.
-        with contextlib.suppress(ConditionFailed):
-            if apply_roster(fuow, event):
-                fuow.commit()
+        with ctx.uow() as cuow, contextlib.suppress(ConditionFailed):
+            if apply_roster(cuow, event):
+                cuow.commit()
     svc = store.get_service(rctx.uow(), service.id) or {}
     analyst = party(ATTENDANT.sub, "Ana", "ana@example.gov.br")
     start = datetime.now(UTC) - timedelta(days=1)
     ids: list[str] = []
-    ruow, fuow = rctx.uow(), fctx.uow()
+    ruow, fuow, muow = rctx.uow(), fctx.uow(), mctx.uow()
     for n in range(requests):
         now = start + timedelta(microseconds=500 * n)
         req = Request.submit(id=new_id(), service=svc, answers={"nome": f"Pessoa {n}"},
@@ -104,12 +108,15 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
             req.approve(analyst, analyst, now)
             store.save_request(ruow, req)
             followups_repo.put_view(fuow, RequestView(req.id, req.snapshot()), None)
+            meetings_repo.put_view(muow, MeetingsView(req.id, req.snapshot()), None)
         ids.append(req.id)
         if len(ruow.writes) >= BATCH:
             _commit(rctx.table, ruow)
             _commit(fctx.table, fuow)
+            _commit(mctx.table, muow)
     _commit(rctx.table, ruow)
     _commit(fctx.table, fuow)
+    _commit(mctx.table, muow)
     seeded = Seeded(data_dir, service.id, ids)
     if timeline and ids:
         seeded.long_timeline = _grow_timeline(rctx.table, ids[0], timeline)

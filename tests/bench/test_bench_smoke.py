@@ -17,8 +17,8 @@ from infra.bench.cold import handler_modules
 
 pytestmark = pytest.mark.brokers
 
-HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "catalog", "followup",
-        "naive twin POST", "followup vs naive twin"]
+HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "console detail", "catalog",
+        "followup", "naive twin POST", "followup vs naive twin"]
 ROWS = [*HTTP, "console first load",
         "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
@@ -27,9 +27,9 @@ ROWS = [*HTTP, "console first load",
         "panel p50, 20 requests (postgres)", "panel p50, 200 requests (postgres)",
         "command→effect (postgres+rabbitmq)",
         "first answer, twin (http)", "first answer, twin (sqs)"]
-JUDGED = {"panel", "console panel", "console first load", "detail", "followup vs naive twin",
-          "command→effect (redis)", "command→effect (rabbitmq)", "atende worker (redis)",
-          "atende worker (rabbitmq)",
+JUDGED = {"panel", "console panel", "console first load", "detail", "console detail",
+          "followup vs naive twin", "command→effect (redis)", "command→effect (rabbitmq)",
+          "atende worker (redis)", "atende worker (rabbitmq)",
           "panel p50, 200 requests", "panel p50, 200 requests (postgres)",
           "command→effect (postgres+rabbitmq)"}
 
@@ -58,6 +58,7 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in result["rows"]}
     assert sorted(rows) == sorted(expected)
     assert result["quick"] is True and result["machine"]["cores"] >= 1
+    assert len(result["load"]) == 2 and result["suites"] == []
     for name in expected:  # every measure produced a figure, with no failed request
         row = rows[name]
         assert row.get("rps") or row.get("p50_ms"), row
@@ -67,7 +68,7 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     assert {rows[n]["generator"] for n in HTTP} == {result["load_generator"]}
     assert rows["console first load"]["bytes"] > 0
     # Each round's ratio, against its own baseline.
-    for name in ("panel", "console panel", "detail", "catalog"):
+    for name in ("panel", "console panel", "detail", "console detail", "catalog"):
         assert len(rows[name]["rounds"]) == result["sizes"]["rounds"], rows[name]
     for name in JUDGED | set(cold):
         assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
@@ -77,3 +78,28 @@ def test_handler_modules_are_found() -> None:
     modules = handler_modules()
     assert "infra.aws.http_requests" in modules and "infra.aws.worker" in modules
     assert "infra.aws.runtime" not in modules and "infra.aws.http" not in modules
+
+
+def test_suite_runs_only_the_suites_named(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    from infra.bench import cold, effect, growth, httpbench, pgbench, run, workers
+
+    ran: list[str] = []
+
+    def fake(name: str) -> object:
+        def suite(*args: object, **kwargs: object) -> object:
+            ran.append(name)
+            row = {"suite": name, "name": name, "p50_ms": 1.0}
+            return row if name == "effect" else [row]
+        return suite
+
+    for module, name in ((httpbench, "http"), (effect, "effect"), (workers, "worker"),
+                         (pgbench, "postgres"), (growth, "growth"), (cold, "cold")):
+        monkeypatch.setattr(module, "run", fake(name))
+    rows = run.bench(tmp_path, run.QUICK, quick=False, chosen=("http", "worker"))
+    assert sorted(ran) == ["http", "worker", "worker"]  # Redis's and RabbitMQ's
+    assert [r["suite"] for r in rows] == ["http", "worker", "worker"]
+    ran.clear()
+    assert len(run.bench(tmp_path, run.QUICK, quick=False)) == 1 + 3 + 2 + 1 + 1 + 1
+    assert sorted(set(ran)) == sorted(["cold", "effect", "growth", "http", "postgres",
+                                       "worker"])
