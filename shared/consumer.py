@@ -152,6 +152,11 @@ class _RunLock:
             self._cond.notify_all()
 
 
+def _broker_counts(broker: dramatiq.Broker, message: MessageProxy) -> bool:
+    counts = getattr(broker, "counts_deliveries", None)
+    return counts is not None and bool(counts(message.queue_name))
+
+
 class CrashGuard(Middleware):
     """Dead-letters a message that keeps killing its worker process.
 
@@ -162,7 +167,14 @@ class CrashGuard(Middleware):
     clears it when the run ends, however it ends: what is left counts crashes. At
     ``limit`` the message is failed without running, which dead-letters it. The count is
     keyed by the outbox entry when there is one, so a resend of the same entry (the
-    in-process broker's recovery) counts too."""
+    in-process broker's recovery) counts too.
+
+    Where the broker counts deliveries itself (RabbitMQ's quorum queues: the broker's
+    ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
+    it runs without the table's read and write. A redelivered one is a suspect, counted as
+    before and charged one uncounted start (its first run's) when the table has none, so
+    the limit stays ``limit`` crashes. The broker's own delivery limit is no substitute: it
+    also charges the messages a dying worker had only prefetched."""
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
         self.tables = tables  # by queue name
@@ -187,18 +199,26 @@ class CrashGuard(Middleware):
         if where is None:
             return
         table, sk = where
-        item = table.get(APPLIED_PK, sk)
-        suspect = item is not None
+        if _broker_counts(broker, message):
+            if not getattr(message, "redelivered", True):
+                self.lock.acquire(False)
+                self._run.suspect, self._run.counted = False, False
+                _delivery.set(None)
+                return
+            item, floor, suspect = table.get(APPLIED_PK, sk), 1, True
+        else:
+            item, floor = table.get(APPLIED_PK, sk), 0
+            suspect = item is not None
         self.lock.acquire(suspect)
-        self._run.suspect = suspect
+        self._run.suspect, self._run.counted = suspect, True
         _delivery.set(_Delivery(table.name, sk))
-        if self._count_start(table, sk, message.message_id, item) >= self.limit:
+        if self._count_start(table, sk, message.message_id, item, floor) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
     def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None) -> int:
+                     item: dict[str, Any] | None, floor: int = 0) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
@@ -208,7 +228,7 @@ class CrashGuard(Middleware):
         for attempt in range(20):
             if attempt or (item and item.get("dead")):
                 item = table.get(APPLIED_PK, sk)
-            before = int(item["starts"]) if item else 0
+            before = int(item["starts"]) if item else floor
             if item and item.get("dead"):
                 if item["dead"] != message_id:
                     return before
@@ -229,6 +249,9 @@ class CrashGuard(Middleware):
                               ) -> None:
         suspect, self._run.suspect = getattr(self._run, "suspect", None), None
         if suspect is None:
+            return
+        if not getattr(self._run, "counted", True):
+            self.lock.release(suspect)
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:
