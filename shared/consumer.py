@@ -171,9 +171,11 @@ class CrashGuard(Middleware):
 
     Where the broker counts deliveries itself (RabbitMQ's quorum queues: the broker's
     ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
-    it runs without the table's read and write. A redelivered one is a suspect, counted as
+    unless the table already counts its entry (another copy of it crashed), it runs
+    without the guard's write transaction. A redelivered one is a suspect, counted as
     before and charged one uncounted start (its first run's) when the table has none, so
-    the limit stays ``limit`` crashes. The broker's own delivery limit is no substitute: it
+    the limit stays ``limit`` crashes (plus one per other copy of the entry that started
+    before any copy was counted). The broker's own delivery limit is no substitute: it
     also charges the messages a dying worker had only prefetched."""
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
@@ -199,16 +201,15 @@ class CrashGuard(Middleware):
         if where is None:
             return
         table, sk = where
-        if _broker_counts(broker, message):
-            if not getattr(message, "redelivered", True):
-                self.lock.acquire(False)
-                self._run.suspect, self._run.counted = False, False
-                _delivery.set(None)
-                return
-            item, floor, suspect = table.get(APPLIED_PK, sk), 1, True
-        else:
-            item, floor = table.get(APPLIED_PK, sk), 0
-            suspect = item is not None
+        item = table.get(APPLIED_PK, sk)
+        redelivered = getattr(message, "redelivered", True)
+        if item is None and not redelivered and _broker_counts(broker, message):
+            self.lock.acquire(False)
+            self._run.suspect, self._run.counted = False, False
+            _delivery.set(None)
+            return
+        suspect = item is not None or (redelivered and _broker_counts(broker, message))
+        floor = 1 if item is None and suspect else 0
         self.lock.acquire(suspect)
         self._run.suspect, self._run.counted = suspect, True
         _delivery.set(_Delivery(table.name, sk))

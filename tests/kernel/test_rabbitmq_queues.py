@@ -72,13 +72,12 @@ def _next(consumer: Any) -> Any:
 
 
 class CountingTable:
-    """A table whose reads and transactions are counted."""
+    """A table whose write transactions are counted."""
 
     def __init__(self, table: Any) -> None:
         self.table, self.name, self.calls = table, table.name, 0
 
     def get(self, pk: str, sk: str) -> Any:
-        self.calls += 1
         return self.table.get(pk, sk)
 
     def transact(self, writes: Any) -> None:
@@ -120,7 +119,7 @@ def _crash_until_dead_lettered(broker: TagSafeRabbitmqBroker, queue: str, table:
                                ) -> tuple[int, list[int]]:
     """Run the message as a worker would, each run "killed" (its connection closed without
     a settlement, a fresh guard each time as in a new process), until the guard fails it;
-    (crashes, table calls before each run)."""
+    (crashes, the guard's write transactions before each run)."""
     crashes, calls = 0, []
     while crashes <= CRASH_LIMIT + 1:
         guard = CrashGuard({queue: table})
@@ -154,10 +153,10 @@ def test_a_message_that_kills_its_worker_is_dead_lettered(queue: str, tmp_path: 
     assert broker.counts_deliveries(queue) == (kind == "quorum")
     crashes, calls = _crash_until_dead_lettered(broker, queue, table)
     assert crashes == CRASH_LIMIT
-    # On a quorum queue, the first delivery costs the table nothing; a redelivery is
-    # counted there (a read and a write), as every delivery is on a classic queue.
-    assert calls[0] == (0 if kind == "quorum" else 2)
-    assert all(n >= 2 for n in calls[1:])
+    # On a quorum queue, the first delivery costs no write transaction; a redelivery is
+    # counted in the table, as every delivery is on a classic queue.
+    assert calls[0] == (0 if kind == "quorum" else 1)
+    assert all(n == 1 for n in calls[1:])
     assert _count(queue + ".XQ") == 1 and _count(queue) == 0
     record = table.table.get(APPLIED_PK, f"{DELIVERY_PREFIX}{sent.message_id}")
     assert record is not None and record["dead"] == sent.message_id
@@ -236,3 +235,32 @@ class _OneQueue:
 
     def migrate(self, settings: Settings) -> dict[str, int]:
         return {s.queue: s.moved for s in self._patched(ops_queues.migrate, settings)}
+
+
+def test_a_first_delivery_of_an_entry_already_counted_is_counted_too(queue: str,
+                                                                    tmp_path: Path) -> None:
+    """Another copy of the same outbox entry (a relay's resend) that killed workers: the
+    copy's first delivery is checked against the entry's count, and dead-lettered at once
+    once the entry is dead."""
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    ref = ["requests", "2026-01-01#ev#requests"]
+    job.send_with_options(args=(1,), outbox=ref)
+    crashes, _ = _crash_until_dead_lettered(broker, queue, table)
+    assert crashes == CRASH_LIMIT
+    job.send_with_options(args=(1,), outbox=ref)  # the resend: a new message
+    guard = CrashGuard({queue: table})
+    consumer = broker.consume(queue, prefetch=1, timeout=100)
+    copy = _next(consumer)
+    assert not copy.redelivered
+    guard.before_process_message(broker, copy)
+    assert copy.failed  # not run: it would have killed a worker once more
+    consumer.nack(copy)
+    consumer.connection.process_data_events(time_limit=0.2)
+    consumer.close()
+    assert _count(queue + ".XQ") == 2
+    broker.close()
