@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 
-from shared.settings import Settings
-
 REDIS_URL = os.environ.get("ATENDE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 AMQP_VHOST = "atende-bench"
 AMQP_URL = os.environ.get("ATENDE_BENCH_AMQP_URL",

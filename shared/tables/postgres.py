@@ -237,21 +237,27 @@ class PostgresTable:
     # --- writes ------------------------------------------------------------------------
 
     def transact(self, writes: Sequence[Write]) -> None:
-        """One round trip for BEGIN and every statement (psycopg's pipeline mode), a
-        second for COMMIT: each statement's condition is read from its result in between,
-        and the first that failed rolls the whole transaction back."""
+        """Two round trips whatever the number of writes (psycopg's pipeline mode): BEGIN
+        and every statement, then COMMIT. Each statement's condition is read from its
+        result in between; the first that failed rolls the whole transaction back."""
         prepared = [_prepare(w) for w in writes]
 
         def work(conn: psycopg.Connection[Any]) -> None:
             committing = False
             try:
-                with conn.pipeline() as pipeline, conn.transaction():
+                with conn.pipeline() as pipeline:
+                    conn.execute("BEGIN")
                     sent = [self._send(conn, w) for w in prepared]
                     pipeline.sync()
-                    for n, (w, cur) in enumerate(zip(prepared, sent, strict=True)):
-                        if not _held(w, cur):
-                            raise ConditionFailed(n)
-                    committing = True  # leaving the block commits
+                    failed = next((n for n, (w, cur) in enumerate(zip(prepared, sent,
+                                                                      strict=True))
+                                   if not _held(w, cur)), None)
+                    if failed is not None:
+                        conn.execute("ROLLBACK")
+                        pipeline.sync()
+                        raise ConditionFailed(failed)
+                    conn.execute("COMMIT")
+                    committing = True  # leaving the block sends it and reads its result
             except psycopg.OperationalError as exc:
                 if committing and not isinstance(exc, _RETRY_TRANSACTION):
                     raise _CommitUnknown(str(exc)) from exc
