@@ -173,10 +173,9 @@ class CrashGuard(Middleware):
     ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
     unless the table already counts its entry (another copy of it crashed), it runs
     without the guard's write transaction. A redelivered one is a suspect, counted as
-    before and charged one uncounted start (its first run's) when the table has none, so
-    the limit stays ``limit`` crashes (plus one per other copy of the entry that started
-    before any copy was counted). The broker's own delivery limit is no substitute: it
-    also charges the messages a dying worker had only prefetched."""
+    before and charged once with its first, unwritten, run (each copy of an entry once),
+    so the limit stays ``limit`` crashes. The broker's own delivery limit is no
+    substitute: it also charges the messages a dying worker had only prefetched."""
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
         self.tables = tables  # by queue name
@@ -208,35 +207,41 @@ class CrashGuard(Middleware):
             self._run.suspect, self._run.counted = False, False
             _delivery.set(None)
             return
-        suspect = item is not None or (redelivered and _broker_counts(broker, message))
-        floor = 1 if item is None and suspect else 0
+        uncounted = redelivered and _broker_counts(broker, message)
+        suspect = item is not None or uncounted
         self.lock.acquire(suspect)
         self._run.suspect, self._run.counted = suspect, True
         _delivery.set(_Delivery(table.name, sk))
-        if self._count_start(table, sk, message.message_id, item, floor) >= self.limit:
+        if self._count_start(table, sk, message.message_id, item, uncounted) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
     def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None, floor: int = 0) -> int:
+                     item: dict[str, Any] | None, uncounted: bool = False) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
         The very message that was dead-lettered, replayed, gets a fresh count. ``item`` is
         the record as last read; a stale one fails the conditional write and is read again
-        (a ``dead`` one is read again at once, since it fails a message without a write)."""
+        (a ``dead`` one is read again at once, since it fails a message without a write).
+        ``uncounted``: a redelivery by a broker that counts deliveries, whose first run was
+        not written down; it is added once per message (``copies`` lists those added)."""
         for attempt in range(20):
             if attempt or (item and item.get("dead")):
                 item = table.get(APPLIED_PK, sk)
-            before = int(item["starts"]) if item else floor
+            copies = list(item.get("copies") or []) if item else []
+            before = int(item["starts"]) if item else 0
+            if uncounted and message_id not in copies:
+                before += 1
+                copies.append(message_id)
             if item and item.get("dead"):
                 if item["dead"] != message_id:
                     return before
                 before = 0
             new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
                    "version": int(item["version"]) + 1 if item else 1,
-                   "dead": message_id if before >= self.limit else None}
+                   "dead": message_id if before >= self.limit else None, "copies": copies}
             try:
                 table.transact([Put(new, expect_version=int(item["version"]))] if item
                                else [Put(new, must_not_exist=True)])

@@ -264,3 +264,34 @@ def test_a_first_delivery_of_an_entry_already_counted_is_counted_too(queue: str,
     consumer.close()
     assert _count(queue + ".XQ") == 2
     broker.close()
+
+
+def test_two_copies_of_an_entry_that_each_killed_a_worker_unwritten_count_both(
+        queue: str, tmp_path: Path) -> None:
+    """Two messages for one outbox entry (a relay killed between sending and settling it,
+    then a resend), each killing a worker on its first, unwritten, delivery: the entry
+    still takes down workers only CRASH_LIMIT times in all."""
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    ref = ["requests", "2026-01-01#ev#requests"]
+    copies = {job.send_with_options(args=(n,), outbox=ref).message_id for n in range(2)}
+    crashes, dead = 0, set()
+    while dead != copies and crashes <= 2 * CRASH_LIMIT:
+        guard = CrashGuard({queue: table})
+        consumer = broker.consume(queue, prefetch=1, timeout=100)
+        message = _next(consumer)
+        guard.before_process_message(broker, message)
+        if message.failed:
+            dead.add(message.message_id)
+            consumer.nack(message)
+            consumer.connection.process_data_events(time_limit=0.2)
+        else:
+            crashes += 1  # the process dies: RabbitMQ takes the message back
+        consumer.close()
+    assert dead == copies and crashes == CRASH_LIMIT
+    assert _count(queue + ".XQ") == 2
+    broker.close()
