@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
-import falcon
 
 from infra.services import SERVICES, load_service, topology
 from shared import judge
@@ -27,7 +26,9 @@ from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import queue_of
 
-if TYPE_CHECKING:  # imported where used: a Lambda on DynamoDB never loads them
+if TYPE_CHECKING:  # imported where used: a worker never loads falcon, a Lambda neither DB
+    import falcon
+
     from shared.tables.postgres import PostgresDatabase
     from shared.tables.sqlite import SQLiteDatabase
 

@@ -16,6 +16,10 @@ from shared.files import size_text
 from shared.openapi import merge
 
 _PROBLEM = "application/problem+json"
+# The merged document's introduction: what the services do together.
+DESCRIPTION = ("Atende: a citizen asks a state institution for a service; attendants analyse, "
+               "approve or reject, attend it through follow-ups and meetings, conclude it, "
+               "and moderate the reviews citizens leave.")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -99,7 +103,7 @@ class Gateway:
         # Built on first request: generating the schemas takes about a quarter of a second,
         # which every start (and every test platform) would otherwise pay.
         if self._openapi is None:
-            self._openapi = json.dumps(merge("Atende", self._documents())).encode()
+            self._openapi = json.dumps(merge("Atende", self._documents(), DESCRIPTION)).encode()
         return self._openapi
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]

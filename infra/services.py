@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from typing import TYPE_CHECKING
 
-from shared.contract import Contract
-from shared.service import ServiceDef
-from shared.topology import Topology
+if TYPE_CHECKING:  # the relay needs the names alone, not the services' kernel
+    from shared.contract import Contract
+    from shared.service import ServiceDef
+    from shared.topology import Topology
 
 SERVICES = ("requests", "followups", "meetings", "reviews")
 
@@ -27,5 +29,8 @@ def load_service(name: str) -> ServiceDef:
 @cache
 def topology(names: tuple[str, ...] = SERVICES) -> Topology:
     """Who consumes what, from every running service's contract: an event is published to
-    the services that declare it, whichever of them this process runs."""
-    return Topology.of(contract(n) for n in names)
+    the services that declare it, whichever of them this process runs. Read from the
+    contracts on its first use."""
+    from shared.topology import Topology
+
+    return Topology.deferred(lambda: [contract(n) for n in names])

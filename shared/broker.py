@@ -56,17 +56,16 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
         broker = TagSafeRabbitmqBroker(url=url, confirm_delivery=True)
     elif url.startswith("sqs://"):
-        from dramatiq_sqs import SQSBroker
+        from shared.sqs_broker import LazySQSBroker
 
         # Queues are "<prefix>-<env>_<queue>" and "..._dlq", as infra/template.yaml names
         # them. dramatiq_sqs's default visibility timeout (12 h) would hide a crashed
         # worker's message for hours; ours is a few times the longest actor run.
-        broker = SQSBroker(
+        broker = LazySQSBroker(
+            settings,
             namespace=f"{settings.table_prefix}-{settings.environment}",
             dead_letter=True,
             visibility_timeout=SQS_VISIBILITY_TIMEOUT,
-            region_name=settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
         )
     else:
         raise ValueError(f"unsupported broker URL scheme: {url.split('://')[0]}")

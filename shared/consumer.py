@@ -92,12 +92,15 @@ Effect = Callable[[UnitOfWork, Event], Mapping[str, Any] | None]
 
 class EventConsumer:
     """A service's side of the topology, bound to its queue: each event it consumes is
-    applied once; any other type that reaches the queue is ignored."""
+    applied once; any other type that reaches the queue is ignored. ``schemas`` are the
+    service's own event models, read before the kernel's."""
 
     def __init__(self, service: str, handles: frozenset[str],
-                 new_uow: Callable[[], UnitOfWork], effect: Effect) -> None:
+                 new_uow: Callable[[], UnitOfWork], effect: Effect,
+                 schemas: Mapping[str, type[Event]] | None = None) -> None:
         self.service = service
         self.handles = handles
+        self.schemas = dict(schemas or {})
         self.new_uow = new_uow
         self.effect = effect
         self.log = logging.getLogger(f"atende.{service}.worker")
@@ -106,7 +109,8 @@ class EventConsumer:
         """Apply one delivered event; True if this delivery was the one applied."""
         if doc.get("type") not in self.handles:
             return False
-        return apply_once(self.new_uow, self.service, Event.parse(doc), self._run)
+        return apply_once(self.new_uow, self.service, Event.parse(doc, self.schemas),
+                          self._run)
 
     def _run(self, uow: UnitOfWork, event: Event) -> None:
         result = self.effect(uow, event) or {}

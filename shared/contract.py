@@ -4,10 +4,51 @@ and the OpenAPI document from these declarations, so the kernel never names a se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+
+from shared.errors import DomainError
+from shared.messages import Event
+
+# An event type in a declaration: its name (a kernel event in shared/messages.py), or the
+# class that is its schema (a service's own event, or a consumer's reader model of one).
+EventRef = str | type[Event]
+
+
+def type_name(ref: EventRef) -> str:
+    return ref if isinstance(ref, str) else ref.__name__
+
+
+# A problem code in a declaration: a kernel code by name (shared/openapi.py lists them), or
+# a service's own error class, which carries its code, status and meaning.
+ErrorRef = str | type[DomainError]
+
+
+def code_of(ref: ErrorRef) -> str:
+    return ref if isinstance(ref, str) else ref.code
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query parameter a route takes: its JSON schema as the route checks it (an array
+    is a repeatable parameter), what it means, and whether it must be given. The service
+    that reads it declares it; the OpenAPI document shows what is declared, nothing more."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"}, hash=False)
+    required: bool = False
+
+
+# The kernel's paging (shared.http.page_params), for any list route.
+PAGE = (
+    Query("limit", "page size",
+          {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    Query("cursor", "next_cursor of the previous page"),
+)
 
 
 @dataclass(frozen=True)
@@ -23,26 +64,75 @@ class Operation:
     multipart: tuple[str, ...] = ()  # field names of a multipart alternative
     response: type[BaseModel] | None = None
     status: int = 200
-    query: tuple[str, ...] = ()
+    query: tuple[Query, ...] = ()
     binary: bool = False  # the response is a file
     description: str = ""
     # Problem codes this route answers beyond those its shape implies (401 with a bearer
     # token, 404 with a path id, 400/413/415/422 with a body, 422 with a query, 409
-    # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition").
-    errors: tuple[str, ...] = ()
+    # idempotency_key_reused on a POST): e.g. ("forbidden", "invalid_transition"), or a
+    # service's own error class.
+    errors: tuple[ErrorRef, ...] = ()
     required_parts: tuple[str, ...] = ()  # multipart parts that must be present
-    required_query: tuple[str, ...] = ()
     example: Any = field(default=None, compare=False, hash=False)  # a request body
     tag: str = ""  # the service's name when empty
+
+    def __post_init__(self) -> None:
+        names = [q.name for q in self.query]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.method} {self.path}: a query parameter declared twice")
+        for ref in self.errors:
+            if not isinstance(ref, str) and not ref.meaning:
+                raise ValueError(f"{self.method} {self.path}: {ref.__name__} says not what "
+                                 "its code means (meaning)")
+
+    @property
+    def query_names(self) -> frozenset[str]:
+        return frozenset(q.name for q in self.query)
+
+    @property
+    def error_codes(self) -> tuple[str, ...]:
+        """The problem codes of ``errors``, by name."""
+        return tuple(code_of(r) for r in self.errors)
 
 
 @dataclass(frozen=True)
 class Contract:
     """A service's declaration. ``consumes`` are the event types delivered to its queue;
-    ``jobs`` the actors it sends itself through the outbox (on its own queue)."""
+    ``jobs`` the actors it sends itself through the outbox (on its own queue).
+
+    An event is named by its type name or given as its schema: the publisher's class in
+    ``publishes``; in ``consumes``, a model in the consumer's own folder with the same
+    name and the fields it reads (a service imports no other)."""
 
     name: str
     operations: tuple[Operation, ...]
-    publishes: tuple[str, ...] = ()
-    consumes: tuple[str, ...] = ()
+    publishes: tuple[EventRef, ...] = ()
+    consumes: tuple[EventRef, ...] = ()
     jobs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for ref in (*self.publishes, *self.consumes):
+            if not (isinstance(ref, str) or (isinstance(ref, type) and issubclass(ref, Event))):
+                raise TypeError(f"{self.name}: {ref!r} is not an event schema")
+        for refs in (self.publishes, self.consumes):
+            names = [type_name(r) for r in refs]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{self.name}: an event type declared twice in {names}")
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        """The type names of the events it publishes."""
+        return tuple(type_name(r) for r in self.publishes)
+
+    @property
+    def consumed(self) -> tuple[str, ...]:
+        """The type names of the events delivered to its queue."""
+        return tuple(type_name(r) for r in self.consumes)
+
+    @property
+    def schemas(self) -> dict[str, type[Event]]:
+        """The service's own event models by type name, which its consumer reads a
+        delivery with before the kernel's: a reader model it consumes wins over a schema
+        it publishes."""
+        return {r.__name__: r for r in (*self.publishes, *self.consumes)
+                if not isinstance(r, str)}

@@ -8,6 +8,9 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    # What the code tells a client, for the OpenAPI document: a service's own error sets it
+    # (the kernel's codes are described in shared/openapi.py).
+    meaning = ""
 
     def __init__(self, detail: str = "", errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(detail or self.title)

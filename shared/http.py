@@ -144,7 +144,7 @@ class QueryGuard:
     filter would otherwise return the unfiltered list as if it had worked."""
 
     def __init__(self, operations: list[Operation]) -> None:
-        self.allowed = {(op.method, op.path): frozenset(op.query) for op in operations}
+        self.allowed = {(op.method, op.path): op.query_names for op in operations}
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, params: dict[str, Any]) -> None:

@@ -9,13 +9,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jwt
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from shared.datadir import write_private
 from shared.errors import Unauthorized
+from shared.model import Model
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger("atende.auth")
 ROLES = frozenset({"citizen", "attendant", "registrar"})
@@ -32,7 +36,7 @@ VERIFIED_CACHE_SECONDS = 300.0
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 
 
-class Principal(BaseModel, frozen=True):
+class Principal(Model, frozen=True):
     sub: str
     name: str = ""
     email: str | None = None
@@ -87,7 +91,11 @@ class Verifier:
         default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._jwks = jwt.PyJWKClient(self.jwks_url, cache_keys=True) if self.jwks_url else None
+        self._jwks: jwt.PyJWKClient | None = None
+        if self.jwks_url:
+            import jwt
+
+            self._jwks = jwt.PyJWKClient(self.jwks_url, cache_keys=True)
 
     def verify(self, token: str) -> Principal:
         now = time.time()
@@ -102,6 +110,10 @@ class Verifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
+        # PyJWT imports cryptography whole: a function that verifies no token (a public
+        # read, a worker, the relay) does not load it.
+        import jwt
+
         try:
             if self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
@@ -151,22 +163,27 @@ class Verifier:
         return self.verify(token.strip())
 
 
-_REASONS: tuple[tuple[type[Exception], str], ...] = (
-    (jwt.ExpiredSignatureError, "expired"),
-    (jwt.ImmatureSignatureError, "not yet valid"),
-    (jwt.InvalidSignatureError, "bad signature"),
-    (jwt.InvalidIssuerError, "wrong issuer"),
-    (jwt.InvalidAudienceError, "wrong audience"),
-    (jwt.InvalidAlgorithmError, "algorithm not allowed"),
-    (jwt.MissingRequiredClaimError, "missing claim"),
-    (jwt.PyJWKClientError, "unknown key"),
-    (jwt.DecodeError, "malformed token"),
-)
+def _reasons() -> tuple[tuple[type[Exception], str], ...]:
+    import jwt
+
+    return (
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not yet valid"),
+        (jwt.InvalidSignatureError, "bad signature"),
+        (jwt.InvalidIssuerError, "wrong issuer"),
+        (jwt.InvalidAudienceError, "wrong audience"),
+        (jwt.InvalidAlgorithmError, "algorithm not allowed"),
+        (jwt.MissingRequiredClaimError, "missing claim"),
+        (jwt.PyJWKClientError, "unknown key"),
+        (jwt.DecodeError, "malformed token"),
+    )
 
 
 def refusal_reason(exc: Exception) -> str:
     """Why a token was refused, in words an operator can act on (never the token)."""
-    for kind, reason in _REASONS:
+    import jwt
+
+    for kind, reason in _reasons():
         if isinstance(exc, kind):
             if isinstance(exc, jwt.MissingRequiredClaimError):
                 return f"missing claim {exc.claim}"
@@ -248,4 +265,6 @@ def mint(
     for key, value in (("name", name), ("email", email), ("org", org), ("unit", unit)):
         if value is not None:
             claims[key] = value
+    import jwt
+
     return jwt.encode(claims, secret, algorithm="HS256")

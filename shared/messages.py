@@ -1,5 +1,8 @@
 """Domain events: the contract between services. Additive changes only.
 
+These are the kernel's events, known to every service from the start; a service declares
+a newer one in its own folder and names its class in its contract (docs/extending.md).
+
 Events about a request carry a snapshot of the request as the requests service knows it,
 with its ``version``, so that a consumer can keep its own projection right even when
 events arrive twice or out of order (event-carried state transfer).
@@ -7,19 +10,25 @@ events arrive twice or out of order (event-carried state transfer).
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
+from shared.model import Model
 
-_REGISTRY: dict[str, Any] = {}
+# The kernel's own events by type name. A service's events are found through its contract
+# instead: in one process (the embedded platform runs every service) the publisher's schema
+# and a consumer's reader model of the same type would otherwise clobber each other here.
+_REGISTRY: dict[str, type[Event]] = {}
 
 
-class Event(BaseModel):
+class Event(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(default_factory=new_id)
@@ -32,26 +41,38 @@ class Event(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if cls.__module__ == __name__:
+            _REGISTRY[cls.__name__] = cls
 
     def model_post_init(self, context: Any) -> None:
         if not self.type:
             object.__setattr__(self, "type", type(self).__name__)
 
     @classmethod
-    def parse(cls, doc: dict[str, Any]) -> Event:
-        event: Event = _REGISTRY[doc["type"]].model_validate(doc)
-        return event
+    def parse(cls, doc: dict[str, Any],
+              schemas: Mapping[str, builtins.type[Event]] | None = None) -> Event:
+        """The event a delivered document is: read with the given schemas (a service's
+        own models, by type name) first, else the kernel's."""
+        schema = (schemas or {}).get(doc["type"]) or _REGISTRY[doc["type"]]
+        return schema.model_validate(doc)
 
 
-class Party(BaseModel):
+def kernel_events() -> dict[str, type[Event]]:
+    """The kernel's concrete event types (a base such as RequestEvent is never sent as
+    itself), by type name."""
+    return {name: cls for name, cls in _REGISTRY.items()
+            if not any(other is not cls and issubclass(other, cls)
+                       for other in _REGISTRY.values())}
+
+
+class Party(Model):
     model_config = ConfigDict(frozen=True)
     sub: str
     name: str = ""
     email: str | None = None
 
 
-class RequestSnapshot(BaseModel):
+class RequestSnapshot(Model):
     """What other contexts need to know about a request to decide who may act on it."""
 
     model_config = ConfigDict(frozen=True)
@@ -177,3 +198,9 @@ class ReviewModerated(Event):
     decision: Literal["approve", "reject"]
     citizen: Party
     actor: Party
+
+
+# Every event about a request's own life, as the services that keep a projection of
+# requests consume them.
+REQUEST_EVENTS: tuple[str, ...] = tuple(
+    name for name, cls in kernel_events().items() if issubclass(cls, RequestEvent))

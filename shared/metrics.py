@@ -33,26 +33,34 @@ from prometheus_client.registry import Collector
 disable_created_metrics()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-COMMANDS = Counter("atende_commands", "Commands run, by route and outcome",
+# Label names that would carry who someone is or what they typed: refused outright, so a
+# metric cannot be declared to hold personal data.
+PERSONAL_LABELS = frozenset({"id", "sub", "user", "name", "email", "cpf", "path", "url",
+                             "comment", "body", "text", "ip", "token"})
+
+
+def counter(name: str, documentation: str, labels: list[str]) -> Counter:
+    """A counter in the process's registry (``GET /metrics`` and the worker's port): the
+    kernel's, or one a service declares in its own folder. Its name starts ``atende_``;
+    its labels name kinds and outcomes, never a person or an id."""
+    if not name.startswith("atende_"):
+        raise ValueError(f"metric {name!r}: the platform's metrics are named atende_*")
+    personal = sorted(set(labels) & PERSONAL_LABELS
+                      | {label for label in labels if label.endswith("_id")})
+    if personal:
+        raise ValueError(f"metric {name!r}: labels {personal} would carry personal data")
+    return Counter(name, documentation, labels)
+
+
+COMMANDS = counter("atende_commands", "Commands run, by route and outcome",
                    ["service", "command", "outcome"])
-EVENTS = Counter("atende_events_published", "Events committed to the outbox", ["type"])
-MESSAGES = Counter("atende_messages", "Messages a worker ran, by outcome",
+EVENTS = counter("atende_events_published", "Events committed to the outbox", ["type"])
+MESSAGES = counter("atende_messages", "Messages a worker ran, by outcome",
                    ["queue", "type", "outcome"])
 MESSAGE_SECONDS = Histogram("atende_message_seconds", "Time a worker took over a message",
                             ["queue"], buckets=(.001, .005, .01, .05, .1, .5, 1, 5, 30))
-EFFECTS = Counter("atende_consumer_effects", "Events a consumer applied, or skipped as repeats",
+EFFECTS = counter("atende_consumer_effects", "Events a consumer applied, or skipped as repeats",
                   ["consumer", "type", "outcome"])
-SCREENING = Counter("atende_screening", "Review comments screened, by outcome and reason",
-                    ["outcome", "reason"])
-
-
-
-def count_screening(flags: tuple[str, ...] | list[str]) -> None:
-    """A screened comment: flagged (once per reason) or passed on to moderation."""
-    for reason in flags:
-        SCREENING.labels("flagged", reason).inc()
-    if not flags:
-        SCREENING.labels("pending", "none").inc()
 
 
 HTTP_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from copy import deepcopy
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.contract import Operation
+from shared.contract import ErrorRef, Operation
 from shared.files import DOCUMENT_TYPES
 
 _PROBLEM = {
@@ -32,7 +33,8 @@ _PROBLEM = {
     },
 }
 
-# Every problem code the API uses: its status and what it means.
+# The kernel's problem codes: their status and what they mean. A service's own code is
+# declared by its error class (shared.contract.ErrorRef).
 CODES: dict[str, tuple[int, str]] = {
     "bad_request": (400, "the body is not valid JSON or multipart (the detail says where)"),
     "unauthorized": (401, "no bearer token, or one that is expired, wrongly signed or not "
@@ -45,9 +47,6 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_transition": (409, "not allowed in the request's (or meeting's) current state"),
     "conflict": (409, "a concurrent change won, or the time is taken; try again"),
     "idempotency_key_reused": (409, "this Idempotency-Key came with another body"),
-    "already_reviewed": (409, "the request has a review already"),
-    "outside_join_window": (409, "joining opens 15 minutes before the start and closes at "
-                                 "the end"),
     "view_behind": (409, "this service has not yet caught up with the request version "
                          "named in If-Match; retry after Retry-After seconds"),
     "precondition_failed": (412, "If-Match names a version of the request that is no "
@@ -56,27 +55,6 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "another content type than the route takes"),
     "validation": (422, "a field, query parameter or answer is invalid (see errors)"),
 }
-
-_STATES = ["submitted", "in_analysis", "rejected", "in_service", "concluded"]
-# Query parameters by name, typed as the server checks them.
-QUERY: dict[str, dict[str, Any]] = {
-    "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-              "description": "page size"},
-    "cursor": {"schema": {"type": "string"},
-               "description": "next_cursor of the previous page"},
-    "status": {"schema": {"type": "array", "items": {"type": "string", "enum": _STATES}},
-               "style": "form", "explode": True, "description": "repeatable"},
-    "assignee": {"schema": {"type": "string"}, "description": "`me` or an attendant's sub"},
-    "service_id": {"schema": {"type": "string"}, "description": "a catalog service's id"},
-    "overdue": {"schema": {"type": "boolean"},
-                "description": "only requests past their due_at"},
-    "unit": {"schema": {"type": "string"}, "description": "a unit of the caller's org"},
-    "moderation": {"schema": {"type": "string",
-                              "enum": ["screening", "pending", "flagged", "approved",
-                                       "rejected"]},
-                   "description": "only reviews in this moderation state"},
-}
-
 
 def _schema(model: type[BaseModel], components: dict[str, Any],
             mode: Literal["validation", "serialization"]) -> dict[str, Any]:
@@ -87,9 +65,10 @@ def _schema(model: type[BaseModel], components: dict[str, Any],
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def error_codes(op: Operation) -> list[str]:
-    """Every problem code ``op`` can answer: those its shape implies, then its own."""
-    codes: list[str] = []
+def error_codes(op: Operation) -> dict[str, tuple[int, str]]:
+    """Every problem code ``op`` can answer, with its status and meaning: those its shape
+    implies, then its own."""
+    codes: list[ErrorRef] = []
     if op.auth == "bearer":
         codes.append("unauthorized")
     if "{" in op.path:
@@ -101,24 +80,33 @@ def error_codes(op: Operation) -> list[str]:
     if op.method == "POST":
         codes.append("idempotency_key_reused")
     codes += op.errors
-    return list(dict.fromkeys(codes))
+    out: dict[str, tuple[int, str]] = {}
+    for ref in codes:
+        if isinstance(ref, str):
+            if ref not in CODES:
+                raise KeyError(f"{op.method} {op.path}: {ref!r} is no kernel problem code; "
+                               "a service's own is given as its error class")
+            out.setdefault(ref, CODES[ref])
+        else:
+            out.setdefault(ref.code, (ref.status, ref.meaning))
+    return out
 
 
 def _responses(op: Operation) -> dict[str, Any]:
-    by_status: dict[int, list[str]] = {}
-    for code in error_codes(op):
-        by_status.setdefault(CODES[code][0], []).append(code)
+    by_status: dict[int, list[tuple[str, str]]] = {}
+    for code, (status, meaning) in error_codes(op).items():
+        by_status.setdefault(status, []).append((code, meaning))
     out: dict[str, Any] = {}
     for status, codes in sorted(by_status.items()):
-        first = codes[0]
+        first, detail = codes[0]
         example = {"type": f"https://atende.gov.br/problems/{first}", "title": first,
-                   "status": status, "detail": CODES[first][1], "code": first}
+                   "status": status, "detail": detail, "code": first}
         response: dict[str, Any] = {
-            "description": "; ".join(f"`{c}`: {CODES[c][1]}" for c in codes),
+            "description": "; ".join(f"`{c}`: {meaning}" for c, meaning in codes),
             "content": {"application/problem+json": {
                 "schema": {"$ref": "#/components/schemas/Problem"}, "example": example}},
         }
-        if "view_behind" in codes:
+        if any(c == "view_behind" for c, _ in codes):
             response["headers"] = {"Retry-After": {
                 "description": "seconds to wait before retrying (view_behind)",
                 "schema": {"type": "integer"}}}
@@ -130,14 +118,17 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
               for n in re.findall(r"{(\w+)}", op.path)]
     for q in op.query:
-        spec = QUERY.get(q, {"schema": {"type": "string"}})
-        params.append({"name": q, "in": "query", "required": q in op.required_query, **spec})
-    codes = set(op.errors)
+        param: dict[str, Any] = {"name": q.name, "in": "query", "required": q.required,
+                                 "schema": deepcopy(dict(q.schema)), "description": q.description}
+        if q.schema.get("type") == "array":
+            param.update(style="form", explode=True)
+        params.append(param)
+    codes = set(op.error_codes)
     if codes & {"precondition_failed", "view_behind"}:
         params.append({"name": "If-Match", "in": "header", "required": False,
                        "schema": {"type": "string"}, "example": '"3"',
-                       "description": "the request's ETag as last read (GET /requests/{id} "
-                                      "or a command's answer)"})
+                       "description": "the request's ETag as last read (its detail's "
+                                      "or a command's answer's)"})
     if op.method == "POST":
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -214,12 +205,12 @@ def document(title: str, operations: Iterable[Operation]) -> dict[str, Any]:
     }
 
 
-def merge(title: str, docs: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def merge(title: str, docs: Iterable[dict[str, Any]], description: str = "") -> dict[str, Any]:
+    """The services' documents as one; ``description`` (the bootstrap's: what the platform
+    does with its services) heads it."""
     merged = document(title, [])
-    merged["info"]["description"] = (
-        "Atende: a citizen asks a state institution for a service; attendants analyse, "
-        "approve or reject, attend it through follow-ups and meetings, conclude it, and "
-        "moderate the reviews citizens leave. Errors are application/problem+json.")
+    merged["info"]["description"] = " ".join(
+        filter(None, [description, "Errors are application/problem+json."]))
     for doc in docs:
         for path, ops in doc["paths"].items():
             merged["paths"].setdefault(path, {}).update(ops)

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 from dramatiq import Message
@@ -29,10 +29,12 @@ from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.health import Throttled
 from shared.ids import new_id
-from shared.messages import Event
 from shared.metrics import EVENTS
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
+
+if TYPE_CHECKING:  # the relay sends stored entries: it never loads the event models
+    from shared.messages import Event
 
 log = logging.getLogger("atende.outbox")
 OUTBOX_PK = "OUTBOX"

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.identity import Principal, shown_name
+from shared.model import Model
 
 Doc = dict[str, Any]
 PartyRole = Literal["citizen", "attendant", "registrar", "guest"]
@@ -23,7 +24,7 @@ def _absent(value: object) -> bool:
     return value is None
 
 
-class PartyOut(BaseModel):
+class PartyOut(Model):
     """A party in a response: ``sub`` is left out in responses to a citizen, ``role`` where
     it is not said."""
 

@@ -44,5 +44,5 @@ class ServiceDef:
         """The function bound to the service's queue, or None if it consumes nothing."""
         if self.apply is None or not self.contract.consumes:
             return None
-        return EventConsumer(self.name, frozenset(self.contract.consumes), ctx.uow,
-                             self.apply(ctx))
+        return EventConsumer(self.name, frozenset(self.contract.consumed), ctx.uow,
+                             self.apply(ctx), self.contract.schemas)

@@ -1,6 +1,7 @@
 """A worker's code never loads the HTTP edge: importing a service's consumers (and with
-them its handlers and model) leaves falcon unloaded. Each import runs in a fresh
-interpreter, since this one has long loaded falcon."""
+them its handlers and model) leaves falcon unloaded; and a function loads what its first
+event needs (docs/performance.md, first answers). Each import runs in a fresh
+interpreter, since this one has long loaded everything."""
 
 from __future__ import annotations
 
@@ -22,6 +23,40 @@ def test_every_service_has_consumers() -> None:
 def test_importing_a_services_consumers_does_not_import_falcon(service: str) -> None:
     code = (f"import services.{service}.consumers, sys; "
             "assert 'falcon' not in sys.modules, 'falcon imported'")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], check=False)
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_workers_platform_loads_no_http_and_no_token_code(service: str,
+                                                            tmp_path: Path) -> None:
+    """What a worker (a Lambda's first SQS record, `atende worker`) builds: its service's
+    consumers and actors, without falcon, PyJWT (and its cryptography) or the other
+    services' contracts."""
+    others = [f"services.{s}.contract" for s in SERVICES if s != service]
+    code = ("import sys; from shared.settings import Settings; "
+            "from infra.bootstrap import build; "
+            f"build(Settings(data_dir={str(tmp_path)!r}), services=({service!r},), "
+            "with_http=False); "
+            f"loaded = [m for m in ('falcon', 'jwt', 'cryptography', *{others!r}) "
+            "if m in sys.modules]; assert not loaded, loaded")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], check=False)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) -> None:
+    """An HTTP function's first public read: its own service's app, without PyJWT (and its
+    cryptography), the other services' contracts or the console's templates."""
+    others = [f"services.{s}.contract" for s in SERVICES if s != "requests"]
+    code = ("import sys; from falcon import testing; from shared.settings import Settings; "
+            "from infra.bootstrap import build; "
+            f"p = build(Settings(data_dir={str(tmp_path)!r}), services=('requests',)); "
+            "got = testing.TestClient(p.apps['requests']).simulate_get('/catalog/services'); "
+            "assert got.status_code == 200, got.text; "
+            f"loaded = [m for m in ('jwt', 'cryptography', 'jinja2', *{others!r}) "
+            "if m in sys.modules]; assert not loaded, loaded")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[1], check=False)
     assert run.returncode == 0, run.stderr

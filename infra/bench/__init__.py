@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+SUITES = ("http", "effect", "worker", "growth", "postgres", "cold")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
@@ -18,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--work-dir", type=Path,
                         help="where the bench stores live (default: a temporary directory)")
+    parser.add_argument("--suite", action="append", choices=SUITES, dest="suites",
+                        help="run only this suite (again for more; default: every suite)")
 
 
 def main(args: argparse.Namespace) -> int:

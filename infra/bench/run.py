@@ -96,14 +96,17 @@ def table(rows: list[Row]) -> str:
                          f"  rounds {' '.join(f'{x:.2f}' for x in r['rounds'])}"
                          if r.get("rounds") else "") + (
                          f"  {r['bytes'] / 1000:.0f} kB in {r['requests']} responses"
-                         if "bytes" in r else ""))
+                         if "bytes" in r else "") + (
+                         f"  cpu {r['cpu_ms']:.0f} ms" if "cpu_ms" in r else "") + (
+                         f", ratio {r['cpu_ratio']:.2f}" if "cpu_ratio" in r else ""))
     return "\n".join(lines)
 
 
-def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
-    """The suites in order; the quick form runs independent groups side by side (its
-    figures mean nothing anyway) to finish in seconds. Groups that share a broker run
-    one after the other, since each suite empties the broker first."""
+def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = ()) -> list[Row]:
+    """The suites in order (``chosen``: only those, by their first word); the quick form
+    runs independent groups side by side (its figures mean nothing anyway) to finish in
+    seconds. Groups that share a broker run one after the other, since each suite empties
+    the broker first."""
     Suite = tuple[str, Callable[[], list[Row]]]
 
     def broker_suites(k: str) -> list[Suite]:
@@ -131,6 +134,8 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     def run_group(group: list[tuple[str, Callable[[], list[Row]]]]) -> dict[str, list[Row]]:
         out = {}
         for name, suite in group:
+            if chosen and name.split()[0] not in chosen:
+                continue
             began = time.perf_counter()
             out[name] = suite()
             print(f"bench: {name} done in {time.perf_counter() - began:.1f} s",
@@ -148,7 +153,7 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
     order = ["http", *(f"effect {k}" for k in ("memory", "redis", "rabbitmq")),
              *(f"worker {k}" for k in ("redis", "rabbitmq")), "growth", "postgres",
              "cold"]
-    rows = [row for name in order for row in results[name]]
+    rows = [row for name in order for row in results.get(name, [])]
     judge(rows)
     return rows
 
@@ -156,15 +161,21 @@ def bench(work: Path, sizes: Sizes, quick: bool) -> list[Row]:
 def run(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp:
         work = args.work_dir or Path(tmp)
-        rows = bench(work, sizes, args.quick)
+        rows = bench(work, sizes, args.quick, tuple(args.suites or ()))
     result = {"machine": machine(), "quick": args.quick, "sizes": sizes.__dict__,
+              "suites": list(args.suites or ()),
               "load_generator": generator(),
-              "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+              "seconds": round(time.perf_counter() - started, 1),
+              # The machine's 1-minute load average before and after: on a shared machine
+              # it says how much the figures were crowded.
+              "load": [round(load_before[0], 1), round(os.getloadavg()[0], 1)], "rows": rows}
     print(table(rows))
     print(f"\n{result['machine']}  ({result['seconds']} s, load from "
-          f"{result['load_generator']})")
+          f"{result['load_generator']}; load average {result['load'][0]} before, "
+          f"{result['load'][1]} after)")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -18,7 +18,7 @@ def tables(settings: Settings) -> dict[str, Table]:
 
 def consumers_of(event_type: str) -> tuple[str, ...]:
     """The services whose contracts consume ``event_type``, in the platform's order."""
-    return tuple(s for s in SERVICES if event_type in contract(s).consumes)
+    return tuple(s for s in SERVICES if event_type in contract(s).consumed)
 
 
 def projecting() -> tuple[str, ...]:

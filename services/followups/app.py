@@ -3,17 +3,23 @@ every notification the platform sends (in-app inbox and mail)."""
 
 from __future__ import annotations
 
-import falcon
+from typing import TYPE_CHECKING
 
-from services.followups import consumers, resources
+from services.followups import consumers
 from services.followups.contract import CONTRACT, FU, OPERATIONS
 from services.followups.deps import build as build_deps
 from shared.context import ServiceContext
-from shared.http import create_app
 from shared.service import ServiceDef
+
+if TYPE_CHECKING:
+    import falcon
 
 
 def build_app(ctx: ServiceContext) -> falcon.App:
+    # The HTTP side is imported where it is built: a worker never loads it.
+    from services.followups import resources
+    from shared.http import create_app
+
     routes: dict[str, object] = {
         FU: resources.Followups(ctx),
         f"{FU}/{{followup_id}}/attachments/{{attachment_id}}": resources.AttachmentFile(ctx),

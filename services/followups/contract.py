@@ -10,11 +10,11 @@ from services.followups.schemas import (
     NotificationOut,
     NotificationPage,
 )
-from shared.contract import Contract, Operation
+from shared.contract import PAGE, Contract, Operation
+from shared.messages import REQUEST_EVENTS
 
 MAIL_ACTOR = "followups_send_mail"
 
-_PAGE = ("limit", "cursor")
 FU = "/requests/{request_id}/followups"
 
 OPERATIONS = [
@@ -29,7 +29,7 @@ OPERATIONS = [
               "(bounded); with If-Match naming the version seen, 409 view_behind with "
               "Retry-After if the wait runs out."),
     Operation("GET", FU, "The follow-up history, oldest first", response=FollowupPage,
-              query=_PAGE, errors=("attendant_not_enabled",),
+              query=PAGE, errors=("attendant_not_enabled",),
               description="The assignee, the citizen, and staff who may see the request."),
     Operation("GET", f"{FU}/{{followup_id}}/attachments/{{attachment_id}}",
               "An attachment's bytes", binary=True, errors=("attendant_not_enabled",),
@@ -37,16 +37,13 @@ OPERATIONS = [
               "are kept on S3, one over `ATENDE_BLOB_REDIRECT_BYTES` (default 4 MiB) is "
               "answered 307 to a presigned S3 URL that serves it the same way."),
     Operation("GET", "/notifications", "The caller's notifications, newest first",
-              response=NotificationPage, query=_PAGE,
+              response=NotificationPage, query=PAGE,
               description="In Brazilian Portuguese; `read` says whether it was marked."),
     Operation("POST", "/notifications/{notification_id}/read", "Mark a notification read",
               response=NotificationOut, description="Only the caller's own; a repeat "
               "changes nothing."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="followups",

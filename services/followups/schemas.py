@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from services.followups.model import Followup, RequestView
 from shared.identity import Principal
+from shared.model import Model
 from shared.parties import PartyOut, reads_as_staff, shown
 
 MAX_BODY = 5000
@@ -16,7 +17,7 @@ Body = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_
                                         max_length=MAX_BODY)]
 
 
-class FollowupIn(BaseModel):
+class FollowupIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     body: Body
@@ -28,14 +29,14 @@ class Author(PartyOut):
     role: Literal["citizen", "attendant"]
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(Model):
     id: str
     filename: str
     content_type: str
     size: int
 
 
-class FollowupOut(BaseModel):
+class FollowupOut(Model):
     id: str
     request_id: str
     author: Author
@@ -58,12 +59,12 @@ class FollowupOut(BaseModel):
             created_at=f.created_at)
 
 
-class FollowupPage(BaseModel):
+class FollowupPage(Model):
     items: list[FollowupOut]
     next_cursor: str | None
 
 
-class NotificationOut(BaseModel):
+class NotificationOut(Model):
     id: str
     kind: str
     request_id: str
@@ -73,6 +74,6 @@ class NotificationOut(BaseModel):
     read: bool
 
 
-class NotificationPage(BaseModel):
+class NotificationPage(Model):
     items: list[NotificationOut]
     next_cursor: str | None

@@ -3,17 +3,23 @@ join links and reminders."""
 
 from __future__ import annotations
 
-import falcon
+from typing import TYPE_CHECKING
 
-from services.meetings import consumers, resources
+from services.meetings import consumers
 from services.meetings.contract import CONTRACT, MEETING, MEETINGS, OPERATIONS
 from services.meetings.deps import build as build_deps
 from shared.context import ServiceContext
-from shared.http import create_app
 from shared.service import ServiceDef
+
+if TYPE_CHECKING:
+    import falcon
 
 
 def build_app(ctx: ServiceContext) -> falcon.App:
+    # The HTTP side is imported where it is built: a worker never loads it.
+    from services.meetings import resources
+    from shared.http import create_app
+
     routes: dict[str, object] = {
         MEETINGS: resources.Meetings(ctx),
         MEETING: resources.MeetingItem(ctx),

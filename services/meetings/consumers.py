@@ -36,10 +36,6 @@ def apply(ctx: ServiceContext) -> Effect:
     return effect
 
 
-
-
-
-
 def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> bool:
     """The invitation job. A failure raises, so the broker retries with backoff and
     finally dead-letters it; a redelivery after the mail went out sends nothing."""
@@ -71,7 +67,6 @@ def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> b
             except ConditionFailed:
                 continue
     return True  # sent; only the bookkeeping lost its races
-
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.meetings.model import OutsideJoinWindow
 from services.meetings.schemas import (
     CancellationIn,
     GuestCreated,
@@ -14,7 +15,8 @@ from services.meetings.schemas import (
     MeetingPage,
     MeetingPatch,
 )
-from shared.contract import Contract, Operation
+from shared.contract import PAGE, Contract, Operation
+from shared.messages import REQUEST_EVENTS
 
 INVITE_ACTOR = "meetings_send_invite"
 
@@ -33,7 +35,7 @@ OPERATIONS = [
               "waits (bounded) for it; with If-Match, 409 view_behind when the wait runs "
               "out. The citizen is told; a reminder goes 30 minutes before."),
     Operation("GET", MEETINGS, "The request's meetings", response=MeetingPage,
-              query=("limit", "cursor"), errors=("attendant_not_enabled",),
+              query=PAGE, errors=("attendant_not_enabled",),
               description="Everyone who may see the request."),
     Operation("PATCH", MEETING, "Reschedule a meeting or change its subject", body=MeetingPatch,
               response=MeetingOut, errors=("forbidden", "invalid_transition", "conflict"),
@@ -50,21 +52,18 @@ OPERATIONS = [
               description="The assignee. The guest is also sent the invitation by mail."),
     Operation("POST", f"{MEETING}/join", "Join (the assignee or the citizen)", body=JoinIn,
               response=JoinOut, errors=("forbidden", "invalid_transition",
-                                        "outside_join_window"),
+                                        OutsideJoinWindow),
               example={"display_name": "Carla"},
               description="Opens 15 minutes before the start and closes at the end; a "
               "cancelled meeting is 409 too."),
     Operation("POST", "/meetings/join", "Join as a guest, with an invite token",
               auth="guest", body=GuestJoinIn, response=JoinOut,
-              errors=("not_found", "invalid_transition", "outside_join_window"),
+              errors=("not_found", "invalid_transition", OutsideJoinWindow),
               example={"invite_token": "…", "display_name": "Dra. Lúcia"},
               description="No bearer token: the invite token is the credential; an "
               "unknown one is 404."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 MEETING_EVENTS = ("MeetingScheduled", "MeetingRescheduled", "MeetingCanceled",
                   "GuestInvited", "MeetingJoined")
 

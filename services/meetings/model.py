@@ -37,6 +37,7 @@ class OutsideJoinWindow(DomainError):
     """Joining opens a little before the start and closes at the end."""
 
     status, code, title = 409, "outside_join_window", "Outside the join window"
+    meaning = "joining opens 15 minutes before the start and closes at the end"
 
 
 class RequestView(SharedView):

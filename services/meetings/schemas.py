@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,6 +19,7 @@ from services.meetings.rooms import JoinLink
 from shared.identity import Principal
 from shared.mail import ADDRESS
 from shared.messages import Party
+from shared.model import Model
 from shared.parties import PartyOut, reads_as_staff, shown
 
 
@@ -40,7 +40,7 @@ Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max
                                          pattern=ADDRESS)]
 
 
-class MeetingIn(BaseModel):
+class MeetingIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     starts_at: StartsAt
@@ -48,7 +48,7 @@ class MeetingIn(BaseModel):
     subject: Subject
 
 
-class MeetingPatch(BaseModel):
+class MeetingPatch(Model):
     model_config = ConfigDict(extra="forbid")
 
     starts_at: StartsAt | None = None
@@ -62,27 +62,27 @@ class MeetingPatch(BaseModel):
         return self
 
 
-class CancellationIn(BaseModel):
+class CancellationIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True,
                                              max_length=500)] | None = None
 
 
-class GuestIn(BaseModel):
+class GuestIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     email: Email
 
 
-class JoinIn(BaseModel):
+class JoinIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     display_name: Name
 
 
-class GuestJoinIn(BaseModel):
+class GuestJoinIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     invite_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
@@ -93,7 +93,7 @@ class GuestJoinIn(BaseModel):
 MeetingPerson = PartyOut
 
 
-class GuestOut(BaseModel):
+class GuestOut(Model):
     id: str
     name: str
     email: str
@@ -108,13 +108,13 @@ class GuestCreated(GuestOut):
     invite_token: str
 
 
-class CancellationOut(BaseModel):
+class CancellationOut(Model):
     reason: str | None
     by: MeetingPerson
     at: datetime
 
 
-class MeetingOut(BaseModel):
+class MeetingOut(Model):
     id: str
     request_id: str
     subject: str
@@ -150,12 +150,12 @@ class MeetingOut(BaseModel):
                 reason=c.reason, by=person(c.by), at=c.at))
 
 
-class MeetingPage(BaseModel):
+class MeetingPage(Model):
     items: list[MeetingOut]
     next_cursor: str | None
 
 
-class JoinOut(BaseModel):
+class JoinOut(Model):
     url: str
     room: str
     expires_at: datetime

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import falcon
+from typing import TYPE_CHECKING
 
-from services.requests import consumers, uploads
-from services.requests import resources as r
+from services.requests import consumers
 from services.requests.contract import CONTRACT, OPERATIONS, RID
 from shared.context import ServiceContext
-from shared.http import create_app
 from shared.service import ServiceDef
+
+if TYPE_CHECKING:
+    import falcon
 
 
 def build_app(ctx: ServiceContext) -> falcon.App:
+    # The HTTP side is imported where it is built: a worker never loads it.
+    from services.requests import resources as r
+    from services.requests import uploads
+    from shared.http import create_app
+
     routes: dict[str, object] = {
         "/catalog/services": r.Services(ctx),
         "/catalog/services/{service_id}": r.Service(ctx),

@@ -59,7 +59,6 @@ def apply(uow: UnitOfWork, event: m.Event) -> None:
     store.save_request(uow, req)
 
 
-
 def effect(ctx: ServiceContext) -> Effect:
     """The other contexts' events, as the contract names them."""
     return apply

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from services.requests import schemas as s
-from shared.contract import Contract, Operation
+from shared.contract import PAGE, Contract, Operation, Query
+from shared.messages import REQUEST_EVENTS
 
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
-
-_PAGE = ("limit", "cursor")
 RID = "/requests/{request_id}"
 
 # What a command on a request can be refused for, beyond its shape.
@@ -28,7 +27,7 @@ OPERATIONS = [
                        "steps": [{"key": "id", "label": "Identidade conferida"}],
                        "documents": [{"key": "rg", "label": "RG", "required": False}]}),
     Operation("GET", "/catalog/services", "Active services", auth="public",
-              response=s.ServicePage, query=_PAGE,
+              response=s.ServicePage, query=PAGE,
               description="Public, no token: the services a citizen may ask for."),
     Operation("GET", "/catalog/services/{service_id}", "One active service", auth="public",
               response=s.ServiceOut, description="Public, no token; a retired one is 404."),
@@ -44,7 +43,8 @@ OPERATIONS = [
               example={"name": "Ana", "email": "ana@pref.gov.br", "unit": "atend",
                        "enabled": True}),
     Operation("GET", "/attendants", "The institution's attendants (staff)",
-              response=s.AttendantPage, query=("unit", *_PAGE), errors=("forbidden",),
+              response=s.AttendantPage, errors=("forbidden",),
+              query=(Query("unit", "a unit of the caller's org"), *PAGE),
               description="Staff of the same org; `unit` narrows it to one unit."),
     Operation("POST", "/requests", "Submit a request (citizen)", body=s.RequestIn,
               response=s.RequestOut, status=201, errors=("forbidden",),
@@ -54,7 +54,12 @@ OPERATIONS = [
               example={"service_id": "01hx...", "answers": {"nome": "Carla",
                                                             "cpf": "529.982.247-25"}}),
     Operation("GET", "/requests", "The panel", response=s.PanelPage,
-              query=("status", "assignee", "service_id", "overdue", *_PAGE),
+              query=(Query("status", "repeatable", {"type": "array", "items": {
+                  "type": "string", "enum": list(get_args(s.Status))}}),
+                  Query("assignee", "`me` or an attendant's sub"),
+                  Query("service_id", "a catalog service's id"),
+                  Query("overdue", "only requests past their due_at", {"type": "boolean"}),
+                  *PAGE),
               errors=("attendant_not_enabled",),
               description="A citizen sees their own requests, an attendant their unit's, a "
               "registrar their org's; newest first."),
@@ -127,7 +132,7 @@ OPERATIONS = [
               description="The assignee, `in_service`: JSON `{summary}` or multipart "
               "`summary` and an optional `file`, which must be a PDF (else 415)."),
     Operation("GET", f"{RID}/timeline", "Everything that happened, oldest first",
-              response=s.TimelinePage, query=_PAGE, errors=("attendant_not_enabled",),
+              response=s.TimelinePage, query=PAGE, errors=("attendant_not_enabled",),
               description="Including the other services' events about the request."),
 ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.mail import ADDRESS
+from shared.model import Model
 from shared.parties import PartyOut
 
 FieldType = Literal["text", "long_text", "number", "date", "email", "cpf", "phone", "choice"]
@@ -17,7 +18,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 Name = Field(min_length=1, max_length=200)
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
@@ -112,7 +113,7 @@ class ServicePatch(_In):
         lambda v: v if v is None else _unique(v, "document"))
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Model):
     id: str
     org: str
     unit: str
@@ -126,7 +127,7 @@ class ServiceOut(BaseModel):
     created_at: str
 
 
-class ServicePage(BaseModel):
+class ServicePage(Model):
     items: list[ServiceOut]
     next_cursor: str | None
 
@@ -141,7 +142,7 @@ class AttendantIn(_In):
     enabled: bool
 
 
-class AttendantOut(BaseModel):
+class AttendantOut(Model):
     sub: str
     name: str
     email: str | None
@@ -150,7 +151,7 @@ class AttendantOut(BaseModel):
     enabled: bool
 
 
-class AttendantPage(BaseModel):
+class AttendantPage(Model):
     items: list[AttendantOut]
     next_cursor: str | None
 
@@ -219,14 +220,14 @@ class UploadIn(_In):
         return None if v is None else _key(v)
 
 
-class UploadOut(BaseModel):
+class UploadOut(Model):
     upload_id: str
     url: str
     fields: dict[str, str]
     expires_at: str
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(Model):
     id: str
     key: str | None
     filename: str
@@ -235,7 +236,7 @@ class DocumentOut(BaseModel):
     sha256: str
 
 
-class StepOut(BaseModel):
+class StepOut(Model):
     key: str
     label: str
     ok: bool | None
@@ -244,20 +245,20 @@ class StepOut(BaseModel):
     checked_at: str | None
 
 
-class Rejection(BaseModel):
+class Rejection(Model):
     justification: str
     by: Person
     at: str
 
 
-class Conclusion(BaseModel):
+class Conclusion(Model):
     summary: str
     attachment: DocumentOut | None
     by: Person
     at: str
 
 
-class RequestOut(BaseModel):
+class RequestOut(Model):
     id: str
     service_id: str
     service_name: str
@@ -280,7 +281,7 @@ class RequestOut(BaseModel):
     version: int
 
 
-class PanelItem(BaseModel):
+class PanelItem(Model):
     id: str
     service_id: str
     service_name: str
@@ -293,18 +294,18 @@ class PanelItem(BaseModel):
     updated_at: str
 
 
-class PanelPage(BaseModel):
+class PanelPage(Model):
     items: list[PanelItem]
     next_cursor: str | None
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Model):
     at: str
     type: str
     actor: Person | None
     data: dict[str, Any]
 
 
-class TimelinePage(BaseModel):
+class TimelinePage(Model):
     items: list[TimelineEntry]
     next_cursor: str | None

@@ -3,16 +3,22 @@ published ratings."""
 
 from __future__ import annotations
 
-import falcon
+from typing import TYPE_CHECKING
 
-from services.reviews import consumers, resources
+from services.reviews import consumers
 from services.reviews.contract import CONTRACT, OPERATIONS
 from shared.context import ServiceContext
-from shared.http import create_app
 from shared.service import ServiceDef
+
+if TYPE_CHECKING:
+    import falcon
 
 
 def build_app(ctx: ServiceContext) -> falcon.App:
+    # The HTTP side is imported where it is built: a worker never loads it.
+    from services.reviews import resources
+    from shared.http import create_app
+
     routes: dict[str, object] = {
         "/requests/{request_id}/review": resources.RequestReview(ctx),
         "/reviews": resources.ModerationQueue(ctx),

@@ -29,10 +29,6 @@ def apply(ctx: ServiceContext) -> Effect:
     return effect
 
 
-
-
-
-
 def run_screening(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
     """The screening job; safe to run twice: only a review awaiting screening changes."""
     for _ in range(3):

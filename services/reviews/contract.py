@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from services.reviews.model import MODERATION_STATES, AlreadyReviewed
 from services.reviews.schemas import ModerationIn, PublishedPage, ReviewIn, ReviewOut, ReviewPage
-from shared.contract import Contract, Operation
+from shared.contract import PAGE, Contract, Operation, Query
+from shared.messages import REQUEST_EVENTS
 
 SCREEN_ACTOR = "reviews_screen"
+
+_SERVICE_ID = "a catalog service's id"
 
 OPERATIONS = [
     Operation("POST", "/requests/{request_id}/review", "Review a concluded request (its citizen)",
               body=ReviewIn, response=ReviewOut, status=201,
-              errors=("forbidden", "invalid_transition", "already_reviewed", "view_behind"),
+              errors=("forbidden", "invalid_transition", AlreadyReviewed, "view_behind"),
               example={"verdict": "approved", "rating": 5, "comment": "Muito bom."},
               description="Once the request is `concluded`, once only. `verdict` is "
               "`approved` or `rejected`, `rating` 1 to 5, `comment` up to 2,000 characters; "
@@ -18,7 +22,10 @@ OPERATIONS = [
               "moderation. Right after the conclusion the service waits (bounded) for it; "
               "with If-Match, 409 view_behind when the wait runs out."),
     Operation("GET", "/reviews", "The moderation queue (staff of the org)",
-              response=ReviewPage, query=("moderation", "service_id", "limit", "cursor"),
+              response=ReviewPage,
+              query=(Query("moderation", "only reviews in this moderation state",
+                           {"type": "string", "enum": list(MODERATION_STATES)}),
+                     Query("service_id", _SERVICE_ID), *PAGE),
               errors=("forbidden", "attendant_not_enabled"),
               description="Oldest first; `moderation` is screening, pending, flagged, "
               "approved or rejected."),
@@ -29,16 +36,13 @@ OPERATIONS = [
               example={"decision": "approve"},
               description="`decision` is `approve` or `reject`, with an optional reason."),
     Operation("GET", "/reviews/published", "Approved comments and a service's ratings",
-              auth="public", response=PublishedPage, query=("service_id", "limit", "cursor"),
-              required_query=("service_id",),
+              auth="public", response=PublishedPage,
+              query=(Query("service_id", _SERVICE_ID, required=True), *PAGE),
               description="Public. Approved comments only, the author by first name; "
               "`count`, `average_rating` and `approval_rate` over every review of the "
               "service (verdicts and ratings are not moderated, comments are)."),
 ]
 
-# What the requests service tells about a request (by name: no service imports another).
-REQUEST_EVENTS = ("RequestSubmitted", "AnalysisStarted", "StepChecked", "RequestRejected",
-                  "RequestApproved", "RequestReassigned", "RequestConcluded")
 
 CONTRACT = Contract(
     name="reviews",

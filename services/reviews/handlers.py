@@ -7,6 +7,7 @@ import logging
 
 from services.reviews import repository
 from services.reviews.contract import SCREEN_ACTOR
+from services.reviews.metrics import count_screening
 from services.reviews.model import RequestView, Review
 from services.reviews.schemas import ModerationIn, ReviewIn, ReviewOut
 from services.reviews.screening import screen
@@ -16,7 +17,6 @@ from shared.identity import Principal
 from shared.ids import new_id
 from shared.logs import correlation_id
 from shared.messages import RequestEvent, RosterChanged
-from shared.metrics import count_screening
 from shared.outbox import UnitOfWork
 from shared.roster import apply_roster, require_enabled
 

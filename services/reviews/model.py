@@ -37,6 +37,7 @@ class AlreadyReviewed(DomainError):
     """A citizen reviews an attendance once."""
 
     status, code, title = 409, "already_reviewed", "Already reviewed"
+    meaning = "the request has a review already"
 
 
 class RequestView(SharedView):

@@ -11,10 +11,12 @@ from shared.freshness import run_fresh
 from shared.http import json_body, page_params, principal, run_command
 
 
-class RequestReview:
+class _Resource:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
+
+class RequestReview(_Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         who = principal(req, self.ctx.verifier)
         body = json_body(req, ReviewIn, self.ctx.settings)
@@ -26,10 +28,7 @@ class RequestReview:
                   view_pk=f"REQUEST#{request_id}", status=201, caller=who.sub, attempts=10)
 
 
-class ModerationQueue:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class ModerationQueue(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         who = principal(req, self.ctx.verifier)
         limit, cursor = page_params(req)
@@ -38,10 +37,7 @@ class ModerationQueue:
         resp.media = page.model_dump(mode="json")
 
 
-class ReviewModeration:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class ReviewModeration(_Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, review_id: str) -> None:
         who = principal(req, self.ctx.verifier)
         body = json_body(req, ModerationIn, self.ctx.settings)
@@ -51,10 +47,7 @@ class ReviewModeration:
                     caller=who.sub)
 
 
-class PublishedReviews:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
+class PublishedReviews(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, cursor = page_params(req)
         page = views.published(self.ctx.table, req.get_param("service_id"), limit, cursor)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from services.reviews.model import Review, ServiceStats
+from shared.model import Model
 
 Rating = Annotated[int, Field(strict=True, ge=1, le=5)]
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Literal["approved", "rejected"]
@@ -26,14 +27,14 @@ class ReviewIn(BaseModel):
         return (value.strip() or None) if value is not None else None
 
 
-class ModerationIn(BaseModel):
+class ModerationIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
     reason: Annotated[str, StringConstraints(strict=True, max_length=500)] | None = None
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(Model):
     id: str
     request_id: str
     service_id: str
@@ -54,12 +55,12 @@ class ReviewOut(BaseModel):
                    redacted_comment=r.redacted_comment)
 
 
-class ReviewPage(BaseModel):
+class ReviewPage(Model):
     items: list[ReviewOut]
     next_cursor: str | None
 
 
-class PublishedReview(BaseModel):
+class PublishedReview(Model):
     id: str
     service_id: str
     author: str | None  # the first name only, or nothing
@@ -75,7 +76,7 @@ class PublishedReview(BaseModel):
                    created_at=r.created_at)
 
 
-class PublishedPage(BaseModel):
+class PublishedPage(Model):
     items: list[PublishedReview]
     next_cursor: str | None
     count: int

@@ -112,8 +112,6 @@ def attribute_page(page: Page, attribute: str) -> JsonPage:
                     page.next_cursor)
 
 
-
-
 class Table(Protocol):
     name: str
 

@@ -3,10 +3,13 @@ own definitions (infra/template.yaml), never from a second copy."""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 from infra.aws import template
 
@@ -20,12 +23,33 @@ def fake_credentials() -> None:
         os.environ[key] = value
 
 
+# DynamoDB applies each write, condition and all, atomically; moto checks a condition and
+# then writes as two steps with no lock between them, so two threads can both win a
+# conditional write. The tests are about the adapter, not the emulator: its writes are
+# made one at a time here, as the real service makes them.
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _one_at_a_time(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(*args, **kwargs)
+    return locked
+
+
 @contextmanager
 def mocked() -> Iterator[None]:
     from moto import mock_aws
+    from moto.dynamodb.models import DynamoDBBackend
 
     fake_credentials()
-    with mock_aws():
+    lock = threading.RLock()
+    with ExitStack() as stack:
+        for name in _WRITES:
+            stack.enter_context(mock.patch.object(
+                DynamoDBBackend, name, _one_at_a_time(getattr(DynamoDBBackend, name), lock)))
+        stack.enter_context(mock_aws())
         yield
 
 

@@ -80,5 +80,27 @@ def test_sqs_broker_uses_the_template_queues(aws: Settings) -> None:
     broker.close()
 
 
+def test_sqs_broker_is_dramatiq_sqs_s_without_its_own_session(aws: Settings) -> None:
+    """The lazy broker sets what SQSBroker's constructor sets (so a new dramatiq_sqs that
+    adds an attribute fails here), and makes its resource from the shared session only
+    when it first needs it."""
+    from dramatiq_sqs import SQSBroker
+
+    import shared.aws
+
+    lazy = build_broker(aws)
+    theirs = SQSBroker(namespace="x", dead_letter=True, visibility_timeout=1,
+                       region_name=aws.aws_region)
+    assert set(vars(theirs)) - {"sqs"} <= set(vars(lazy))
+    assert lazy._sqs is None
+    assert lazy.sqs.meta.client.meta.region_name == aws.aws_region
+    assert lazy.sqs is lazy.sqs
+    assert shared.aws._session is not None
+    assert lazy.sqs.meta.client._loader is shared.aws._session._session.get_component(
+        "data_loader")
+    theirs.close()
+    lazy.close()
+
+
 def test_ops_create_is_idempotent(aws: Settings) -> None:
     assert all(not line.startswith("table") for line in ops.create(aws))

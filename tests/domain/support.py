@@ -4,7 +4,7 @@ units of work over one SQLite table and keeps what they committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -106,9 +106,10 @@ def enrolled(p: Principal, *, unit: str | None = None, enabled: bool = True,
 ROSTER = [enrolled(ANALYST), enrolled(ASSIGNEE), enrolled(COLLEAGUE), enrolled(ELSEWHERE)]
 
 
-def delivered(event: m.Event) -> m.Event:
-    """The event as a consumer gets it: through its JSON form, as the broker carries it."""
-    return m.Event.parse(event.model_dump(mode="json"))
+def delivered(event: m.Event, schemas: Mapping[str, type[m.Event]] | None = None) -> m.Event:
+    """The event as a consumer gets it: through its JSON form, as the broker carries it,
+    read with the consumer's own models (its contract's ``schemas``) before the kernel's."""
+    return m.Event.parse(event.model_dump(mode="json"), schemas)
 
 
 class Store:
@@ -131,9 +132,11 @@ class Store:
         self.committed.extend(uow.events)
         return result
 
-    def feed(self, effect: Callable[[UnitOfWork, m.Event], Any], *events: m.Event) -> list[Any]:
-        """Each event applied by ``effect`` in a unit of its own, as a consumer does."""
-        return [self.run(lambda uow, e=e: effect(uow, delivered(e))) for e in events]
+    def feed(self, effect: Callable[[UnitOfWork, m.Event], Any], *events: m.Event,
+             schemas: Mapping[str, type[m.Event]] | None = None) -> list[Any]:
+        """Each event applied by ``effect`` in a unit of its own, as a consumer does (read
+        with ``schemas``, the consuming service's own models, first)."""
+        return [self.run(lambda uow, e=e: effect(uow, delivered(e, schemas))) for e in events]
 
     def refused(self, command: Callable[[UnitOfWork], Any], error: type[DomainError]
                 ) -> DomainError:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.services import SERVICES, load_service
 from shared.contract import Operation
-from shared.openapi import CODES, error_codes
+from shared.openapi import error_codes
 
 ALL: list[tuple[str, Operation]] = [(name, op) for name in SERVICES
                                     for op in load_service(name).operations]
@@ -43,7 +43,8 @@ def test_every_operation_has_summary_description_tag_and_its_errors(
     assert entry["tags"] == [service]
     responses = entry["responses"]
     assert str(op.status) in responses
-    wanted = {str(CODES[c][0]) for c in error_codes(op)}
+    problems = error_codes(op)
+    wanted = {str(status) for status, _ in problems.values()}
     if op.auth == "bearer":
         assert "401" in wanted
     if "{" in op.path:
@@ -53,8 +54,8 @@ def test_every_operation_has_summary_description_tag_and_its_errors(
     if op.method == "POST":
         assert "409" in wanted
     assert wanted <= set(responses)
-    for code in error_codes(op):
-        assert f"`{code}`" in responses[str(CODES[code][0])]["description"]
+    for code, (status, meaning) in problems.items():
+        assert f"`{code}`: {meaning}" in responses[str(status)]["description"]
 
 
 @pytest.mark.parametrize(("service", "op"), [(s, o) for s, o in ALL if o.body is not None],
@@ -80,6 +81,33 @@ def test_query_parameters_are_typed_and_required_where_the_server_requires_them(
     assert set(queue["moderation"]["schema"]["enum"]) == set(MODERATION_STATES)
     published = {p["name"]: p for p in doc["paths"]["/reviews/published"]["get"]["parameters"]}
     assert published["service_id"]["required"] is True
+
+
+@pytest.mark.parametrize(("service", "op"), [(s, o) for s, o in ALL if o.query],
+                         ids=[f"{o.method} {o.path}" for _, o in ALL if o.query])
+def test_query_parameters_are_the_contracts_and_nothing_else(
+        doc: dict[str, Any], service: str, op: Operation) -> None:
+    """The kernel describes no parameter of its own: each one documented is one the route's
+    contract declares, with the declared schema, meaning and requiredness."""
+    shown = {p["name"]: p for p in _entry(doc, op)["parameters"] if p["in"] == "query"}
+    assert list(shown) == [q.name for q in op.query]
+    for q in op.query:
+        assert shown[q.name]["schema"] == dict(q.schema)
+        assert shown[q.name]["description"] == q.description and q.description
+        assert shown[q.name]["required"] is q.required
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_services_own_document_is_its_part_of_the_merged_one(
+        doc: dict[str, Any], service: str) -> None:
+    from shared.openapi import document
+
+    own = document(service, list(load_service(service).operations))
+    for path, ops in own["paths"].items():
+        for method, entry in ops.items():
+            assert doc["paths"][path][method] == entry, f"{method} {path}"
+    for name, schema in own["components"]["schemas"].items():
+        assert doc["components"]["schemas"][name] == schema, name
 
 
 def test_published_without_service_id_is_refused_as_documented(harness: Any) -> None:
@@ -116,3 +144,26 @@ def test_operation_ids_are_unique(doc: dict[str, Any]) -> None:
     ids = [e["operationId"] for ops in doc["paths"].values() for e in ops.values()]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids)
+
+
+def test_a_services_own_problem_is_documented_from_its_error_class() -> None:
+    from shared.errors import DomainError
+    from shared.openapi import document
+
+    class Overbooked(DomainError):
+        status, code, title = 409, "overbooked", "Overbooked"
+        meaning = "every seat is taken"
+
+    op = Operation("POST", "/things/{thing_id}/seat", "Take a seat", description="d",
+                   errors=("forbidden", Overbooked))
+    assert error_codes(op)["overbooked"] == (409, "every seat is taken")
+    conflict = document("Atende Things", [op])["paths"]["/things/{thing_id}/seat"]["post"]
+    assert "`overbooked`: every seat is taken" in conflict["responses"]["409"]["description"]
+
+    class Unexplained(DomainError):
+        status, code, title = 409, "unexplained", "Unexplained"
+
+    with pytest.raises(ValueError, match="meaning"):
+        Operation("POST", "/things", "x", errors=(Unexplained,))
+    with pytest.raises(KeyError, match="no kernel problem code"):
+        error_codes(Operation("POST", "/things", "x", errors=("overbooked",)))

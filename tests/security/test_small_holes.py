@@ -34,7 +34,7 @@ def world(harness: Any) -> World:
 
 def _list_routes(h: Any) -> list[tuple[str, str]]:
     return sorted((op.method, op.path) for svc in h.platform.services.values()
-                  for op in svc.operations if "limit" in op.query)
+                  for op in svc.operations if "limit" in op.query_names)
 
 
 def wide(text: str) -> str:
