@@ -216,13 +216,16 @@ class CrashGuard(Middleware):
         self.lock.acquire(suspect)
         self._run.suspect, self._run.counted = suspect, True
         _delivery.set(_Delivery(table.name, sk))
-        if self._count_start(table, sk, message.message_id, item, uncounted) >= self.limit:
+        again = getattr(message, "redelivered", None) is True  # RabbitMQ alone says
+        if self._count_start(table, sk, message.message_id, item, uncounted,
+                             again) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
     def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None, uncounted: bool = False) -> int:
+                     item: dict[str, Any] | None, uncounted: bool = False,
+                     again: bool = False) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
@@ -230,7 +233,10 @@ class CrashGuard(Middleware):
         the record as last read; a stale one fails the conditional write and is read again
         (a ``dead`` one is read again at once, since it fails a message without a write).
         ``uncounted``: a redelivery by a broker that counts deliveries, whose first run was
-        not written down; it is added once per message (``copies`` lists those added)."""
+        not written down; it is added once per message (``copies`` lists those added).
+        ``again``: the broker handed this very message out before; the dead-lettered
+        message itself coming back so (its rejection was dropped with the channel it was
+        delivered on) is still dead, not a replay."""
         for attempt in range(20):
             if attempt or (item and item.get("dead")):
                 item = table.get(APPLIED_PK, sk)
@@ -240,7 +246,7 @@ class CrashGuard(Middleware):
                 before += 1
                 copies.append(message_id)
             if item and item.get("dead"):
-                if item["dead"] != message_id:
+                if item["dead"] != message_id or again:
                     return before
                 before = 0
             new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
