@@ -1,5 +1,5 @@
 """The real brokers the bench runs on, isolated from anything else using them: Redis
-database 14, flushed first; a RabbitMQ virtual host of its own, purged first."""
+database 14, flushed first; a RabbitMQ virtual host of its own, its queues deleted first."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import time
-
-from shared.settings import Settings
 
 REDIS_URL = os.environ.get("ATENDE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 AMQP_VHOST = "atende-bench"
@@ -56,11 +54,15 @@ def reset(kind: str, queues: tuple[str, ...]) -> None:
         client.flushdb()
         client.close()
     elif kind == "rabbitmq":
+        # Deleted, not purged: declared anew, they are what a new deployment gets (quorum
+        # queues), whatever an earlier version of the bench left in the virtual host.
         _ensure_vhost()
-        from shared.broker import build_broker
+        import pika
+        from dramatiq.common import dq_name, xq_name
 
-        broker = build_broker(Settings(broker_url=AMQP_URL))
+        conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        channel = conn.channel()
         for q in queues:
-            broker.declare_queue(q)
-        broker.flush_all()
-        broker.close()
+            for name in (q, dq_name(q), xq_name(q)):
+                channel.queue_delete(name)
+        conn.close()

@@ -10,6 +10,7 @@ from typing import Any
 from infra.ops.create import create
 from infra.ops.dead_letters import dead_letters, replay
 from infra.ops.lag import lag
+from infra.ops.queues import migrate, queue_states
 from infra.ops.reproject import SOURCE, reproject, reproject_roster
 from infra.ops.stores import projecting
 from shared.settings import Settings
@@ -17,13 +18,16 @@ from shared.settings import Settings
 
 def add_parser(sub: Any) -> None:
     ops = sub.add_parser("ops", help="operations: create, dead letters, outbox lag, "
-                                     "reproject")
+                                     "queues, reproject")
     cmds = ops.add_subparsers(dest="ops_command", required=True)
     for name, text in (("create", "create the tables, queues and bucket (AWS), or the "
                                   "PostgreSQL schema (ATENDE_TABLE_BACKEND=postgres)"),
                        ("dead-letters", "list dead letters"),
                        ("replay", "replay dead letters (all, or --id ...)"),
                        ("lag", "outbox lag per table"),
+                       ("queues", "RabbitMQ: each event queue's type (quorum or classic); "
+                                  "--migrate moves classic queues to quorum queues, with "
+                                  "the workers and HTTP servers stopped"),
                        ("reproject", "rebuild the request projections of followups, meetings "
                                      "and reviews, and the panel rows of requests, from the "
                                      "requests store")):
@@ -32,6 +36,8 @@ def add_parser(sub: Any) -> None:
         p.add_argument("--environment", help="overrides ATENDE_ENVIRONMENT")
         if name == "replay":
             p.add_argument("--id", action="append", dest="ids")
+        if name == "queues":
+            p.add_argument("--migrate", action="store_true")
         if name == "reproject":
             p.add_argument("service", choices=[*projecting(), SOURCE, "all", "roster"],
                            help="roster: copy the roster into followups, meetings and "
@@ -76,6 +82,11 @@ def _lag(args: Any, settings: Settings) -> None:
     print(json.dumps(lag(settings), indent=2))
 
 
+def _queues(args: Any, settings: Settings) -> None:
+    for state in (migrate if args.migrate else queue_states)(settings):
+        print(json.dumps(asdict(state)))
+
+
 def _reproject(args: Any, settings: Settings) -> None:
     if args.service == "roster":
         for copy in reproject_roster(settings, dry_run=args.dry_run):
@@ -91,6 +102,7 @@ JOBS: dict[str, Callable[[Any, Settings], None]] = {
     "dead-letters": _dead_letters,
     "replay": _replay,
     "lag": _lag,
+    "queues": _queues,
     "reproject": _reproject,
 }
 

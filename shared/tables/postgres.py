@@ -237,16 +237,27 @@ class PostgresTable:
     # --- writes ------------------------------------------------------------------------
 
     def transact(self, writes: Sequence[Write]) -> None:
+        """Two round trips whatever the number of writes (psycopg's pipeline mode): BEGIN
+        and every statement, then COMMIT. Each statement's condition is read from its
+        result in between; the first that failed rolls the whole transaction back."""
         prepared = [_prepare(w) for w in writes]
 
         def work(conn: psycopg.Connection[Any]) -> None:
             committing = False
             try:
-                with conn.transaction():
-                    cur = conn.cursor()
-                    for n, w in enumerate(prepared):
-                        self._apply(cur, n, w)
-                    committing = True  # leaving the block commits
+                with conn.pipeline() as pipeline:
+                    conn.execute("BEGIN")
+                    sent = [self._send(conn, w) for w in prepared]
+                    pipeline.sync()
+                    failed = next((n for n, (w, cur) in enumerate(zip(prepared, sent,
+                                                                      strict=True))
+                                   if not _held(w, cur)), None)
+                    if failed is not None:
+                        conn.execute("ROLLBACK")
+                        pipeline.sync()
+                        raise ConditionFailed(failed)
+                    conn.execute("COMMIT")
+                    committing = True  # leaving the block sends it and reads its result
             except psycopg.OperationalError as exc:
                 if committing and not isinstance(exc, _RETRY_TRANSACTION):
                     raise _CommitUnknown(str(exc)) from exc
@@ -254,19 +265,18 @@ class PostgresTable:
 
         self.db.run(work)
 
-    def _apply(self, cur: psycopg.Cursor[Any], n: int, w: Write | tuple[Put, list[Any]]
-               ) -> None:
+    def _send(self, conn: psycopg.Connection[Any], w: Write | tuple[Put, list[Any]]
+              ) -> psycopg.Cursor[Any]:
+        """Queue ``w``'s statement on a cursor of its own (its result is read after the
+        pipeline's sync)."""
+        cur = conn.cursor()
         if isinstance(w, tuple):
             put, vals = w
             if put.expect_version is not None:
                 cur.execute(self._update, [*vals[2:], put.item["pk"], put.item["sk"],
                                            put.expect_version])
-                if cur.rowcount == 0:
-                    raise ConditionFailed(n)
             elif put.must_not_exist:
                 cur.execute(self._create, vals)
-                if cur.rowcount == 0:
-                    raise ConditionFailed(n)
             else:
                 cur.execute(self._upsert, vals)
         elif isinstance(w, Delete):
@@ -274,17 +284,27 @@ class PostgresTable:
                 cur.execute(self._delete, (w.pk, w.sk))
             else:
                 cur.execute(self._delete + " AND version = %s", (w.pk, w.sk, w.expect_version))
-                if cur.rowcount == 0:
-                    raise ConditionFailed(n)
         elif isinstance(w, Check):
-            row = cur.execute(self._check, (w.pk, w.sk)).fetchone()
-            exists, version = row is not None, (row[0] if row else None)
-            if ((w.must_not_exist and exists) or (w.must_exist and not exists)
-                    or (w.expect_version is not None
-                        and (not exists or version != w.expect_version))):
-                raise ConditionFailed(n)
+            cur.execute(self._check, (w.pk, w.sk))
         else:
             raise TableError(f"unknown write {w!r}")
+        return cur
+
+
+def _held(w: Write | tuple[Put, list[Any]], cur: psycopg.Cursor[Any]) -> bool:
+    """Whether ``w``'s condition held, by its statement's result."""
+    if isinstance(w, tuple):
+        put = w[0]
+        return cur.rowcount > 0 or (put.expect_version is None and not put.must_not_exist)
+    if isinstance(w, Delete):
+        return w.expect_version is None or cur.rowcount > 0
+    if isinstance(w, Check):
+        row = cur.fetchone()
+        exists, version = row is not None, (row[0] if row else None)
+        return not ((w.must_not_exist and exists) or (w.must_exist and not exists)
+                    or (w.expect_version is not None
+                        and (not exists or version != w.expect_version)))
+    return True
 
 
 def _prepare(w: Write) -> Write | tuple[Put, list[Any]]:

@@ -1,0 +1,297 @@
+"""RabbitMQ's event queues: new ones are quorum queues, whose broker counts deliveries, so
+the crash guard spares a first delivery its table transaction; an existing classic queue is
+kept, guarded as before, until `atende ops queues --migrate` moves it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pika
+import pytest
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+from infra.ops import queues as ops_queues
+from infra.process import OperatorError
+from shared.consumer import APPLIED_PK, CRASH_LIMIT, DELIVERY_PREFIX, CrashGuard
+from shared.rabbitmq_broker import PRECONDITION_FAILED, TagSafeRabbitmqBroker, quorum_arguments
+from shared.settings import Settings
+from shared.tables.sqlite import SQLiteDatabase
+
+URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def _delete(*names: str) -> None:
+    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    for name in names:
+        for suffix in ("", ".DQ", ".XQ", ops_queues.HOLDING):
+            conn.channel().queue_delete(name + suffix)
+    conn.close()
+
+
+@pytest.fixture
+def queue() -> Iterator[str]:
+    name = f"atende-test-q-{uuid.uuid4().hex[:8]}"
+    yield name
+    _delete(name)
+
+
+def _is_quorum(queue: str) -> bool:
+    """A quorum declaration of a classic queue is refused."""
+    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    try:
+        conn.channel().queue_declare(queue, durable=True, arguments=quorum_arguments(queue))
+        return True
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        assert exc.reply_code == PRECONDITION_FAILED
+        return False
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def _count(queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    n = int(conn.channel().queue_declare(queue, passive=True).method.message_count)
+    conn.close()
+    return n
+
+
+def _next(consumer: Any) -> Any:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if (got := next(consumer)) is not None:
+            return got
+    raise AssertionError("nothing delivered")
+
+
+class CountingTable:
+    """A table whose write transactions are counted."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self.name, self.calls = table, table.name, 0
+
+    def get(self, pk: str, sk: str) -> Any:
+        return self.table.get(pk, sk)
+
+    def transact(self, writes: Any) -> None:
+        self.calls += 1
+        self.table.transact(writes)
+
+
+def test_a_new_queue_is_a_quorum_queue_whose_deliveries_the_broker_counts(queue: str
+                                                                          ) -> None:
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+    broker.declare_queue(queue, ensure=True)
+    assert broker.counts_deliveries(queue) and broker.counts_deliveries(queue + ".DQ")
+    assert _is_quorum(queue)
+    broker.close()
+
+
+def test_an_existing_classic_queue_is_kept_and_named_in_one_log_line(
+        queue: str, caplog: pytest.LogCaptureFixture) -> None:
+    before = RabbitmqBroker(url=URL, confirm_delivery=True)  # a deployment of before
+    before.declare_queue(queue, ensure=True)
+    before.close()
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    with caplog.at_level(logging.WARNING, logger="atende.broker"):
+        sent = job.send(1)  # declares it, and publishes on the same broker afterwards
+    assert not broker.counts_deliveries(queue) and not _is_quorum(queue)
+    lines = [r for r in caplog.records if "classic queue" in r.getMessage()]
+    assert len(lines) == 1 and "atende ops queues --migrate" in lines[0].getMessage()
+    consumer = broker.consume(queue, prefetch=1, timeout=100)
+    assert _next(consumer).message_id == sent.message_id
+    consumer.close()
+    broker.close()
+
+
+def _crash_until_dead_lettered(broker: TagSafeRabbitmqBroker, queue: str, table: Any
+                               ) -> tuple[int, list[int]]:
+    """Run the message as a worker would, each run "killed" (its connection closed without
+    a settlement, a fresh guard each time as in a new process), until the guard fails it;
+    (crashes, the guard's write transactions before each run)."""
+    crashes, calls = 0, []
+    while crashes <= CRASH_LIMIT + 1:
+        guard = CrashGuard({queue: table})
+        consumer = broker.consume(queue, prefetch=1, timeout=100)
+        message = _next(consumer)
+        before = table.calls
+        guard.before_process_message(broker, message)
+        calls.append(table.calls - before)
+        if message.failed:
+            consumer.nack(message)  # what the worker does with a failed message
+            consumer.connection.process_data_events(time_limit=0.2)
+            consumer.close()
+            return crashes, calls
+        consumer.close()  # the process dies: RabbitMQ takes the message back
+        crashes += 1
+    raise AssertionError("never dead-lettered")
+
+
+@pytest.mark.parametrize("kind", ["quorum", "classic"])
+def test_a_message_that_kills_its_worker_is_dead_lettered(queue: str, tmp_path: Path,
+                                                          kind: str) -> None:
+    if kind == "classic":
+        RabbitmqBroker(url=URL).declare_queue(queue, ensure=True)
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    sent = job.send(1)
+    assert broker.counts_deliveries(queue) == (kind == "quorum")
+    crashes, calls = _crash_until_dead_lettered(broker, queue, table)
+    assert crashes == CRASH_LIMIT
+    # On a quorum queue, the first delivery costs no write transaction; a redelivery is
+    # counted in the table, as every delivery is on a classic queue.
+    assert calls[0] == (0 if kind == "quorum" else 1)
+    assert all(n == 1 for n in calls[1:])
+    assert _count(queue + ".XQ") == 1 and _count(queue) == 0
+    record = table.table.get(APPLIED_PK, f"{DELIVERY_PREFIX}{sent.message_id}")
+    assert record is not None and record["dead"] == sent.message_id
+    broker.close()
+
+
+def test_a_first_delivery_that_finishes_leaves_nothing_in_the_table(queue: str,
+                                                                   tmp_path: Path) -> None:
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    job.send(1)
+    guard = CrashGuard({queue: table})
+    consumer = broker.consume(queue, prefetch=1, timeout=100)
+    message = _next(consumer)
+    guard.before_process_message(broker, message)
+    guard.after_process_message(broker, message)
+    consumer.close()
+    assert table.calls == 0
+    took = guard.lock.acquire(True)  # the run's shared hold was released
+    guard.lock.release(True)
+    assert took is None
+    broker.close()
+
+
+def test_migrate_moves_a_classic_queue_and_its_messages_to_a_quorum_queue(queue: str
+                                                                          ) -> None:
+    old = RabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=old, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    sent = {job.send(n).message_id for n in range(3)}
+    old.close()
+    settings = Settings(broker_url=URL)
+    ops = _OneQueue(queue)
+    assert ops.states(settings) == {queue: "classic"}
+    consumer = TagSafeRabbitmqBroker(url=URL).consume(queue, prefetch=1, timeout=100)
+    _next(consumer)  # attached (pika subscribes on the first read)
+    with pytest.raises(OperatorError, match="consumer"):  # a worker is still attached
+        ops.migrate(settings)
+    consumer.close()
+    moved = ops.migrate(settings)
+    assert moved == {queue: 3} and ops.states(settings) == {queue: "quorum"}
+    assert _is_quorum(queue) and _count(queue) == 3
+    broker = TagSafeRabbitmqBroker(url=URL)
+    broker.declare_queue(queue, ensure=True)
+    assert broker.counts_deliveries(queue)
+    consumer = broker.consume(queue, prefetch=3, timeout=100)
+    assert {_next(consumer).message_id for _ in range(3)} == sent
+    consumer.close()
+    broker.close()
+    assert ops.migrate(settings) == {queue: 0}  # nothing left to move: a no-op
+
+
+class _OneQueue:
+    """The ops job on one test queue instead of the services' queues."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+
+    def _patched(self, fn: Any, settings: Settings) -> Any:
+        mp = pytest.MonkeyPatch()
+        mp.setattr(ops_queues, "SERVICES", ("svc",))
+        mp.setattr(ops_queues, "queue_of", lambda _: self.queue)
+        try:
+            return fn(settings)
+        finally:
+            mp.undo()
+
+    def states(self, settings: Settings) -> dict[str, str]:
+        return {s.queue: s.kind for s in self._patched(ops_queues.queue_states, settings)}
+
+    def migrate(self, settings: Settings) -> dict[str, int]:
+        return {s.queue: s.moved for s in self._patched(ops_queues.migrate, settings)}
+
+
+def test_a_first_delivery_of_an_entry_already_counted_is_counted_too(queue: str,
+                                                                    tmp_path: Path) -> None:
+    """Another copy of the same outbox entry (a relay's resend) that killed workers: the
+    copy's first delivery is checked against the entry's count, and dead-lettered at once
+    once the entry is dead."""
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    ref = ["requests", "2026-01-01#ev#requests"]
+    job.send_with_options(args=(1,), outbox=ref)
+    crashes, _ = _crash_until_dead_lettered(broker, queue, table)
+    assert crashes == CRASH_LIMIT
+    job.send_with_options(args=(1,), outbox=ref)  # the resend: a new message
+    guard = CrashGuard({queue: table})
+    consumer = broker.consume(queue, prefetch=1, timeout=100)
+    copy = _next(consumer)
+    assert not copy.redelivered
+    guard.before_process_message(broker, copy)
+    assert copy.failed  # not run: it would have killed a worker once more
+    consumer.nack(copy)
+    consumer.connection.process_data_events(time_limit=0.2)
+    consumer.close()
+    assert _count(queue + ".XQ") == 2
+    broker.close()
+
+
+def test_two_copies_of_an_entry_that_each_killed_a_worker_unwritten_count_both(
+        queue: str, tmp_path: Path) -> None:
+    """Two messages for one outbox entry (a relay killed between sending and settling it,
+    then a resend), each killing a worker on its first, unwritten, delivery: the entry
+    still takes down workers only CRASH_LIMIT times in all."""
+    table = CountingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
+    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    ref = ["requests", "2026-01-01#ev#requests"]
+    copies = {job.send_with_options(args=(n,), outbox=ref).message_id for n in range(2)}
+    crashes, dead = 0, set()
+    while dead != copies and crashes <= 2 * CRASH_LIMIT:
+        guard = CrashGuard({queue: table})
+        consumer = broker.consume(queue, prefetch=1, timeout=100)
+        message = _next(consumer)
+        guard.before_process_message(broker, message)
+        if message.failed:
+            dead.add(message.message_id)
+            consumer.nack(message)
+            consumer.connection.process_data_events(time_limit=0.2)
+        else:
+            crashes += 1  # the process dies: RabbitMQ takes the message back
+        consumer.close()
+    assert dead == copies and crashes == CRASH_LIMIT
+    assert _count(queue + ".XQ") == 2
+    broker.close()
