@@ -128,3 +128,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     slow = {group(item) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: _SLOW_FIRST if group(item) in slow else _ANY)
+    if config.getvalue("loadgroup"):  # on a worker of `--dist loadgroup`
+        for item in items:
+            if group(item) != item.nodeid:
+                _tag_group(item, group(item))
+
+
+def _tag_group(item: pytest.Item, name: str) -> None:
+    """The group as xdist's scheduler reads it: a suffix of the test's id. pytest-xdist 3.8
+    writes it to ``item._nodeid``, which pytest 9 no longer reads (its tests then went to
+    any worker); pytest 8 reads it, and xdist's own hook does the work."""
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:
+        return
+    if "@" not in item.nodeid.rsplit("]", 1)[-1]:
+        item._id = coerce_node_id(f"{item.nodeid}@{name}")  # type: ignore[attr-defined]

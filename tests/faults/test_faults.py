@@ -20,7 +20,6 @@ pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 
 @pytest.mark.parametrize("broker", ["embedded", "redis",
                                     pytest.param("rabbitmq", marks=SHARED_SERVERS)])
-@pytest.mark.timeout(300)  # a hang guard; a run waits for its poisons up to its patience
 def test_nothing_acknowledged_is_lost_nor_applied_twice(broker: str, tmp_path: Path) -> None:
     f = run(broker, tmp_path, workflows=12, kills=2, outage=2.0, seed=7, patience=60.0)
     print(f"\n{f.line()}")

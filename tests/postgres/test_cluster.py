@@ -18,7 +18,6 @@ pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
-@pytest.mark.timeout(300)  # a hang guard; a run waits for its poisons up to its patience
 def test_a_postgres_cluster_loses_nothing_and_applies_nothing_twice(broker: str,
                                                                    tmp_path: Path) -> None:
     f = run(broker, tmp_path, workflows=10, kills=3, outage=2.0, seed=11, patience=90.0,

@@ -43,7 +43,7 @@ REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(max(120, 25 * EXAMPLES))  # the long run takes its time
+@pytest.mark.timeout(max(300, 25 * EXAMPLES))  # the long run takes its time
 def test_schemathesis_standard_checks(make_harness: Any) -> None:
     h = make_harness()
     world = build_world(h)
