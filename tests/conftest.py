@@ -128,7 +128,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     slow = {group(item) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: _SLOW_FIRST if group(item) in slow else _ANY)
-    if config.getvalue("loadgroup"):  # on a worker of `--dist loadgroup`
+    if getattr(config.option, "loadgroup", False):  # on a worker of `--dist loadgroup`
         for item in items:
             if group(item) != item.nodeid:
                 _tag_group(item, group(item))
