@@ -94,3 +94,53 @@ def make_harness(settings: Settings, clock: SystemClock | FrozenClock
 @pytest.fixture
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
+
+
+# --- running on several workers (pytest-xdist, `-n` in pyproject's addopts) ---------------
+
+# A fixture of these tests wider than a test (a module's browser, moto world, harness)
+# keeps its module's tests on one worker: set up once, and its tests see the state they
+# were written to see (some run in order on one module-scoped harness). Plugins' wide
+# fixtures (tmp_path_factory) and the console's assets check are once per worker anyway.
+_PER_WORKER = {"console_assets"}
+
+# Slow tests are handed out first, so that none of them starts last and runs alone.
+_SLOW_FIRST = 0
+_ANY = 1
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        wide = [d for defs in (info.name2fixturedefs.values() if info else ())
+                for d in defs if d.scope != "function" and d.baseid
+                and d.argname not in _PER_WORKER]
+        if wide:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    # By group, so that a group's tests stay together in their order.
+    def group(item: pytest.Item) -> str:
+        mark = item.get_closest_marker("xdist_group")
+        return str(mark.args[0]) if mark else item.nodeid
+
+    slow = {group(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: _SLOW_FIRST if group(item) in slow else _ANY)
+    if getattr(config.option, "loadgroup", False):  # on a worker of `--dist loadgroup`
+        for item in items:
+            if group(item) != item.nodeid:
+                _tag_group(item, group(item))
+
+
+def _tag_group(item: pytest.Item, name: str) -> None:
+    """The group as xdist's scheduler reads it: a suffix of the test's id. pytest-xdist 3.8
+    writes it to ``item._nodeid``, which pytest 9 no longer reads (its tests then went to
+    any worker); pytest 8 reads it, and xdist's own hook does the work."""
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:
+        return
+    if "@" not in item.nodeid.rsplit("]", 1)[-1]:
+        item._id = coerce_node_id(f"{item.nodeid}@{name}")  # type: ignore[attr-defined]

@@ -22,12 +22,18 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from pypdf import PdfWriter
 
 ORG = "pref-sp"
 UNIT = "saude"
 VALID_CPF = "529.982.247-25"
 _keys = itertools.count()
+
+# PostgreSQL and RabbitMQ's queues are shared by every test of a run: the cluster test
+# restarts PostgreSQL under every database on it, and the platform's queues are named by
+# service (one vhost). Tests that use them run one after another on one xdist worker.
+SHARED_SERVERS = pytest.mark.xdist_group("shared-servers")
 
 FORM = [
     {"key": "nome", "label": "Nome completo", "type": "text", "required": True},

@@ -16,11 +16,13 @@ from infra.aws import template
 REGION = "us-east-1"
 
 
+# Moto needs some credentials; these keep boto3 from ever looking for real ones.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}
+
+
 def fake_credentials() -> None:
-    # Moto needs some credentials; these keep boto3 from ever looking for real ones.
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        os.environ[key] = value
+    os.environ.update(FAKE_CREDENTIALS)
 
 
 # DynamoDB applies each write, condition and all, atomically; moto checks a condition and
@@ -43,7 +45,13 @@ def mocked() -> Iterator[None]:
     from moto import mock_aws
     from moto.dynamodb.models import DynamoDBBackend
 
+    import shared.aws
+
     fake_credentials()
+    # The process's one boto3 session keeps the credentials it found first: a test that
+    # ran earlier on this worker with others (tests/postgres's S3 server) must not sign
+    # these requests.
+    shared.aws._session = None
     lock = threading.RLock()
     with ExitStack() as stack:
         for name in _WRITES:

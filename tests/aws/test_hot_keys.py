@@ -24,6 +24,8 @@ from tests.aws.conftest import aws_environment, aws_settings
 from tests.aws.harness import AwsHarness
 from tests.helpers import approve, conclude, idem, setup_service, submit
 
+pytestmark = pytest.mark.slow
+
 WORKFLOWS = 4  # moto copies every table on each transaction: more would take minutes
 # The largest share of all writes one partition key shared by workflows may take: one hot
 # partition caps the whole service at what one DynamoDB partition takes (about 1,000

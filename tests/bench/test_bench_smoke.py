@@ -14,6 +14,7 @@ import pytest
 
 from infra.bench import wrk
 from infra.bench.cold import handler_modules
+from tests.helpers import SHARED_SERVERS
 
 pytestmark = pytest.mark.brokers
 
@@ -34,7 +35,8 @@ JUDGED = {"panel", "console panel", "console first load", "detail", "console det
           "command→effect (postgres+rabbitmq)"}
 
 
-@pytest.mark.timeout(90)
+@SHARED_SERVERS  # PostgreSQL among its suites
+@pytest.mark.timeout(240)  # a hang guard, loose: the bench shares the cores with other workers
 def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     # A group of its own, so that a bench cut short takes its servers and workers with it.
@@ -43,7 +45,7 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     try:
-        stdout, stderr = bench.communicate(timeout=80)
+        stdout, stderr = bench.communicate(timeout=220)
     finally:
         if bench.poll() is None:
             os.killpg(bench.pid, signal.SIGKILL)

@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from console.screens.staff import BRASILIA
@@ -18,6 +19,8 @@ from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.attendant_flow import PDF, PNG, api, review, submit, token
 from tests.console.test_browser import accessible, chromium, page, server  # noqa: F401
+
+pytestmark = pytest.mark.slow
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -20,6 +20,8 @@ from infra.demo import PEOPLE
 from infra.gateway import gateway_for
 from shared.identity import dev_secret, mint
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path("/usr/bin/chromium")
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 _axe = Axe()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser as Chromium
 from playwright.sync_api import Locator, Page, expect
 
@@ -15,6 +16,8 @@ from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.people import BAD_CPF, GOOD_CPF, PDF, Api, settle, token
 from tests.console.test_browser import accessible, chromium, page, server  # noqa: F401
+
+pytestmark = pytest.mark.slow
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.live import REPO, env_for, serving
 
 
@@ -20,6 +22,7 @@ def walk_script() -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_documented_walk_runs_against_atende_dev(tmp_path: Path) -> None:
     data = tmp_path / "var"
     env = env_for(data, "memory://")

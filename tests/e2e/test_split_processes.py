@@ -16,10 +16,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import approve, conclude, multipart, pdf_bytes, setup_service, submit
+from tests.helpers import (
+    SHARED_SERVERS,
+    approve,
+    conclude,
+    multipart,
+    pdf_bytes,
+    setup_service,
+    submit,
+)
 from tests.live import REPO, LiveHarness, Proc, env_for, eventually, serving
 
-pytestmark = pytest.mark.brokers
+pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
 REDIS_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

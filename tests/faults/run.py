@@ -210,7 +210,7 @@ def settle(cluster: Cluster, caller: Caller, h: LiveHarness, setup: object,
             break
         if time.monotonic() > deadline:
             break
-        time.sleep(1.0)
+        time.sleep(0.5)
     time.sleep(2.0)  # a duplicate copy is sent up to 1.5 s late
     f.tally = check_workflows(caller, setup, flows)
     f.outbox_left = dict(outbox(tables))
@@ -274,7 +274,12 @@ def run(kind: str, base_dir: Path, *, workflows: int, kills: int, outage: float,
             f.phases["workload"] = round(time.monotonic() - started, 1)
             f.completed = sum(w.done for w in flows)
             f.commands = sum(w.acked for w in flows)
-            settle(cluster, caller, h, setup, flows, f, timeout=max(30.0, workflows / 5),
+            # Bounded by the run's patience, not less: the kill poison is dead-lettered only
+            # after it has taken down a worker CRASH_LIMIT times, each death waiting for the
+            # outbox to send it again and for a new worker to start, which on a loaded
+            # machine took longer than 30 s (a quick run once ended before it). The wait
+            # ends as soon as everything is there.
+            settle(cluster, caller, h, setup, flows, f, timeout=max(patience, workflows / 5),
                    tables=tables)
             f.phases["settled"] = round(time.monotonic() - started, 1)
             f.retries = dict(stats.retries)

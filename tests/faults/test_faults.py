@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.faults.run import problems, run
+from tests.helpers import SHARED_SERVERS
 
-pytestmark = pytest.mark.brokers
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("broker", ["embedded", "redis", "rabbitmq"])
+@pytest.mark.parametrize("broker", ["embedded", "redis",
+                                    pytest.param("rabbitmq", marks=SHARED_SERVERS)])
 def test_nothing_acknowledged_is_lost_nor_applied_twice(broker: str, tmp_path: Path) -> None:
     f = run(broker, tmp_path, workflows=12, kills=2, outage=2.0, seed=7, patience=60.0)
     print(f"\n{f.line()}")

@@ -13,13 +13,14 @@ from dramatiq.errors import ConnectionClosed
 
 from shared.redis_broker import ResilientRedisBroker
 
-URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+# The run's own database (nothing else of a run uses it): flushing it touches nobody else.
+URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "stranded"
 
 
 @pytest.fixture
 def broker() -> Iterator[ResilientRedisBroker]:
-    b = ResilientRedisBroker(url=f"{URL}/11", namespace="atende-test-stranded")
+    b = ResilientRedisBroker(url=URL, namespace="atende-test-stranded")
     b.client.flushdb()
     b.heartbeat_timeout = 300  # ms: the test waits this out instead of a minute
     b.maintenance_chance = 1_000_000

@@ -10,10 +10,12 @@ import orjson
 import pytest
 
 from shared.tables import Check, ConditionFailed, Delete, Put, Table, TableError, Where
+from tests.helpers import SHARED_SERVERS
 from tests.kernel.table_adapters import ADAPTERS
 
 
-@pytest.fixture(params=sorted(ADAPTERS))
+@pytest.fixture(params=[pytest.param(a, marks=SHARED_SERVERS) if a == "postgres" else a
+                        for a in sorted(ADAPTERS)])
 def table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Table]:
     with ADAPTERS[request.param](tmp_path) as t:
         yield t

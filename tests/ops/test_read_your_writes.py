@@ -64,6 +64,7 @@ def _round(h: Any, s: Setup, n: int, failures: list[str]) -> None:
         failures.append(f"review {r.status_code} {r.text}")
 
 
+@pytest.mark.slow
 def test_commands_right_after_the_enabling_one_never_fail(make_harness: Any) -> None:
     overrides: dict[str, Any] = {"view_wait_seconds": 3.0}
     if BROKER != "memory://":

@@ -13,8 +13,10 @@ import psycopg
 from infra.ops import create
 from shared.blobs_s3 import S3Blobs
 from shared.settings import Settings
-from tests.helpers import approve, conclude, pdf_bytes, setup_service, submit
+from tests.helpers import SHARED_SERVERS, approve, conclude, pdf_bytes, setup_service, submit
 from tests.postgres.scratch import ADMIN_URL
+
+pytestmark = SHARED_SERVERS
 
 
 def _bucket(settings: Settings) -> Any:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.run import problems, run
+from tests.helpers import SHARED_SERVERS
 
-pytestmark = pytest.mark.brokers
+pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])

@@ -14,7 +14,10 @@ from shared.tables import Put, Where
 from shared.tables.postgres import DatabaseUnavailable, PostgresDatabase, PostgresTable
 from shared.tables.postgres_schema import LATEST, SCHEMA_TABLE, SchemaBehind
 from shared.tables.postgres_sql import page_sql, range_args
+from tests.helpers import SHARED_SERVERS
 from tests.postgres.scratch import scratch_database
+
+pytestmark = SHARED_SERVERS
 
 
 @pytest.fixture

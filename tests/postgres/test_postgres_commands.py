@@ -12,9 +12,11 @@ from pathlib import Path
 import psycopg
 
 from shared.tables.postgres_schema import LATEST
-from tests.helpers import approve, conclude, setup_service, submit
+from tests.helpers import SHARED_SERVERS, approve, conclude, setup_service, submit
 from tests.live import REPO, LiveHarness, env_for, eventually, serving
 from tests.postgres.scratch import scratch_database
+
+pytestmark = SHARED_SERVERS
 
 
 def _atende(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

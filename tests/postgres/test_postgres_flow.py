@@ -7,8 +7,11 @@ from typing import Any
 
 import psycopg
 
+from tests.helpers import SHARED_SERVERS
 from tests.requests import test_requests_flow as requests_flow
 from tests.reviews import test_reviews_e2e as reviews_e2e
+
+pytestmark = SHARED_SERVERS
 
 
 def test_a_request_from_submission_to_conclusion_on_postgres(pg_harness: Any) -> None:

@@ -14,7 +14,9 @@ import pytest
 from infra.ops import create
 from shared.blobs_s3 import S3Blobs
 from shared.settings import Settings
-from tests.helpers import pdf_bytes, setup_service, submit
+from tests.helpers import SHARED_SERVERS, pdf_bytes, setup_service, submit
+
+pytestmark = SHARED_SERVERS
 
 
 def _blob_settings(s3_url: str, **more: Any) -> dict[str, Any]:

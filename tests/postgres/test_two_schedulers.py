@@ -15,7 +15,9 @@ from services.meetings import reminders
 from shared.clock import FrozenClock
 from shared.messages import MeetingReminderDue
 from shared.outbox import UnitOfWork
-from tests.helpers import approve, setup_service, submit
+from tests.helpers import SHARED_SERVERS, approve, setup_service, submit
+
+pytestmark = SHARED_SERVERS
 
 MEETINGS = 8
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from falcon import inspect
 
 from infra.gateway import service_for
@@ -148,6 +149,7 @@ def test_the_table_covers_exactly_the_routes(harness: Any) -> None:
         "the OpenAPI operations and the routes differ"
 
 
+@pytest.mark.slow
 def test_every_route_for_every_caller(harness: Any) -> None:
     w = build_world(harness)
     body_of = bodies(w)

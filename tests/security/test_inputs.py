@@ -275,6 +275,7 @@ def hostile_files() -> list[tuple[str, str, bytes]]:
     ]
 
 
+@pytest.mark.slow
 def test_hostile_files_on_every_file_route(harness: Any, world: World) -> None:
     before = everything(harness)
     wrong: list[str] = []

@@ -42,7 +42,8 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 
 
-@pytest.mark.timeout(max(120, 25 * EXAMPLES))  # the long run takes its time
+@pytest.mark.slow
+@pytest.mark.timeout(max(300, 25 * EXAMPLES))  # the long run takes its time
 def test_schemathesis_standard_checks(make_harness: Any) -> None:
     h = make_harness()
     world = build_world(h)

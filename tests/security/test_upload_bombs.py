@@ -38,6 +38,7 @@ def _judge(**limits: Any) -> Judge:
     return Judge(replace(budget, limits=replace(budget.limits, **limits), wall_seconds=wall))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BOMBS))
 def test_upload_bombs_are_refused_within_the_budget(name: str) -> None:
     data = BOMBS[name]()
@@ -71,7 +72,9 @@ def test_upload_bombs_a_judge_past_its_wall_clock_is_killed() -> None:
     with pytest.raises(ValidationFailed, match="more than 1 s,"):
         accept("a.pdf", many_tiny_streams(), allowed=DOCUMENT_TYPES, max_bytes=TEN_MIB,
                judge=_judge(cpu_seconds=60, wall_seconds=1.0))
-    assert time.perf_counter() - started < 4
+    # Killed at its wall-clock bound, long before its minute of CPU; the margin is for
+    # starting and reaping it on a busy machine, as above.
+    assert time.perf_counter() - started < 1.0 + 5
 
 
 def test_upload_bombs_inflated_bytes_are_counted_across_streams() -> None:
@@ -93,6 +96,7 @@ def test_upload_bombs_when_every_judge_is_busy_the_next_file_is_503_not_queued()
                   judge=judge).content_type == "application/pdf"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["object streams", "deep nesting", "many tiny streams"])
 def test_upload_bombs_health_answers_while_a_bomb_is_judged(make_harness: Any,
                                                             name: str) -> None:
