@@ -6,10 +6,8 @@ rejects another with a justification."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,19 +16,15 @@ from console.screens.staff import BRASILIA
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.attendant_flow import PDF, PNG, api, review, submit, token
-from tests.console.test_browser import accessible, chromium, page, server  # noqa: F401
+from tests.console.test_browser import (  # noqa: F401
+    accessible,
+    chromium,
+    page,
+    server,
+    snapshot,
+)
 
 pytestmark = pytest.mark.slow
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-def snapshot(page: Page, name: str) -> None:
-    """The README's screenshots, retaken when ATENDE_SCREENSHOTS=1 (not on every run: the
-    tree stays clean)."""
-    if os.environ.get("ATENDE_SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / name), full_page=True)
-
 
 def press(page: Page, role: str, name: str) -> None:
     """Focus the control named ``name`` and press Enter on it, as a keyboard user does."""

@@ -3,6 +3,7 @@ server: keyboard only, and axe-core on every screen at WCAG 2.2 AA."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,6 +61,16 @@ def page(chromium: Chromium) -> Iterator[Page]:
     page.problems = problems  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def snapshot(page: Page, name: str) -> None:
+    """The docs' screenshots, retaken when ATENDE_SCREENSHOTS=1 (not on every run: the
+    tree stays clean)."""
+    if os.environ.get("ATENDE_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOCS / name), full_page=True)
 
 
 def accessible(page: Page) -> None:

@@ -15,11 +15,16 @@ from playwright.sync_api import Locator, Page, expect
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.people import BAD_CPF, GOOD_CPF, PDF, Api, settle, token
-from tests.console.test_browser import accessible, chromium, page, server  # noqa: F401
+from tests.console.test_browser import (  # noqa: F401
+    accessible,
+    chromium,
+    page,
+    server,
+    snapshot,
+)
 
 pytestmark = pytest.mark.slow
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def press(target: Locator, key: str = "Enter") -> None:
@@ -127,7 +132,7 @@ def apply(page: Page, server: str) -> str:
     page.keyboard.type(GOOD_CPF.replace(".", "").replace("-", ""))
     expect(page.get_by_text("CPF inválido: confira os números.")).to_have_count(0)
     expect(cpf).not_to_have_attribute("aria-invalid", "true")
-    page.screenshot(path=str(DOCS / "console-citizen-form.png"), full_page=True)
+    snapshot(page, "console-citizen-form.png")
     press(page.get_by_role("button", name="Enviar solicitação"))
     expect(page.get_by_role("status")).to_have_text("Solicitação enviada.")
     page.get_by_label("Comprovante de residência").set_input_files(files=[{
@@ -209,7 +214,7 @@ def test_registrar_publishes_citizen_applies_is_served_and_reviews_guest_joins(
         press(page.get_by_role("link", name=re.compile("^Baixar PDF da conclusão")))
     assert Path(download.value.path()).read_bytes() == PDF
     settle(platform, lambda: _concluded_for_reviews(platform, rid))
-    page.screenshot(path=str(DOCS / "console-citizen-request.png"), full_page=True)
+    snapshot(page, "console-citizen-request.png")
     accessible(page)
     press(page.get_by_role("radio", name="Aprovar atendimento"), " ")
     page.get_by_label("Nota", exact=True).select_option("5")
