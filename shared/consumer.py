@@ -156,11 +156,6 @@ class _RunLock:
             self._cond.notify_all()
 
 
-def _broker_counts(broker: dramatiq.Broker, message: MessageProxy) -> bool:
-    counts = getattr(broker, "counts_deliveries", None)
-    return counts is not None and bool(counts(message.queue_name))
-
-
 class CrashGuard(Middleware):
     """Dead-letters a message that keeps killing its worker process.
 
@@ -173,13 +168,12 @@ class CrashGuard(Middleware):
     keyed by the outbox entry when there is one, so a resend of the same entry (the
     in-process broker's recovery) counts too.
 
-    Where the broker counts deliveries itself (RabbitMQ's quorum queues: the broker's
-    ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
-    unless the table already counts its entry (another copy of it crashed), it runs
-    without the guard's write transaction. A redelivered one is a suspect, counted as
-    before and charged once with its first, unwritten, run (each copy of an entry once),
-    so the limit stays ``limit`` crashes. The broker's own delivery limit is no
-    substitute: it also charges the messages a dying worker had only prefetched."""
+    Every start is written down before the run, on every broker. Sparing a quorum queue's
+    first delivery that write (the broker counts its deliveries) was tried and undone: the
+    outbox may send one entry as several messages (a resend after a store outage), each
+    copy's first run then went unwritten, and together they killed more workers than
+    ``limit``. The broker's own delivery limit is a backstop, no substitute: it also
+    charges the messages a dying worker had only prefetched."""
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
         self.tables = tables  # by queue name
@@ -205,53 +199,38 @@ class CrashGuard(Middleware):
             return
         table, sk = where
         item = table.get(APPLIED_PK, sk)
-        redelivered = getattr(message, "redelivered", True)
-        if item is None and not redelivered and _broker_counts(broker, message):
-            self.lock.acquire(False)
-            self._run.suspect, self._run.counted = False, False
-            _delivery.set(None)
-            return
-        uncounted = redelivered and _broker_counts(broker, message)
-        suspect = item is not None or uncounted
+        suspect = item is not None
         self.lock.acquire(suspect)
-        self._run.suspect, self._run.counted = suspect, True
+        self._run.suspect = suspect
         _delivery.set(_Delivery(table.name, sk))
         again = getattr(message, "redelivered", None) is True  # RabbitMQ alone says
-        if self._count_start(table, sk, message.message_id, item, uncounted,
-                             again) >= self.limit:
+        if self._count_start(table, sk, message.message_id, item, again) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
     def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None, uncounted: bool = False,
-                     again: bool = False) -> int:
+                     item: dict[str, Any] | None, again: bool = False) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
         The very message that was dead-lettered, replayed, gets a fresh count. ``item`` is
         the record as last read; a stale one fails the conditional write and is read again
         (a ``dead`` one is read again at once, since it fails a message without a write).
-        ``uncounted``: a redelivery by a broker that counts deliveries, whose first run was
-        not written down; it is added once per message (``copies`` lists those added).
         ``again``: the broker handed this very message out before; the dead-lettered
         message itself coming back so (its rejection was dropped with the channel it was
         delivered on) is still dead, not a replay."""
         for attempt in range(20):
             if attempt or (item and item.get("dead")):
                 item = table.get(APPLIED_PK, sk)
-            copies = list(item.get("copies") or []) if item else []
             before = int(item["starts"]) if item else 0
-            if uncounted and message_id not in copies:
-                before += 1
-                copies.append(message_id)
             if item and item.get("dead"):
                 if item["dead"] != message_id or again:
                     return before
                 before = 0
             new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
                    "version": int(item["version"]) + 1 if item else 1,
-                   "dead": message_id if before >= self.limit else None, "copies": copies}
+                   "dead": message_id if before >= self.limit else None}
             try:
                 table.transact([Put(new, expect_version=int(item["version"]))] if item
                                else [Put(new, must_not_exist=True)])
@@ -265,9 +244,6 @@ class CrashGuard(Middleware):
                               ) -> None:
         suspect, self._run.suspect = getattr(self._run, "suspect", None), None
         if suspect is None:
-            return
-        if not getattr(self._run, "counted", True):
-            self.lock.release(suspect)
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:

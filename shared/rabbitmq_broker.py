@@ -102,7 +102,7 @@ class TagSafeRabbitmqBroker(RabbitmqBroker):
                         extra={"fields": {"queue": queue_name}})
             return ok
         self.quorum[queue_name] = False
-        log.warning("classic queue: the crash guard counts each delivery in the table; "
+        log.warning("classic queue: no delivery limit of the broker's own behind the crash guard; "
                     "migrate it to a quorum queue with `atende ops queues --migrate` "
                     "(docs/operations.md)", extra={"fields": {"queue": queue_name}})
         return ok
