@@ -23,9 +23,7 @@ def test_every_service_has_consumers() -> None:
 def test_importing_a_services_consumers_does_not_import_falcon(service: str) -> None:
     code = (f"import services.{service}.consumers, sys; "
             "assert 'falcon' not in sys.modules, 'falcon imported'")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parents[1], check=False)
-    assert run.returncode == 0, run.stderr
+    _runs_clean(code)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -41,9 +39,7 @@ def test_a_workers_platform_loads_no_http_and_no_token_code(service: str,
             "with_http=False); "
             f"loaded = [m for m in ('falcon', 'jwt', 'cryptography', *{others!r}) "
             "if m in sys.modules]; assert not loaded, loaded")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parents[1], check=False)
-    assert run.returncode == 0, run.stderr
+    _runs_clean(code)
 
 
 def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) -> None:
@@ -57,6 +53,11 @@ def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) 
             "assert got.status_code == 200, got.text; "
             f"loaded = [m for m in ('jwt', 'cryptography', 'jinja2', *{others!r}) "
             "if m in sys.modules]; assert not loaded, loaded")
+    _runs_clean(code)
+
+
+def _runs_clean(code: str) -> None:
+    """``code`` run in a fresh interpreter, from the repository's root, exits 0."""
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[1], check=False)
     assert run.returncode == 0, run.stderr

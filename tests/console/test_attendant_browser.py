@@ -16,13 +16,7 @@ from console.screens.staff import BRASILIA
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.attendant_flow import PDF, PNG, api, review, submit, token
-from tests.console.test_browser import (  # noqa: F401
-    accessible,
-    chromium,
-    page,
-    server,
-    snapshot,
-)
+from tests.console.test_browser import accessible, chromium, page, server, snapshot  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

@@ -15,13 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.people import BAD_CPF, GOOD_CPF, PDF, Api, settle, token
-from tests.console.test_browser import (  # noqa: F401
-    accessible,
-    chromium,
-    page,
-    server,
-    snapshot,
-)
+from tests.console.test_browser import accessible, chromium, page, server, snapshot  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

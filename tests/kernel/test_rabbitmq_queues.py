@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from shared.consumer import APPLIED_PK, CRASH_LIMIT, DELIVERY_PREFIX, CrashGuard
 from shared.rabbitmq_broker import PRECONDITION_FAILED, TagSafeRabbitmqBroker, quorum_arguments
 from shared.settings import Settings
 from shared.tables.sqlite import SQLiteDatabase
+from tests.kernel.test_rabbitmq_broker import _next
 
 URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
@@ -61,14 +61,6 @@ def _count(queue: str) -> int:
     n = int(conn.channel().queue_declare(queue, passive=True).method.message_count)
     conn.close()
     return n
-
-
-def _next(consumer: Any) -> Any:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if (got := next(consumer)) is not None:
-            return got
-    raise AssertionError("nothing delivered")
 
 
 class CountingTable:
