@@ -61,10 +61,9 @@ DELIVERY_LIMIT = 20
 
 class TagSafeRabbitmqBroker(RabbitmqBroker):
     """Declares a new queue as a quorum queue, whose delivery count is part of its
-    replicated state: a first delivery (``redelivered`` unset) never ran anywhere, so the
-    crash guard need not count it in the table. A queue that already exists as a classic
-    one is kept as it is (a queue's type cannot change in place); the guard then counts
-    every start, and one log line says how to migrate it."""
+    replicated state and whose delivery limit backs the crash guard up. A queue that
+    already exists as a classic one is kept as it is (a queue's type cannot change in
+    place), and one log line says how to migrate it."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -102,8 +101,8 @@ class TagSafeRabbitmqBroker(RabbitmqBroker):
                         extra={"fields": {"queue": queue_name}})
             return ok
         self.quorum[queue_name] = False
-        log.warning("classic queue: no delivery limit of the broker's own behind the crash guard; "
-                    "migrate it to a quorum queue with `atende ops queues --migrate` "
+        log.warning("classic queue: no delivery limit of the broker's own behind the crash "
+                    "guard; migrate it to a quorum queue with `atende ops queues --migrate` "
                     "(docs/operations.md)", extra={"fields": {"queue": queue_name}})
         return ok
 

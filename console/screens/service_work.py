@@ -4,6 +4,7 @@ conclusion, **Concluir Solicitação**."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -127,7 +128,7 @@ class Meetings(_Screen):
         raise falcon.HTTPSeeOther(request_url(request_id, "?aviso=reuniao#reunioes"))
 
 
-class _MeetingPage(_Screen):
+class _MeetingPage(_Screen, ABC):
     """A meeting's page and its one form: a subclass names the address's last part (which
     also picks the form), the fields it requires, the command the form runs (and how the
     service's field names map to the form's) and the status message it leads to."""
@@ -139,9 +140,10 @@ class _MeetingPage(_Screen):
     fields: dict[str, str] = {}
     own_name = False  # the form starts with the person's name in "nome"
 
+    @abstractmethod
     def command(self, p: Principal, request_id: str, meeting_id: str,
                 form: Form) -> Callable[[], Any]:
-        raise NotImplementedError
+        """The service call the posted form makes, ready to run."""
 
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
              request_id: str, meeting_id: str, form: Form, status: int = 200,
