@@ -6,17 +6,17 @@ app behind apig-wsgi, or an SQS loop, reading one DynamoDB item with boto3) answ
 the same kind of event. Runs alternate between the twin and the handlers, so that both
 see the same minutes of the machine; each figure is the median of its runs.
 
-Both run from a copy of the repository's packages as ``sam build`` ships them: source
-without ``__pycache__``, so that the project's modules are compiled at each start as in
-a function (whose code directory is read-only), whatever bytecode this checkout holds;
-third-party packages load from their bytecode, as from the layer."""
+Both run from the repository's packages as ``sam build`` ships them, built by the very
+step it runs (``infra/aws/package.py``): source with bytecode compiled by this
+interpreter, whatever ``__pycache__`` this checkout holds, and nothing written there
+while they run, as in a function's read-only code directory; third-party packages load
+from their bytecode, as from the layer (compiled alike)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -55,15 +55,10 @@ def handler_modules() -> list[str]:
 
 
 def shipped_code(work: Path) -> Path:
-    """The repository's packages as a deployment holds them: source, no bytecode."""
-    root, dest = Path(infra.aws.__file__).parents[2], work / "code"
-    shutil.rmtree(dest, ignore_errors=True)
-    for package in ("shared", "services", "infra", "console"):
-        shutil.copytree(root / package, dest / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
-    if (root / "console" / "node_modules").is_dir():  # the console's assets, as installed
-        (dest / "console" / "node_modules").symlink_to(root / "console" / "node_modules")
-    return dest
+    """The repository's packages as a deployment holds them (the build's own step)."""
+    from infra.aws import package
+
+    return package.code(work / "code")
 
 
 def aws_env(work: Path, endpoint: str) -> dict[str, str]:
