@@ -121,6 +121,7 @@ class Platform:
     actors: dict[str, Any] = field(default_factory=dict)
     consumers: dict[str, EventConsumer] = field(default_factory=dict)
     database: SQLiteDatabase | PostgresDatabase | None = None  # None on DynamoDB
+    tables: dict[str, Table] = field(default_factory=dict)  # every service's, built or not
 
     def start_checkpoints(self) -> threading.Event | None:
         """SQLite's checkpoints from a thread of their own (see SQLiteDatabase); None where
@@ -170,7 +171,8 @@ def build(
         broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
     verifier = verifier_from(settings)
     judge.configure(settings)  # uploads are judged within this platform's budget
-    platform = Platform(settings, broker, relay, clock, {}, {}, database=database)
+    platform = Platform(settings, broker, relay, clock, {}, {}, database=database,
+                        tables=tables)
     for name in services:
         svc = load_service(name)
         ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),

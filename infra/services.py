@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # the relay needs the names alone, not the services' kernel
     from shared.topology import Topology
 
 SERVICES = ("requests", "followups", "meetings", "reviews")
+# Those whose ServiceDef declares periodic jobs: the scheduler tick builds them alone (a
+# test keeps this in step with the services' own declarations).
+PERIODIC = ("meetings",)
 
 
 def contract(name: str) -> Contract:

@@ -71,6 +71,25 @@ def platform(services: tuple[str, ...], *, http: bool) -> Platform:
         return _built[key]
 
 
+def scheduler() -> Platform:
+    """The services that declare periodic jobs, alone (the others' code is not loaded), and
+    a relay sweeping every service's outbox."""
+    with _lock:
+        if "scheduler" not in _built:
+            from infra.bootstrap import build
+            from infra.services import PERIODIC
+
+            _configure_logs()
+            built = build(settings(), clock=_overrides.get("clock"), services=PERIODIC,
+                          with_http=False)
+            _declare_event_queues(built.broker)
+            for table in built.tables.values():
+                built.relay.watch(table)
+            _built["scheduler"] = built
+        platform: Platform = _built["scheduler"]
+        return platform
+
+
 def relay() -> tuple[Any, dict[str, Any]]:
     """The outbox relay alone (no service code): its broker and every service's table,
     by table name."""

@@ -6,15 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from infra.services import SERVICES
-
 log = logging.getLogger("atende.scheduler")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
 
-    platform = runtime.platform(SERVICES, http=False)
+    platform = runtime.scheduler()
     failed = 0
     jobs = platform.periodic_jobs()
     for job in jobs:
