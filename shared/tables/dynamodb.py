@@ -5,9 +5,11 @@ creates tables (``atende ops create`` and the tests do, from the template)."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,6 +60,20 @@ SHARDS = 16
 EXPIRING = frozenset({"APPLIED", "IDEM"})
 TTL_ATTRIBUTE = "expires_at"
 TTL_SECONDS = 30 * 86_400
+
+
+_readers: list[ThreadPoolExecutor] = []
+_readers_lock = threading.Lock()
+
+
+def _shard_readers() -> ThreadPoolExecutor:
+    """Threads that read a hot partition's shards at once: one after the other, a query
+    would wait out SHARDS round trips (the scheduler's sweep, four tables of them). boto3's
+    clients are thread-safe, their connection pools large enough (shared/aws.py)."""
+    with _readers_lock:
+        if not _readers:
+            _readers.append(ThreadPoolExecutor(SHARDS, thread_name_prefix="shard-read"))
+        return _readers[0]
 
 
 def physical_pk(pk: str, sk: str) -> str:
@@ -250,9 +266,12 @@ class DynamoTable:
         sort-key order. Every item of a shard before its page's last one was read; a shard
         whose read budget ran out may hold unread items past where it stopped, so the merged
         page ends there."""
-        pages = [self._query(f"{pk}#{n:x}", index=None, forward=forward, limit=limit,
-                             cursor=cursor, budget=max(limit + 1, READ_BUDGET // SHARDS),
-                             **query) for n in range(SHARDS)]
+        def shard(n: int) -> Page:
+            return self._query(f"{pk}#{n:x}", index=None, forward=forward, limit=limit,
+                               cursor=cursor, budget=max(limit + 1, READ_BUDGET // SHARDS),
+                               **query)
+
+        pages = list(_shard_readers().map(shard, range(SHARDS)))
         items = sorted((i for p in pages for i in p.items), key=lambda i: i["sk"],
                        reverse=not forward)
         stops = [decode_cursor(p.next_cursor)[0] for p in pages
