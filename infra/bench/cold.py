@@ -80,7 +80,9 @@ def _token(roles: list[str], sub: str) -> str:
 
 
 def _http(path: str, token: str | None = None) -> dict[str, Any]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
+    # As API Gateway sends them: the console refuses a request that did not come over HTTPS.
+    headers = {"host": "bench.test", "x-forwarded-proto": "https", "x-forwarded-port": "443",
+               **({"authorization": f"Bearer {token}"} if token else {})}
     path, _, query = path.partition("?")
     return {"version": "2.0", "routeKey": f"GET {path}", "rawPath": path,
             "rawQueryString": query, "headers": headers,
