@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import falcon
@@ -63,9 +64,15 @@ class Asset:
     url: str
     data: bytes
     content_type: str
-    # Compressed once at start-up for text (the design system's stylesheet is most of a
-    # first visit's bytes); None for what is already compressed (fonts, images).
-    gzipped: bytes | None = None
+
+    @cached_property
+    def gzipped(self) -> bytes | None:
+        """Compressed once, at the file's first request, for text (the design system's
+        stylesheet is most of a first visit's bytes; at start-up, most of a function's first
+        page); None for what is already compressed (fonts, images)."""
+        if not _compressible(self.content_type):
+            return None
+        return gzip.compress(self.data, 9, mtime=0)
 
 
 def _compressible(content_type: str) -> bool:
@@ -96,8 +103,7 @@ class Assets:
         ctype = _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
-        packed = gzip.compress(data, 9, mtime=0) if _compressible(ctype) else None
-        asset = Asset(url, data, ctype, packed)
+        asset = Asset(url, data, ctype)
         self.by_name[name] = self.by_url[url] = asset
 
     def url(self, name: str) -> str:

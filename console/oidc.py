@@ -18,14 +18,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import Clock
 from shared.errors import DomainError
 from shared.identity import ROLES, Principal
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # imported where a login uses it: a page needs neither it nor cryptography
+    import jwt
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
 
@@ -88,6 +89,8 @@ class Provider:
                 if meta.get("issuer", "").rstrip("/") != self.issuer:
                     raise LoginFailed("the provider's metadata names another issuer")
                 self._meta = meta
+                import jwt
+
                 self._jwks = jwt.PyJWKClient(meta["jwks_uri"], cache_keys=True,
                                              timeout=int(self.s.oidc_timeout_seconds))
             return self._meta
@@ -123,6 +126,8 @@ class Provider:
         return self.principal(self.verify(id_token, flow.nonce)), id_token
 
     def verify(self, id_token: str, nonce: str) -> dict[str, Any]:
+        import jwt
+
         meta = self.meta
         assert self._jwks is not None
         try:

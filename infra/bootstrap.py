@@ -77,14 +77,15 @@ def _blobs(settings: Settings, service: str) -> Blobs:
     return FileBlobs(settings.data_dir / "blobs" / service)
 
 
-def _console_table(settings: Settings,
-                   database: SQLiteDatabase | PostgresDatabase | None) -> Table:
+def _console_table(platform: Platform) -> Table:
     """The console's own table: its login sessions."""
-    if database is not None:
-        return database.table("console")
-    from shared.tables.dynamodb import dynamodb_tables
+    if platform.database is not None:
+        return platform.database.table("console")
+    from shared.tables.dynamodb import DynamoTable, table_name
 
-    return dynamodb_tables(settings, ["console"])["console"]
+    # The services' tables' client: another would load and parse its model again.
+    services: Any = next(iter(platform.tables.values()))
+    return DynamoTable(services.client, table_name(platform.settings, "console"))
 
 
 class LazyApp:
@@ -197,6 +198,6 @@ def build(
 def _console(platform: Platform, demo: dict[str, dict[str, Any]] | None) -> Any:
     from console.app import create_console
 
-    table = _console_table(platform.settings, platform.database)
+    table = _console_table(platform)
     return create_console(platform.settings, platform.clock, table, platform.contexts,
                           demo=demo)
