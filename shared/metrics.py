@@ -7,30 +7,18 @@ increment and an observation."""
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from dramatiq.broker import MessageProxy
 from dramatiq.common import xq_name
 from dramatiq.middleware import Middleware
-from prometheus_client import (
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-)
-from prometheus_client.registry import Collector
 
-# A "_created" series beside every counter doubles the page for a figure nobody graphs.
-disable_created_metrics()
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Label names that would carry who someone is or what they typed: refused outright, so a
@@ -39,7 +27,54 @@ PERSONAL_LABELS = frozenset({"id", "sub", "user", "name", "email", "cpf", "path"
                              "comment", "body", "text", "ip", "token"})
 
 
-def counter(name: str, documentation: str, labels: list[str]) -> Counter:
+class Metric:
+    """A metric of the process's registry, its ``prometheus_client`` object made when any
+    metric is first used or served. A Lambda function's first answer, which nothing
+    scrapes, needs neither the import of prometheus_client nor the registry; once one
+    metric is made, all are, so a page always shows every declared metric."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make, self._made = make, None
+        with _lock:
+            if _registry:
+                self._made = make()
+            else:
+                _declared.append(self)
+
+    @property
+    def collector(self) -> Any:
+        """The prometheus_client metric (in ``prometheus_client.REGISTRY``)."""
+        if self._made is None:
+            registry()
+        return self._made
+
+    def labels(self, *values: str) -> Any:
+        return self.collector.labels(*values)
+
+
+_lock = threading.Lock()
+_declared: list[Metric] = []
+_registry: list[CollectorRegistry] = []
+
+
+def registry() -> CollectorRegistry:
+    """prometheus_client's REGISTRY, every declared metric in it (made now if need be)."""
+    with _lock:
+        if not _registry:
+            from prometheus_client import REGISTRY, disable_created_metrics
+
+            # A "_created" series beside every counter doubles the page for a figure
+            # nobody graphs.
+            disable_created_metrics()
+            REGISTRY.register(_http_collector())
+            for metric in _declared:
+                metric._made = metric._make()
+            _declared.clear()
+            _registry.append(REGISTRY)
+        return _registry[0]
+
+
+def counter(name: str, documentation: str, labels: list[str]) -> Metric:
     """A counter in the process's registry (``GET /metrics`` and the worker's port): the
     kernel's, or one a service declares in its own folder. Its name starts ``atende_``;
     its labels name kinds and outcomes, never a person or an id."""
@@ -49,7 +84,20 @@ def counter(name: str, documentation: str, labels: list[str]) -> Counter:
                       | {label for label in labels if label.endswith("_id")})
     if personal:
         raise ValueError(f"metric {name!r}: labels {personal} would carry personal data")
-    return Counter(name, documentation, labels)
+
+    def make() -> Any:
+        from prometheus_client import Counter
+
+        return Counter(name, documentation, labels)
+
+    return Metric(make)
+
+
+def _message_seconds() -> Any:
+    from prometheus_client import Histogram
+
+    return Histogram("atende_message_seconds", "Time a worker took over a message",
+                     ["queue"], buckets=(.001, .005, .01, .05, .1, .5, 1, 5, 30))
 
 
 COMMANDS = counter("atende_commands", "Commands run, by route and outcome",
@@ -57,8 +105,7 @@ COMMANDS = counter("atende_commands", "Commands run, by route and outcome",
 EVENTS = counter("atende_events_published", "Events committed to the outbox", ["type"])
 MESSAGES = counter("atende_messages", "Messages a worker ran, by outcome",
                    ["queue", "type", "outcome"])
-MESSAGE_SECONDS = Histogram("atende_message_seconds", "Time a worker took over a message",
-                            ["queue"], buckets=(.001, .005, .01, .05, .1, .5, 1, 5, 30))
+MESSAGE_SECONDS = Metric(_message_seconds)
 EFFECTS = counter("atende_consumer_effects", "Events a consumer applied, or skipped as repeats",
                   ["consumer", "type", "outcome"])
 
@@ -82,29 +129,32 @@ def observe_http(service: str, method: str, route: str, status: str, seconds: fl
     row[2 + bisect_left(HTTP_BUCKETS, seconds)] += 1
 
 
-class HttpCollector(Collector):
-    """Requests by route template and status, and their latency histogram."""
+def _http_collector() -> Any:
+    from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+    from prometheus_client.registry import Collector
 
-    def collect(self) -> Iterator[Any]:
-        total = CounterMetricFamily("atende_http_requests", "HTTP requests answered",
-                                    labels=["service", "method", "route", "status"])
-        latency = HistogramMetricFamily("atende_http_request_seconds",
-                                        "Time to answer an HTTP request",
+    class HttpCollector(Collector):
+        """Requests by route template and status, and their latency histogram."""
+
+        def collect(self) -> Iterator[Any]:
+            total = CounterMetricFamily("atende_http_requests", "HTTP requests answered",
                                         labels=["service", "method", "route", "status"])
-        for (service, method, route, status), row in sorted(_http.items()):
-            labels = [service, method, route, status.split(" ", 1)[0]]
-            total.add_metric(labels, row[0])
-            cumulative, buckets = 0.0, []
-            for bound, n in zip(HTTP_BUCKETS, row[2:-1], strict=True):
-                cumulative += n
-                buckets.append((repr(bound), cumulative))
-            buckets.append(("+Inf", row[0]))
-            latency.add_metric(labels, buckets, row[1])
-        yield total
-        yield latency
+            latency = HistogramMetricFamily("atende_http_request_seconds",
+                                            "Time to answer an HTTP request",
+                                            labels=["service", "method", "route", "status"])
+            for (service, method, route, status), row in sorted(_http.items()):
+                labels = [service, method, route, status.split(" ", 1)[0]]
+                total.add_metric(labels, row[0])
+                cumulative, buckets = 0.0, []
+                for bound, n in zip(HTTP_BUCKETS, row[2:-1], strict=True):
+                    cumulative += n
+                    buckets.append((repr(bound), cumulative))
+                buckets.append(("+Inf", row[0]))
+                latency.add_metric(labels, buckets, row[1])
+            yield total
+            yield latency
 
-
-REGISTRY.register(HttpCollector())
+    return HttpCollector()
 
 
 class MessageMetrics(Middleware):
@@ -149,36 +199,42 @@ def dead_letters(broker: Any) -> dict[str, int]:
     return {}
 
 
-class PlatformCollector(Collector):
-    """What is read at scrape time: the outbox's pending and dead entries per table, and
-    dead letters per queue."""
+def _platform_collector(relay: Any, broker: Any) -> Any:
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
 
-    def __init__(self, relay: Any, broker: Any) -> None:
-        self.relay, self.broker = relay, broker
+    class PlatformCollector(Collector):
+        """What is read at scrape time: the outbox's pending and dead entries per table,
+        and dead letters per queue."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        pending = GaugeMetricFamily("atende_outbox_pending",
-                                    "Outbox entries not yet sent (or applied)", labels=["table"])
-        dead = GaugeMetricFamily("atende_outbox_dead", "Outbox entries given up on",
-                                 labels=["table"])
-        for table, lag in self.relay.lag().items():
-            pending.add_metric([table], lag["pending"])
-            dead.add_metric([table], lag["dead"])
-        yield pending
-        yield dead
-        letters = GaugeMetricFamily("atende_dead_letters", "Dead-lettered messages",
-                                    labels=["queue"])
-        try:
-            counts = dead_letters(self.broker)
-        except Exception:  # a broker down: /health/ready says so; the rest still scrapes
-            counts = {}
-        for queue, n in sorted(counts.items()):
-            letters.add_metric([queue], n)
-        yield letters
+        def collect(self) -> Iterator[GaugeMetricFamily]:
+            pending = GaugeMetricFamily("atende_outbox_pending",
+                                        "Outbox entries not yet sent (or applied)",
+                                        labels=["table"])
+            dead = GaugeMetricFamily("atende_outbox_dead", "Outbox entries given up on",
+                                     labels=["table"])
+            for table, lag in relay.lag().items():
+                pending.add_metric([table], lag["pending"])
+                dead.add_metric([table], lag["dead"])
+            yield pending
+            yield dead
+            letters = GaugeMetricFamily("atende_dead_letters", "Dead-lettered messages",
+                                        labels=["queue"])
+            try:
+                counts = dead_letters(broker)
+            except Exception:  # a broker down: /health/ready says so; the rest still scrapes
+                counts = {}
+            for queue, n in sorted(counts.items()):
+                letters.add_metric([queue], n)
+            yield letters
+
+    return PlatformCollector()
 
 
 def exposition(platform: Any) -> bytes:
     """The process's metrics and the platform's, in the Prometheus text format."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
     own = CollectorRegistry(auto_describe=False)
-    own.register(PlatformCollector(platform.relay, platform.broker))
-    return generate_latest(REGISTRY) + generate_latest(own)
+    own.register(_platform_collector(platform.relay, platform.broker))
+    return generate_latest(registry()) + generate_latest(own)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -88,11 +89,13 @@ class Panel(Page):
     roles = frozenset({"attendant"})
     roster_in_view = True  # the panel's handler requires an enabled attendant
 
-    def __init__(self, console: Console) -> None:
-        super().__init__(console)
-        env = console.env
-        self.rows = Rows(env.get_template("_panel_row.html").module.row,  # type: ignore[attr-defined]
-                         env.get_template("_panel_table.html").render)
+    @cached_property
+    def rows(self) -> Rows:
+        """Its templates compiled for the panel's first page, not with the console, whose
+        first page (a function's cold start) may well be another."""
+        env = self.console.env
+        return Rows(env.get_template("_panel_row.html").module.row,  # type: ignore[attr-defined]
+                    env.get_template("_panel_table.html").render)
 
     def view(self, req: falcon.Request, p: Principal | None, **params: Any) -> dict[str, Any]:
         assert p is not None

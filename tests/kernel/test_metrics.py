@@ -17,7 +17,7 @@ def test_a_declared_counter_is_served_with_the_kernels() -> None:
         assert 'atende_test_kernel_declared_total{outcome="ok"} 1.0' in text
         assert "atende_commands_total" in text or "# TYPE atende_commands" in text
     finally:
-        REGISTRY.unregister(c)
+        REGISTRY.unregister(c.collector)
 
 
 @pytest.mark.parametrize("labels", [["outcome", "sub"], ["email"], ["request_id"], ["path"]])
