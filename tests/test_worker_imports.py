@@ -51,7 +51,20 @@ def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) 
             f"p = build(Settings(data_dir={str(tmp_path)!r}), services=('requests',)); "
             "got = testing.TestClient(p.apps['requests']).simulate_get('/catalog/services'); "
             "assert got.status_code == 200, got.text; "
-            f"loaded = [m for m in ('jwt', 'cryptography', 'jinja2', *{others!r}) "
+            f"loaded = [m for m in ('jwt', 'cryptography', 'jinja2', 'prometheus_client', "
+            f"*{others!r}) if m in sys.modules]; assert not loaded, loaded")
+    _runs_clean(code)
+
+
+def test_the_consoles_first_page_loads_no_token_code_and_no_metrics(tmp_path: Path) -> None:
+    """The console function's first page: PyJWT (and its cryptography) wait for a login,
+    prometheus_client for a metric's use or a scrape."""
+    code = ("import sys; from falcon import testing; from shared.settings import Settings; "
+            "from infra.bootstrap import build; "
+            f"p = build(Settings(data_dir={str(tmp_path)!r}), services=('requests',)); "
+            "got = testing.TestClient(p.console).simulate_get('/console', protocol='https'); "
+            "assert got.status_code == 200, got.text; "
+            "loaded = [m for m in ('jwt', 'cryptography', 'prometheus_client') "
             "if m in sys.modules]; assert not loaded, loaded")
     _runs_clean(code)
 
