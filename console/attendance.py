@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,7 +34,10 @@ from shared.http import validation_errors
 from shared.identity import Principal
 from shared.outbox import UnitOfWork
 from shared.preconditions import ANY
-from shared.tables import ConditionFailed
+from shared.tables import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from console.services import Reads
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -54,11 +57,24 @@ def _moved(ctx: ServiceContext, pk: str, seen: tuple[int, str] | None) -> bool:
 
 
 class Attendance:
-    def __init__(self, contexts: dict[str, ServiceContext]) -> None:
+    """``reads``: the page's reads (``console.services.Reads``), which the queries share;
+    without it each query reads its service's table itself."""
+
+    def __init__(self, contexts: dict[str, ServiceContext], reads: Reads | None = None
+                 ) -> None:
         self.contexts = contexts
+        self.reads = reads
 
     def ctx(self, name: str) -> ServiceContext:
         return self.contexts[name]
+
+    def _table(self, name: str) -> Table:
+        """The table a query reads."""
+        return self.reads.table(name) if self.reads else self.ctx(name).table
+
+    def _reading(self, name: str) -> UnitOfWork:
+        """A unit of work for a query's handler; never committed."""
+        return self.reads.uow(name) if self.reads else self.ctx(name).uow()
 
     # --- running commands ------------------------------------------------------------
 
@@ -98,7 +114,7 @@ class Attendance:
     # --- requests --------------------------------------------------------------------
 
     def request(self, p: Principal, request_id: str) -> dict[str, Any]:
-        with self.ctx("requests").uow() as uow:
+        with self._reading("requests") as uow:
             out = requests_h.read_request(uow, p, request_id)
             service = requests_h.store.get_service(uow, out.service_id) or {}
         doc = out.model_dump(mode="json")
@@ -106,13 +122,12 @@ class Attendance:
         return doc
 
     def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
-        ctx = self.ctx("requests")
-        with ctx.uow() as uow:
-            page = requests_h.timeline(uow, ctx.table, p, request_id, 100, None)
+        with self._reading("requests") as uow:
+            page = requests_h.timeline(uow, uow.table, p, request_id, 100, None)
         return [e.model_dump(mode="json") for e in page.items]
 
     def attendants(self, p: Principal, unit: str) -> list[dict[str, Any]]:
-        page = requests_h.list_attendants(self.ctx("requests").table, p, unit, 100, None)
+        page = requests_h.list_attendants(self._table("requests"), p, unit, 100, None)
         return [a.model_dump(mode="json") for a in page.items if a.enabled]
 
     def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
@@ -158,7 +173,7 @@ class Attendance:
     # --- followups -------------------------------------------------------------------
 
     def followups(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
-        table = self.ctx("followups").table
+        table = self._table("followups")
         items: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -183,7 +198,7 @@ class Attendance:
     # --- meetings --------------------------------------------------------------------
 
     def meetings(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
-        page = meetings_h.list_meetings(self.ctx("meetings").table, p, request_id, 100, None)
+        page = meetings_h.list_meetings(self._table("meetings"), p, request_id, 100, None)
         return [mt.model_dump(mode="json") for mt in page.items]
 
     def schedule(self, p: Principal, request_id: str, data: dict[str, Any]) -> None:

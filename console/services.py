@@ -29,11 +29,37 @@ from shared.errors import NotFound, ValidationFailed
 from shared.files import DOCUMENT_TYPES, FilePart, accept
 from shared.http import validation_errors
 from shared.identity import Principal
+from shared.outbox import UnitOfWork
 from shared.preconditions import ANY
+from shared.tables import Table
+from shared.tables.remembered import Remembered
 
 M = TypeVar("M", bound=BaseModel)
 
 PanelFilters = requests_h.PanelFilters
+
+
+class Reads:
+    """The services' tables as one request of the console reads them: each item once
+    (``shared/tables/remembered.py``). A page asks several handlers of a service about the
+    same request, and each checks the same roster entry and the same request first; every
+    check still runs, on what this request read. For queries only: commands use their
+    service's own unit of work."""
+
+    def __init__(self, contexts: dict[str, ServiceContext]) -> None:
+        self.contexts = contexts
+        self.tables: dict[str, Remembered] = {}
+
+    def table(self, service: str) -> Table:
+        found = self.tables.get(service)
+        if found is None:
+            found = self.tables[service] = Remembered(self.contexts[service].table)
+        return found
+
+    def uow(self, service: str) -> UnitOfWork:
+        """For a query whose handler takes a unit of work; never committed."""
+        ctx = self.contexts[service]
+        return UnitOfWork(self.table(service), None, ctx.clock, ctx.topology)
 
 
 @dataclass
@@ -238,11 +264,11 @@ class Services(PeopleServices):
     def requests(self) -> ServiceContext:
         return self.contexts["requests"]
 
-    def attendant_enabled(self, p: Principal) -> bool:
+    def attendant_enabled(self, p: Principal, reads: Reads | None = None) -> bool:
         """Whether the roster lists this attendant as enabled."""
         if not p.org:
             return False
-        with self.requests.uow() as uow:
+        with (reads.uow("requests") if reads else self.requests.uow()) as uow:
             entry = requests_store.get_attendant(uow, p.org, p.sub)
         return bool(entry and entry["enabled"])
 

@@ -8,6 +8,7 @@ the main menu of the roles it names.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,10 +18,11 @@ import falcon
 import jinja2
 import orjson
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 from console.assets import Assets
 from console.forms import DETAILS, TITLES, Form
-from console.services import Services
+from console.services import Reads, Services
 from console.sessions import Session, SessionStore
 from shared.clock import Clock
 from shared.errors import DomainError, Forbidden
@@ -88,6 +90,59 @@ class Kept:
         return html
 
 
+def reads_of(req: falcon.Request, services: Services) -> Reads:
+    """This request's reads of the services' tables (``Reads``), made on first use."""
+    found: Reads | None = getattr(req.context, "reads", None)
+    if found is None:
+        found = req.context.reads = Reads(services.contexts)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A page's value as the key of ``Pages`` holds it; anything but data: TypeError."""
+    if isinstance(value, Markup):  # apart from a str of the same text: it is not escaped
+        return {"markup": str(value)}
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"not data: {type(value).__name__}")
+
+
+class Pages:
+    """Whole pages kept by everything they show: the template and every value it is
+    rendered with, but the CSRF token, which a kept page holds as a placeholder (one no
+    data can contain) until it is sent. The same values render the same page (the
+    templates iterate sequences and print scalars; the environment's globals never
+    change), so a page found here is the one the template would render now; any change
+    to what it shows is another key. A page with a value that is not data (JSON, models,
+    dataclasses) is rendered afresh. The oldest go first once ``size`` are kept."""
+
+    OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+    def __init__(self, env: jinja2.Environment, size: int = 512) -> None:
+        self.env, self.size = env, size
+        self.csrf = f"\x00{secrets.token_hex(8)}\x00"
+        self.kept: dict[tuple[str, bytes], str] = {}
+
+    def __call__(self, template: str, csrf: str, values: dict[str, Any]) -> str:
+        try:
+            key = (template, orjson.dumps(values, default=_plain, option=self.OPTIONS))
+        except TypeError:
+            key = None
+        if key is None or not csrf:  # no session: the template leaves its token out
+            return self.env.get_template(template).render(csrf=csrf, **values)
+        html = self.kept.get(key)
+        if html is None:
+            html = self.env.get_template(template).render(csrf=self.csrf, **values)
+            if len(self.kept) >= self.size:
+                self.kept.pop(next(iter(self.kept)), None)
+            self.kept[key] = html
+        return html.replace(self.csrf, escape(csrf))
+
+
 class NotReleased(Forbidden):
     """An attendant whose profile the registrar has not enabled (or has blocked)."""
 
@@ -123,6 +178,7 @@ class Console:
         self.env.filters["shortdate"] = shortdate
         self.env.globals["form_html"] = Forms(self.env)
         self.env.globals["kept"] = Kept(self.env)
+        self.pages = Pages(self.env)
         # The same on every page, and four look-ups and escapes a page when rendered there.
         self.env.globals["head_assets"] = Markup(
             self.env.get_template("_head_assets.html").render().strip())
@@ -145,15 +201,20 @@ class Console:
     # --- rendering -------------------------------------------------------------------
 
     def render(self, req: falcon.Request, resp: falcon.Response, template: str, *,
-               title: str, status: int = 200, show_menu: bool = True, **data: Any) -> None:
+               title: str, status: int = 200, show_menu: bool = True, keep: bool = False,
+               **data: Any) -> None:
+        """``keep``: the page may be kept by what it shows (``Pages``), for a page
+        read again and again as it is (a request's detail)."""
         session: Session | None = req.context.get("session")
         p = session.principal if session else None
         resp.status = falcon.code_to_http_status(status)
         resp.content_type = falcon.MEDIA_HTML
-        resp.text = self.env.get_template(template).render(
-            title=f"{title} | {self.settings.institution_name}", heading=title,
-            principal=p, csrf=session.csrf if session else "",
-            menu=self.menu_for(p) if show_menu else [], path=req.path, **data)
+        values = {"title": f"{title} | {self.settings.institution_name}", "heading": title,
+                  "principal": p, "menu": self.menu_for(p) if show_menu else [],
+                  "path": req.path, **data}
+        csrf = session.csrf if session else ""
+        resp.text = (self.pages(template, csrf, values) if keep else
+                     self.env.get_template(template).render(csrf=csrf, **values))
 
     # --- access ----------------------------------------------------------------------
 
@@ -174,7 +235,7 @@ class Console:
         # Skipped only for a person who is nothing but an attendant: the handler's check
         # refuses exactly them, where it lets someone with another role act as that.
         if granted == ["attendant"] and (roster or len(p.roles) > 1) \
-                and not self.services.attendant_enabled(p):
+                and not self.services.attendant_enabled(p, reads_of(req, self.services)):
             raise NotReleased("this attendant's profile is not enabled")
         return p
 

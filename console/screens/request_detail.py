@@ -69,7 +69,7 @@ def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Princi
          request_id: str, *, form: Form | None = None, status: int = 200,
          notice: str | None = None, template: str = "request_detail.html",
          title: str | None = None, **extra: Any) -> None:
-    svc = attendance(console)
+    svc = attendance(console, req)
     r = svc.request(p, request_id)
     data: dict[str, Any] = {
         "r": r, "status_names": STATUS, "events": EVENTS, "verdicts": VERDICT, "notice": notice,
@@ -88,8 +88,9 @@ def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Princi
         data["followups"] = service_work.history(svc, p, request_id)
         data["meetings"] = service_work.meeting_list(svc, p, request_id)
     data.update(extra)
+    # Kept by what it shows when nothing was typed on it: the page people open again.
     console.render(req, resp, template, title=title or f"Solicitação de {r['service_name']}",
-                   status=status, **data)
+                   status=status, keep=form is None and status == 200, **data)
 
 
 class StartAnalysis:

@@ -12,7 +12,7 @@ import falcon
 
 from console.attendance import Attendance
 from console.forms import Form
-from console.web import PREFIX, Console
+from console.web import PREFIX, Console, reads_of
 from shared.errors import DomainError, NotFound
 from shared.identity import Principal
 
@@ -60,8 +60,11 @@ def staff(console: Console, req: falcon.Request) -> Principal:
     return p
 
 
-def attendance(console: Console) -> Attendance:
-    return Attendance(console.services.contexts)
+def attendance(console: Console, req: falcon.Request | None = None) -> Attendance:
+    """The attendant's calls; given the request a page answers, its queries read each
+    item once for the whole page (``console.services.Reads``)."""
+    return Attendance(console.services.contexts,
+                      reads_of(req, console.services) if req is not None else None)
 
 
 def request_url(request_id: str, tail: str = "") -> str:

@@ -166,6 +166,28 @@ def test_who_may_see_a_request(platform: Platform) -> None:
     assert Browser(gateway_for(platform)).get(path).status_code == 303  # to Entrar
 
 
+def test_a_page_seen_before_is_refused_at_once_and_shows_what_changed(
+        platform: Platform) -> None:
+    """The detail page is kept by what it shows (console/web.py's Pages): its reads, and
+    so every check on the person, still run on each request."""
+    rid = submit(platform)
+    path = f"/console/solicitacoes/{rid}"
+    ana, other = as_(platform, "attendant"), as_(platform, "attendant")
+    first = ana.get(path)
+    assert first.status_code == 200 and "Iniciar Análise" in first.text
+    mine, theirs = ana.csrf(path), other.csrf(path)  # the same page, each its own token
+    assert mine != theirs and theirs not in ana.get(path).text
+    api(platform).simulate_post(f"/requests/{rid}/analysis", headers={
+        "Authorization": f"Bearer {token(platform, 'attendant')}"})
+    assert "Iniciar Análise" not in ana.get(path).text  # another page: what it shows moved
+    reg = {"Authorization": f"Bearer {token(platform, 'registrar')}"}
+    r = api(platform).simulate_put("/attendants/att-1", headers=reg, json={
+        "name": PEOPLE["attendant"]["name"], "unit": "atendimento", "enabled": False})
+    assert r.status_code == 200
+    r = ana.get(path)
+    assert r.status_code == 403 and "Perfil não liberado" in r.text
+
+
 def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]) -> None:
     platform, clock = clocked
     rid, bruno = in_service(platform)

@@ -1,17 +1,18 @@
 """What the console keeps between pages renders exactly what a fresh render would: the
-panel's rows, kept by what they show, and the blank forms, kept with placeholders for
-their address and CSRF token. User text stays escaped in both."""
+panel's rows and whole pages, kept by what they show, and the blank forms, kept with
+placeholders for their address and CSRF token. User text stays escaped in all."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from console.forms import Form
 from console.screens.panel import Rows
 from console.screens.staff import local
-from console.web import TEMPLATES, Forms, Kept, shortdate
+from console.web import TEMPLATES, Forms, Kept, Pages, shortdate
 
 
 def env() -> jinja2.Environment:
@@ -83,3 +84,39 @@ def test_a_kept_part_is_the_fresh_render_of_its_data() -> None:
     followups[0]["body"] = "outra"  # the same list, changed: found by its new content
     assert "outra" in kept("_followups.html", "history", followups, "/console/x")
     assert len(kept.kept) == 2
+
+
+def test_a_kept_page_is_the_fresh_render_with_its_own_token() -> None:
+    e = env()
+    e.loader = jinja2.DictLoader({"p.html": (
+        '{% if csrf %}<meta content="{{ csrf }}">{% endif %}'
+        "<h1>{{ who.name }}</h1>{% for x in items %}<i>{{ x }}</i>{% endfor %}{{ note }}")})
+    pages = Pages(e)
+    fresh = e.get_template("p.html")
+
+    class Who(dict[str, str]):
+        pass
+
+    values: dict[str, Any] = {"who": {"name": "Ana <b>"}, "items": ["<x>", 2],
+                              "note": "a&b"}
+    for token in ('tok"<&', "outro"):  # rendered, then kept: each with its token
+        assert pages("p.html", token, values) == fresh.render(csrf=token, **values)
+    assert len(pages.kept) == 1 and "\x00" not in pages("p.html", "t", values)
+    changed = {**values, "items": ["<x>", 3]}  # what it shows moved: another page
+    assert pages("p.html", "t", changed) == fresh.render(csrf="t", **changed)
+    marked = {**values, "note": Markup("a&b")}  # not escaped: not the str's page
+    assert pages("p.html", "t", marked) == fresh.render(csrf="t", **marked)
+    assert "a&b" in pages("p.html", "t", marked) and len(pages.kept) == 3
+    # No session (no token), or a value that is not data: rendered afresh, not kept.
+    assert pages("p.html", "", values) == fresh.render(csrf="", **values)
+    odd = {**values, "who": Who(name="Bia")}
+    assert "Bia" in pages("p.html", "t", odd) and len(pages.kept) == 3
+
+
+def test_pages_kept_are_bounded() -> None:
+    e = env()
+    e.loader = jinja2.DictLoader({"p.html": "{{ n }}{{ csrf }}"})
+    pages = Pages(e, size=3)
+    for n in range(10):
+        assert pages("p.html", "t", {"n": n}) == f"{n}t"
+    assert len(pages.kept) == 3

@@ -1,0 +1,48 @@
+"""A table's reads for one caller's request: a screen that shows several services' parts
+of one thing asks each service's handlers in turn, and each checks the caller against the
+same items (the roster entry, the request) before answering. Within that one request each
+item is read once; the next request reads the table again, so nothing decided about a
+caller outlives the request that decided it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from shared.tables import Item, JsonPage, Page, Table, Write
+
+
+class Remembered:
+    """``table`` for queries, each item's ``get`` answered once. Not for commands: they
+    read the table itself, in their unit of work, right before they write."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.name = table.name
+        # As JSON: each caller gets an item of its own, as from the table (stores take
+        # the item they read apart).
+        self.items: dict[tuple[str, str], bytes | None] = {}
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        key = (pk, sk)
+        if key in self.items:
+            kept = self.items[key]
+            return None if kept is None else orjson.loads(kept)
+        item = self.table.get(pk, sk)
+        self.items[key] = None if item is None else orjson.dumps(item)
+        return item
+
+    def query(self, pk: str, **kw: Any) -> Page:
+        return self.table.query(pk, **kw)
+
+    def query_json(self, pk: str, *, attribute: str, **kw: Any) -> JsonPage:
+        return self.table.query_json(pk, attribute=attribute, **kw)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        raise TypeError("a request's remembered reads are for queries; a command writes "
+                        "through its service's own table")
+
+    def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
+        return self.table.scan(prefix, sk)
