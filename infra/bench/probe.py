@@ -2,7 +2,8 @@
 
 ``Probe`` is added to a worker's broker through ``ATENDE_BROKER_MIDDLEWARE``. It counts
 the messages of one actor (``ATENDE_BENCH_ACTOR``) and, at the ``ATENDE_BENCH_EXPECT``-th,
-writes when the first started and the last ended to ``ATENDE_BENCH_PROBE``.
+writes to ``ATENDE_BENCH_PROBE`` the time from the first one's start to the last one's end,
+and the CPU time the whole process (every thread) spent meanwhile.
 
 ``python -m infra.bench.probe`` is the baseline: a Dramatiq worker, built like
 ``atende worker`` (same broker URL, middleware and threads), whose actor does nothing.
@@ -35,13 +36,14 @@ class Probe(Middleware):
         self.lock = threading.Lock()
         self.count = 0
         self.first: float | None = None
+        self.cpu = 0.0  # the process's CPU time when the first started
         self.failed = 0
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         if message.actor_name == self.actor:
             with self.lock:
                 if self.first is None:
-                    self.first = time.perf_counter()
+                    self.first, self.cpu = time.perf_counter(), time.process_time()
 
     def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
@@ -53,7 +55,8 @@ class Probe(Middleware):
             self.failed += exception is not None
             if self.count == self.expect and self.path and self.first is not None:
                 report = {"count": self.count, "failed": self.failed,
-                          "seconds": time.perf_counter() - self.first}
+                          "seconds": time.perf_counter() - self.first,
+                          "cpu_seconds": time.process_time() - self.cpu}
                 with open(self.path, "w") as out:
                     json.dump(report, out)
 

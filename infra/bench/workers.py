@@ -81,7 +81,10 @@ def run(work: Path, kind: str, *, events: int) -> list[Row]:
         go.touch()
         base = _drained(noop, probes[1], events)
     rate, base_rate = events / applied["seconds"], events / base["seconds"]
+    # Each process's CPU per message, as information: what a crowded machine blurs least.
+    cpu, base_cpu = (1e6 * p["cpu_seconds"] / events for p in (applied, base))
     return [{"suite": "worker", "name": f"no-op actor ({kind})", "rps": base_rate,
-             "failed": base["failed"]},
+             "failed": base["failed"], "cpu_us": base_cpu},
             {"suite": "worker", "name": f"atende worker ({kind})", "rps": rate,
-             "failed": applied["failed"], "ratio": rate / base_rate}]
+             "failed": applied["failed"], "ratio": rate / base_rate, "cpu_us": cpu,
+             "cpu_ratio": base_cpu / cpu}]
