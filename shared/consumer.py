@@ -168,6 +168,12 @@ class CrashGuard(Middleware):
     keyed by the outbox entry when there is one, so a resend of the same entry (the
     in-process broker's recovery) counts too.
 
+    The start is committed without waiting for the store's disk (``durable=False``): it
+    must outlive the worker process, which such a commit does, not the store's server
+    (on PostgreSQL that wait, a WAL flush, was most of a delivery's time). Only a crash
+    of the server within a fraction of a second of a start can lose it, and then the
+    count is one short for that one message.
+
     Every start is written down before the run, on every broker. Sparing a quorum queue's
     first delivery that write (the broker counts its deliveries) was tried and undone: the
     outbox may send one entry as several messages (a resend after a store outage), each
@@ -232,8 +238,11 @@ class CrashGuard(Middleware):
                    "version": int(item["version"]) + 1 if item else 1,
                    "dead": message_id if before >= self.limit else None}
             try:
+                # Not durable: the count is of this worker process's deaths, which a
+                # commit survives once made; the server's own crash is not what it
+                # counts. The effect's commit (durable) later deletes it.
                 table.transact([Put(new, expect_version=int(item["version"]))] if item
-                               else [Put(new, must_not_exist=True)])
+                               else [Put(new, must_not_exist=True)], durable=False)
                 return before
             except ConditionFailed:
                 continue  # a duplicate delivery counted at the same moment
