@@ -168,11 +168,12 @@ class CrashGuard(Middleware):
     keyed by the outbox entry when there is one, so a resend of the same entry (the
     in-process broker's recovery) counts too.
 
-    The start is committed without waiting for the store's disk (``durable=False``): it
-    must outlive the worker process, which such a commit does, not the store's server
-    (on PostgreSQL that wait, a WAL flush, was most of a delivery's time). Only a crash
-    of the server within a fraction of a second of a start can lose it, and then the
-    count is one short for that one message.
+    The guard's own records are committed without waiting for the store's disk
+    (``durable=False``): they must outlive the worker process, which such a commit does,
+    not the store's server (on PostgreSQL that wait, a WAL flush, was most of the
+    guard's time). Only a crash of the server within a fraction of a second of a start
+    can lose it, and then the count is one short for that one message. An effect's
+    commit, which clears the count with it, is durable as every other write.
 
     Every start is written down before the run, on every broker. Sparing a quorum queue's
     first delivery that write (the broker counts its deliveries) was tried and undone: the
@@ -259,7 +260,9 @@ class CrashGuard(Middleware):
             where = self._where(message)
             done = delivery is not None and delivery.cleared
             if where is not None and not message.failed and not done:
-                where[0].transact([Delete(APPLIED_PK, where[1])])
+                # Not durable either: a clear lost with the server is as a clear that
+                # could not be made (below), a count left behind that harms nothing.
+                where[0].transact([Delete(APPLIED_PK, where[1])], durable=False)
         except Exception:  # the table is out of reach: the count stays, no harm done
             log.warning("could not clear a delivery count", exc_info=True)
         finally:

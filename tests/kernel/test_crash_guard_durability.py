@@ -1,6 +1,7 @@
-"""What the crash guard commits without waiting for the store's disk: its count of a
-start alone (it must outlive the worker process, not the store's server). The effect, and
-the clearing of the count with it, commit durably as every other write does."""
+"""What the crash guard commits without waiting for the store's disk: its own count of a
+start, and the clearing of it after a run that wrote nothing (they must outlive the worker
+process, not the store's server). An effect, and the clearing of the count with it,
+commit durably as every other write does."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dramatiq import Message
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 
 from shared.clock import FrozenClock
@@ -37,29 +39,44 @@ class RecordingTable:
         self.table.transact(writes, durable=durable)
 
 
-def test_only_the_count_of_a_start_is_committed_without_waiting_for_the_disk(
-        tmp_path: Path) -> None:
+def _guarded(tmp_path: Path) -> tuple[RecordingTable, CrashGuard, MessageProxy]:
     table = RecordingTable(SQLiteDatabase(tmp_path / "t.db").table("requests"))
     guard = CrashGuard({QUEUE: table})  # type: ignore[dict-item]
+    message = MessageProxy(Message(queue_name=QUEUE, actor_name="a", args=(), kwargs={},
+                                   options={}, message_id="m1"))
+    return table, guard, message
+
+
+def test_an_effect_clears_the_count_of_its_start_durably(tmp_path: Path) -> None:
+    table, guard, message = _guarded(tmp_path)
     broker = StubBroker()
-    message = Message(queue_name=QUEUE, actor_name="a", args=(), kwargs={}, options={},
-                      message_id="m1")
     event = FollowupPosted(request_id="r1", followup_id="f1",
                            author=Party(sub="c1", name="Ana"), author_role="citizen")
 
     def effect(uow: UnitOfWork, _: Any) -> None:
         uow.put({"pk": "REQ#r1", "sk": "TL#1", "version": 1}, new=True)
 
-    guard.before_process_message(broker, message)  # type: ignore[arg-type]
+    guard.before_process_message(broker, message)
     start, durable = table.transactions[0]
     assert [type(w) for w in start] == [Put] and not durable
     assert start[0].item["sk"] == f"{DELIVERY_PREFIX}m1"  # type: ignore[union-attr]
     assert apply_once(lambda: UnitOfWork(table, None, FrozenClock(),  # type: ignore[arg-type]
                                          Topology()), "requests", event, effect)
-    guard.after_process_message(broker, message)  # type: ignore[arg-type]
+    guard.after_process_message(broker, message)
     # The effect's transaction clears the count, durably; nothing else is written.
     assert len(table.transactions) == 2
     writes, durable = table.transactions[1]
     assert durable and Delete(APPLIED_PK, f"{DELIVERY_PREFIX}m1") in writes
     assert table.get(APPLIED_PK, f"{DELIVERY_PREFIX}m1") is None
     assert table.get("REQ#r1", "TL#1") is not None
+
+
+def test_a_run_that_wrote_nothing_clears_its_count_without_waiting_for_the_disk(
+        tmp_path: Path) -> None:
+    table, guard, message = _guarded(tmp_path)
+    broker = StubBroker()
+    guard.before_process_message(broker, message)
+    guard.after_process_message(broker, message)
+    assert table.transactions[1:] == [
+        ([Delete(APPLIED_PK, f"{DELIVERY_PREFIX}m1")], False)]
+    assert table.get(APPLIED_PK, f"{DELIVERY_PREFIX}m1") is None
