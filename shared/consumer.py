@@ -168,6 +168,13 @@ class CrashGuard(Middleware):
     keyed by the outbox entry when there is one, so a resend of the same entry (the
     in-process broker's recovery) counts too.
 
+    The guard's own records are committed without waiting for the store's disk
+    (``durable=False``): they must outlive the worker process, which such a commit does,
+    not the store's server (on PostgreSQL that wait, a WAL flush, was most of the
+    guard's time). Only a crash of the server within a fraction of a second of a start
+    can lose it, and then the count is one short for that one message. An effect's
+    commit, which clears the count with it, is durable as every other write.
+
     Every start is written down before the run, on every broker. Sparing a quorum queue's
     first delivery that write (the broker counts its deliveries) was tried and undone: the
     outbox may send one entry as several messages (a resend after a store outage), each
@@ -232,8 +239,11 @@ class CrashGuard(Middleware):
                    "version": int(item["version"]) + 1 if item else 1,
                    "dead": message_id if before >= self.limit else None}
             try:
+                # Not durable: the count is of this worker process's deaths, which a
+                # commit survives once made; the server's own crash is not what it
+                # counts. The effect's commit (durable) later deletes it.
                 table.transact([Put(new, expect_version=int(item["version"]))] if item
-                               else [Put(new, must_not_exist=True)])
+                               else [Put(new, must_not_exist=True)], durable=False)
                 return before
             except ConditionFailed:
                 continue  # a duplicate delivery counted at the same moment
@@ -250,7 +260,9 @@ class CrashGuard(Middleware):
             where = self._where(message)
             done = delivery is not None and delivery.cleared
             if where is not None and not message.failed and not done:
-                where[0].transact([Delete(APPLIED_PK, where[1])])
+                # Not durable either: a clear lost with the server is as a clear that
+                # could not be made (below), a count left behind that harms nothing.
+                where[0].transact([Delete(APPLIED_PK, where[1])], durable=False)
         except Exception:  # the table is out of reach: the count stays, no harm done
             log.warning("could not clear a delivery count", exc_info=True)
         finally:

@@ -19,7 +19,9 @@ _STOP = object()
 
 class Dispatcher:
     """A few sending threads: a broker that confirms each message (RabbitMQ) takes a round
-    trip per send, and one thread alone fell behind the commits of a busy server."""
+    trip per send, and one thread alone fell behind the commits of a busy server.
+    ``batch``: how many waiting commits a thread takes at once (sent one after another,
+    recorded together)."""
 
     def __init__(self, send: Send, threads: int = 4, batch: int = 16) -> None:
         self.send = send

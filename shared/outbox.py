@@ -173,8 +173,12 @@ class Relay:
         commands (and the workers). Until then a crash would leave it to the sweep to send
         again (a repeat, which consumers apply once); the sweep records what waits first."""
         later = self.durable
+        # Recorded later, a commit's entries gain nothing from going out with others': a
+        # thread that took every waiting commit would send them one after another while
+        # the other threads idle, each entry waiting for all the sends before it.
         self.dispatcher = Dispatcher(
-            lambda table, entries: self.deliver(table, entries, later=later)[1])
+            lambda table, entries: self.deliver(table, entries, later=later)[1],
+            batch=1 if later else 16)
         self.dispatcher.start()
         if later:
             stop = threading.Event()

@@ -149,7 +149,17 @@ class Table(Protocol):
         item lacks it), with the same cursor."""
         ...
 
-    def transact(self, writes: Sequence[Write]) -> None: ...
+    def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
+        """All of ``writes`` or none. ``durable=False``: the commit has to outlive the
+        death of this process, not that of the store's server: an adapter may then
+        answer before the commit reaches the disk (PostgreSQL: without waiting for its
+        WAL flush, which its WAL writer makes within a fraction of a second, and any
+        durable commit after it makes at once). The writes are as atomic, isolated and
+        visible to others as a durable commit's; a crash of the server itself in that
+        fraction of a second may lose them (never part of them, never a later durable
+        commit's without them). For records about the process's own runs (the crash
+        guard's counts), never for acknowledged work."""
+        ...
 
     def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
         """Every item whose partition key begins with ``prefix`` (and whose sort key is

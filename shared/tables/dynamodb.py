@@ -367,7 +367,8 @@ class DynamoTable:
 
     # --- writes -------------------------------------------------------------------
 
-    def transact(self, writes: Sequence[Write]) -> None:
+    def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
+        # ``durable`` changes nothing: DynamoDB answers once a write is replicated.
         ops = _merge(writes)
         if len(ops) == 1:
             self._single(ops[0])

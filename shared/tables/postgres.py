@@ -236,10 +236,17 @@ class PostgresTable:
 
     # --- writes ------------------------------------------------------------------------
 
-    def transact(self, writes: Sequence[Write]) -> None:
+    def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         """Two round trips whatever the number of writes (psycopg's pipeline mode): BEGIN
         and every statement, then COMMIT. Each statement's condition is read from its
-        result in between; the first that failed rolls the whole transaction back."""
+        result in between; the first that failed rolls the whole transaction back.
+
+        ``durable=False`` commits without waiting for the WAL's flush to disk
+        (``synchronous_commit`` off for this transaction alone, in its first round trip):
+        the commit is at once visible, and outlives this process's death; the server's
+        WAL writer flushes it within three times ``wal_writer_delay``, and the next durable
+        commit on the server flushes it with its own. Only a crash of the server in
+        between loses it, whole, and every commit after it that had not waited either."""
         prepared = [_prepare(w) for w in writes]
 
         def work(conn: psycopg.Connection[Any]) -> None:
@@ -247,6 +254,8 @@ class PostgresTable:
             try:
                 with conn.pipeline() as pipeline:
                     conn.execute("BEGIN")
+                    if not durable:  # SET LOCAL: gone with the transaction, whatever ends it
+                        conn.execute("SET LOCAL synchronous_commit = off")
                     sent = [self._send(conn, w) for w in prepared]
                     pipeline.sync()
                     failed = next((n for n, (w, cur) in enumerate(zip(prepared, sent,

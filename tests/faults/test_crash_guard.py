@@ -74,8 +74,8 @@ def test_the_count_is_cleared_by_the_effects_own_transaction(harness, monkeypatc
     table = harness.platform.contexts["requests"].table
     seen: list[list[object]] = []
     real = table.transact
-    monkeypatch.setattr(table, "transact", lambda writes: (seen.append(list(writes)),
-                                                           real(writes))[1])
+    monkeypatch.setattr(table, "transact", lambda writes, **kw: (seen.append(list(writes)),
+                                                                 real(writes, **kw))[1])
     _send(harness)
     clearing = [w for w in seen if any(getattr(x, "sk", None) == count_sk
                                        and type(x).__name__ == "Delete" for x in w)]

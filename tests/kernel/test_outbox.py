@@ -332,6 +332,27 @@ def test_with_a_dispatcher_a_commit_does_not_wait_for_the_broker(tmp_path: Path)
     assert rig.effects("requests") == 4 and rig.effects("followups") == 4
 
 
+def test_commits_waiting_together_go_out_side_by_side(tmp_path: Path) -> None:
+    """A durable broker's sends are recorded later: each waiting commit goes to a free
+    sending thread of its own, none waits behind another's send."""
+    rig = Rig(tmp_path, durable=True)
+    together = threading.Barrier(4, timeout=10)  # the four threads' sends, at once
+    real = rig.broker.enqueue
+
+    def meet(message: Any, **kw: Any) -> Any:
+        if message.queue_name == "requests-events":
+            together.wait()
+        return real(message, **kw)
+
+    rig.broker.enqueue = meet  # type: ignore[method-assign]
+    rig.relay.start_dispatcher()
+    for n in range(4):
+        rig.publish(posted(f"r{n}"))
+    rig.relay.stop_dispatcher()
+    assert not together.broken
+    assert rig.outbox() == [] and rig.broker.queues["requests-events"].qsize() == 4
+
+
 def test_a_dispatcher_facing_an_outage_leaves_everything_to_the_sweep(tmp_path: Path) -> None:
     rig = Rig(tmp_path, durable=True, fail_broker=True)
     rig.relay.start_dispatcher()

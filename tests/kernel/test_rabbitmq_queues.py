@@ -72,9 +72,9 @@ class CountingTable:
     def get(self, pk: str, sk: str) -> Any:
         return self.table.get(pk, sk)
 
-    def transact(self, writes: Any) -> None:
+    def transact(self, writes: Any, *, durable: bool = True) -> None:
         self.calls += 1
-        self.table.transact(writes)
+        self.table.transact(writes, durable=durable)
 
 
 def test_a_new_queue_is_a_quorum_queue_whose_deliveries_the_broker_counts(queue: str

@@ -1,6 +1,7 @@
 """What the contract suite cannot see of the PostgreSQL adapter: pages are index range scans
 whatever the table's size, the schema migrates once and idempotently, a server restart
-costs no request, and an unreachable server is one clear line."""
+costs no request, an unreachable server is one clear line, and a transaction that need not
+be durable skips the WAL's flush for itself alone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from shared.tables import Put, Where
+from shared.tables import ConditionFailed, Put, Where
 from shared.tables.postgres import DatabaseUnavailable, PostgresDatabase, PostgresTable
 from shared.tables.postgres_schema import LATEST, SCHEMA_TABLE, SchemaBehind
 from shared.tables.postgres_sql import page_sql, range_args
@@ -115,3 +116,48 @@ def test_an_unreachable_server_is_one_clear_line_without_the_password() -> None:
     text = str(err.value)
     assert "127.0.0.1:1/atende" in text and "ATENDE_DATABASE_URL" in text
     assert "s3cret" not in text and "\n" not in text
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the adapter's connections are sent from now on, as sent."""
+    sent: list[str] = []
+    real = psycopg.Connection.execute
+
+    def execute(conn: psycopg.Connection[object], query: object, *args: object,
+                **kwargs: object) -> object:
+        sent.append(str(query))
+        return real(conn, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    return sent
+
+
+def test_a_transaction_that_need_not_be_durable_skips_the_flush_for_itself_alone(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = PostgresDatabase(url, max_size=1)  # one connection: whatever one leaves, the next meets
+    try:
+        db.migrate(["t"])
+        table = db.table("t")
+        sent = _statements(monkeypatch)
+        table.transact([Put({"pk": "a", "sk": "1", "version": 1})], durable=False)
+        assert sent == ["BEGIN", "SET LOCAL synchronous_commit = off", "COMMIT"]
+        sent.clear()
+        table.transact([Put({"pk": "a", "sk": "2", "version": 1})])
+        assert sent == ["BEGIN", "COMMIT"]
+        # Committed and seen by every other connection at once, as a durable commit is.
+        with psycopg.connect(url, autocommit=True) as other:
+            rows = other.execute("SELECT sk FROM t WHERE pk = 'a' ORDER BY sk").fetchall()
+        assert rows == [("1",), ("2",)]
+        # Refused by its condition: rolled back whole, and the setting with it.
+        with pytest.raises(ConditionFailed):
+            table.transact([Put({"pk": "a", "sk": "3", "version": 1}),
+                            Put({"pk": "a", "sk": "1", "version": 1}, must_not_exist=True)],
+                           durable=False)
+        assert table.get("a", "3") is None
+        monkeypatch.undo()
+        # What the pooled connection keeps for the transactions after: durable commits.
+        with db.pool.connection() as conn:
+            setting = conn.execute("SHOW synchronous_commit").fetchone()
+        assert setting == ("on",)
+    finally:
+        db.close()
