@@ -40,7 +40,7 @@ class Remembered:
     def query_json(self, pk: str, *, attribute: str, **kw: Any) -> JsonPage:
         return self.table.query_json(pk, attribute=attribute, **kw)
 
-    def transact(self, writes: Sequence[Write]) -> None:
+    def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         raise TypeError("a request's remembered reads are for queries; a command writes "
                         "through its service's own table")
 
