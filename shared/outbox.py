@@ -33,7 +33,7 @@ from dramatiq.middleware import Middleware
 from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.health import Throttled
-from shared.ids import new_id
+from shared.ids import new_id, uuid_text
 from shared.metrics import EVENTS
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
@@ -323,6 +323,7 @@ class Relay:
                 "correlation_id": event.get("correlation_id"),
                 "outbox": [table.name, entry["sk"], service],
             },
+            message_id=uuid_text(),
         )
 
     def _settle(self, table: Table, handed: list[tuple[Item, list[str]]]) -> None:

@@ -10,17 +10,22 @@ timeout has passed (a repeat for messages already done, which consumers apply on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 from uuid import uuid4
 
-from dramatiq import Message
+from dramatiq import Message, get_encoder
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from redis.exceptions import NoScriptError, ResponseError
 
+from shared.ids import uuid_text
+
 log = logging.getLogger("atende.broker")
+# A message's fields, as Message.asdict gives them (which looks them up for every message).
+_FIELDS = tuple(f.name for f in dataclasses.fields(Message))
 
 
 class _Consumer(_RedisConsumer):
@@ -61,7 +66,7 @@ class ResilientRedisBroker(RedisBroker):
         once)."""
         queued = []
         for message in messages:
-            message = message.copy(options={"redis_message_id": str(uuid4())})
+            message = message.copy(options={"redis_message_id": uuid_text()})
             self.emit_before("enqueue", message, None)
             queued.append(message)
         if not queued:
@@ -72,11 +77,13 @@ class ResilientRedisBroker(RedisBroker):
                               self.broker_id.encode())
         settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
         unpack = b"%d" % self._max_unpack_size()
+        encode = get_encoder().encode
         request = [resp_command([
             b"EVALSHA", sha, b"1", namespace, b"enqueue", b"%d" % current_millis(),
             message.queue_name.encode(), me, *settings,
             b"%d" % self._should_do_maintenance("enqueue"), unpack,
-            message.options["redis_message_id"].encode(), message.encode()])
+            message.options["redis_message_id"].encode(),
+            encode({name: getattr(message, name) for name in _FIELDS})])
             for message in queued]
         errors = self._send_packed(b"".join(request), len(queued))
         if any(isinstance(e, NoScriptError) for e in errors):
