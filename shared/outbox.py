@@ -34,7 +34,7 @@ from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.health import Throttled
 from shared.ids import new_id, uuid_text
-from shared.metrics import EVENTS
+from shared.metrics import EVENTS, labelled
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
 
@@ -129,7 +129,7 @@ class UnitOfWork:
             self.table.transact(self.writes)
         self.committed = True
         for event in self.events:
-            EVENTS.labels(event.type).inc()
+            labelled(EVENTS, event.type).inc()
         if self.entries and self.relay is not None:
             self.relay.submit(self.table, self.entries)
 
