@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
+import orjson
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
@@ -38,6 +39,26 @@ class Correlation(Middleware):
                 "retries": message.options.get("retries", 0), "error": type(exception).__name__}})
 
 
+class OrjsonEncoder(dramatiq.JSONEncoder):
+    """Dramatiq's JSON messages, written and read by orjson (as the HTTP side's bodies
+    are): the server encodes one per consumer of every event, and a worker decodes each
+    delivery. What orjson will not write (a key that is not text, an integer beyond 64
+    bits) or read (NaN, written by the json module) goes through the json module."""
+
+    def encode(self, data: dict[str, Any]) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return super().encode(data)
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        try:
+            doc: dict[str, Any] = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode(data)
+        return doc
+
+
 def is_durable(url: str) -> bool:
     return not url.startswith("memory://")
 
@@ -45,6 +66,8 @@ def is_durable(url: str) -> bool:
 def build_broker(settings: Settings) -> dramatiq.Broker:
     url = settings.broker_url
     broker: dramatiq.Broker
+    if not isinstance(dramatiq.get_encoder(), OrjsonEncoder):
+        dramatiq.set_encoder(OrjsonEncoder())
     if url.startswith("memory://"):
         broker = StubBroker()
     elif url.startswith(("redis://", "rediss://")):

@@ -33,7 +33,7 @@ from shared.files import FilePart, size_text
 from shared.identity import Principal, Verifier
 from shared.ids import sequence_id
 from shared.logs import correlation_id, info_line
-from shared.metrics import COMMANDS, observe_http
+from shared.metrics import COMMANDS, labelled, observe_http
 from shared.outbox import UnitOfWork
 from shared.preconditions import Expected
 from shared.settings import Settings
@@ -366,7 +366,7 @@ def run_command(
                 if attempt == attempts - 1:
                     raise Conflict("the resource changed concurrently; try again") from None
                 continue
-        COMMANDS.labels(ctx.table.name, f"{req.method} {req.uri_template}", "done").inc()
+        labelled(COMMANDS, ctx.table.name, f"{req.method} {req.uri_template}", "done").inc()
         resp.status = falcon.code_to_http_status(status)
         resp.media = body
         return

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +33,8 @@ from dramatiq.middleware import Middleware
 from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.health import Throttled
-from shared.ids import new_id
-from shared.metrics import EVENTS
+from shared.ids import new_id, uuid_text
+from shared.metrics import EVENTS, labelled
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
 
@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # the relay sends stored entries: it never loads the event mo
 
 log = logging.getLogger("atende.outbox")
 OUTBOX_PK = "OUTBOX"
+# Entries sent in one round trip by a broker that takes many (a sweep's or a restart's
+# backlog goes in requests of a bounded size).
+_TOGETHER = 100
 
 
 class UnitOfWork:
@@ -126,7 +129,7 @@ class UnitOfWork:
             self.table.transact(self.writes)
         self.committed = True
         for event in self.events:
-            EVENTS.labels(event.type).inc()
+            labelled(EVENTS, event.type).inc()
         if self.entries and self.relay is not None:
             self.relay.submit(self.table, self.entries)
 
@@ -173,12 +176,16 @@ class Relay:
         commands (and the workers). Until then a crash would leave it to the sweep to send
         again (a repeat, which consumers apply once); the sweep records what waits first."""
         later = self.durable
-        # Recorded later, a commit's entries gain nothing from going out with others': a
-        # thread that took every waiting commit would send them one after another while
-        # the other threads idle, each entry waiting for all the sends before it.
+        # A broker that takes any number of messages in one round trip (Redis) needs one
+        # thread, which sends whatever commits came in meanwhile together. One that takes
+        # them one by one (RabbitMQ's confirms) gets a thread per waiting commit: recorded
+        # later, a commit's entries gain nothing from going out with others', and a thread
+        # that took several would send them one after another while the others idle.
+        together = self._many() is not None
         self.dispatcher = Dispatcher(
             lambda table, entries: self.deliver(table, entries, later=later)[1],
-            batch=1 if later else 16)
+            threads=1 if together else 4,
+            batch=64 if together else 1 if later else 16)
         self.dispatcher.start()
         if later:
             stop = threading.Event()
@@ -233,13 +240,18 @@ class Relay:
         handed: list[tuple[Item, list[str]]] = []  # each entry, and who got it
         reachable = True
         done = 0
-        for entry in entries:
-            got, reachable = self._hand(table, entry)
-            if got:
-                handed.append((entry, got))
-                done += len(got) == len(owed_to(entry))
-            if not reachable:
-                break
+        many = self._many()
+        if many is not None:
+            handed, reachable = self._hand_together(table, list(entries), many)
+            done = len(handed)
+        else:
+            for entry in entries:
+                got, reachable = self._hand(table, entry)
+                if got:
+                    handed.append((entry, got))
+                    done += len(got) == len(owed_to(entry))
+                if not reachable:
+                    break
         if later:
             with self._unsettled_lock:
                 self._unsettled.setdefault(table.name, (table, []))[1].extend(handed)
@@ -247,18 +259,44 @@ class Relay:
             self._settle(table, handed)
         return done, reachable
 
-    def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
-        """Send an entry to every service it is owed to: who got it, and whether the
+    def _many(self) -> Callable[[list[Message[Any]]], object] | None:
+        """The broker's way of taking several messages in one round trip (Redis), if it
+        has one."""
+        many: Callable[[list[Message[Any]]], object] | None = getattr(
+            self.broker, "enqueue_many", None)
+        return many
+
+    def _hand_together(self, table: Table, entries: list[Item],
+                       many: Callable[[list[Message[Any]]], object]
+                       ) -> tuple[list[tuple[Item, list[str]]], bool]:
+        """Send the entries to every service each is owed to, a round trip for
+        ``_TOGETHER`` entries: those handed (each with all it is owed to), and whether the
         broker was reachable."""
+        handed: list[tuple[Item, list[str]]] = []
+        for start in range(0, len(entries), _TOGETHER):
+            chunk = entries[start:start + _TOGETHER]
+            try:
+                many([self._message(table, entry, service)
+                      for entry in chunk for service in owed_to(entry)])
+            except Exception as exc:  # broker down: the sweep will try again
+                self._unreachable(table, exc)
+                return handed, False
+            handed.extend((entry, owed_to(entry)) for entry in chunk)
+        return handed, True
+
+    def _unreachable(self, table: Table, exc: Exception) -> None:
+        # Every commit and every sweep meets a broker that is down: one line a period
+        # says it, not one per attempt.
+        self.failures.warning("dispatch", "outbox dispatch failed; will retry",
+                              table=table.name, error=type(exc).__name__,
+                              detail=str(exc)[:200])
+
+    def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
+        """Send an entry to every service it is owed to, one message at a time (a queue
+        may be missing): who got it, and whether the broker was reachable."""
         owed = owed_to(entry)
         got: list[str] = []
-        # A broker that takes several messages in one round trip (Redis) gets them at
-        # once; one at a time otherwise (where a queue may be missing).
-        many = getattr(self.broker, "enqueue_many", None)
         try:
-            if many is not None and len(owed) > 1:
-                many([self._message(table, entry, service) for service in owed])
-                return owed, True
             for service in owed:
                 try:
                     self._send(table, entry, service)
@@ -270,11 +308,7 @@ class Relay:
                     continue
                 got.append(service)
         except Exception as exc:  # broker down: the sweep will try again
-            # Every commit and every sweep meets a broker that is down: one line a period
-            # says it, not one per attempt.
-            self.failures.warning("dispatch", "outbox dispatch failed; will retry",
-                                  table=table.name, error=type(exc).__name__,
-                                  detail=str(exc)[:200])
+            self._unreachable(table, exc)
             return got, False
         return got, True
 
@@ -292,6 +326,7 @@ class Relay:
                 "correlation_id": event.get("correlation_id"),
                 "outbox": [table.name, entry["sk"], service],
             },
+            message_id=uuid_text(),
         )
 
     def _settle(self, table: Table, handed: list[tuple[Item, list[str]]]) -> None:

@@ -10,17 +10,22 @@ timeout has passed (a repeat for messages already done, which consumers apply on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 from uuid import uuid4
 
-from dramatiq import Message
+from dramatiq import Message, get_encoder
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
+
+from shared.ids import uuid_text
 
 log = logging.getLogger("atende.broker")
+# A message's fields, as Message.asdict gives them (which looks them up for every message).
+_FIELDS = tuple(f.name for f in dataclasses.fields(Message))
 
 
 class _Consumer(_RedisConsumer):
@@ -51,30 +56,77 @@ class ResilientRedisBroker(RedisBroker):
 
     def enqueue_many(self, messages: list[Message[Any]]) -> list[Message[Any]]:
         """``enqueue`` each of ``messages`` (none delayed), in one round trip: an event
-        goes to every service that consumes it, and a round trip apiece was most of what
-        handing over a command's event cost the server. Dramatiq's own script and
-        arguments (``RedisBroker.enqueue`` and ``_dispatch``), sent through a pipeline
-        by the script's hash (registered with the pipeline, redis-py would ask the server
-        whether it knows the script first: another round trip). On an error none may be
-        taken for sent (some may be: their consumers apply a repeat once)."""
-        pipe = self.client.pipeline(transaction=False)
-        sha = self.scripts["dispatch"].sha
+        goes to every service that consumes it, and a busy server's commits go out
+        together. Dramatiq's own script and arguments (``RedisBroker.enqueue`` and
+        ``_dispatch``), by the script's hash (asking the server first whether it knows the
+        script would be another round trip), written as one RESP request: redis-py's
+        pipeline encodes each of a call's 14 arguments in Python, which with its
+        bookkeeping was most of what handing over a command's event cost the server. On
+        an error none may be taken for sent (some may be: their consumers apply a repeat
+        once)."""
         queued = []
         for message in messages:
-            message = message.copy(options={"redis_message_id": str(uuid4())})
+            message = message.copy(options={"redis_message_id": uuid_text()})
             self.emit_before("enqueue", message, None)
-            pipe.evalsha(sha, 1, self.namespace, "enqueue", current_millis(),
-                         message.queue_name, self.broker_id, self.heartbeat_timeout,
-                         self.dead_message_ttl, self._should_do_maintenance("enqueue"),
-                         self._max_unpack_size(), message.options["redis_message_id"],
-                         message.encode())
             queued.append(message)
-        try:
-            pipe.execute()
-        except NoScriptError:
+        if not queued:
+            return queued
+        # The script's arguments (``_dispatch``): its command, the time, the queue, this
+        # process's identity and settings, then the message's id and body.
+        sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
+                              self.broker_id.encode())
+        settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
+        unpack = b"%d" % self._max_unpack_size()
+        encode = get_encoder().encode
+        request = [resp_command([
+            b"EVALSHA", sha, b"1", namespace, b"enqueue", b"%d" % current_millis(),
+            message.queue_name.encode(), me, *settings,
+            b"%d" % self._should_do_maintenance("enqueue"), unpack,
+            message.options["redis_message_id"].encode(),
+            encode({name: getattr(message, name) for name in _FIELDS})])
+            for message in queued]
+        errors = self._send_packed(b"".join(request), len(queued))
+        if any(isinstance(e, NoScriptError) for e in errors):
             # The server lost the script (a restart, SCRIPT FLUSH): nothing ran; one at a
             # time, the way that loads it again.
             return [self.enqueue(message) for message in messages]
+        if errors:
+            raise errors[0]
         for message in queued:
             self.emit_after("enqueue", message, None)
         return queued
+
+    def _send_packed(self, request: bytes, replies: int) -> list[ResponseError]:
+        """Send ``request`` on a pooled connection and read its ``replies``, with the
+        client's own retries on a broken connection; the error replies, if any."""
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+
+        def exchange() -> list[ResponseError]:
+            conn.send_packed_command([request])
+            errors = []
+            for _ in range(replies):  # every reply is read: the socket goes back clean
+                try:
+                    conn.read_response()
+                except ResponseError as exc:
+                    errors.append(exc)
+            return errors
+
+        try:
+            result: list[ResponseError] = conn.retry.call_with_retry(
+                exchange, lambda error: conn.disconnect())
+            return result
+        except BaseException:
+            conn.disconnect()  # replies may be left unread on it
+            raise
+        finally:
+            pool.release(conn)
+
+
+def resp_command(args: list[bytes]) -> bytes:
+    """One command in Redis's wire format (RESP): the count, then each argument with its
+    length."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(parts)

@@ -229,12 +229,35 @@ class SQLiteTable:
         with self.db.writing():
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for n, w in enumerate(writes):
-                    self._apply(conn, n, w)
+                n = 0
+                while n < len(writes):
+                    run = _new_items(writes, n)
+                    if len(run) > 1:
+                        self._insert_all(conn, n, run)
+                        n += len(run)
+                    else:
+                        self._apply(conn, n, writes[n])
+                        n += 1
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _insert_all(self, conn: sqlite3.Connection, first: int, puts: list[Put]) -> None:
+        """New items in one statement: a command's item and its outbox entry, a
+        consumer's effect and its marker, each a statement apiece before. A key that
+        exists undoes the statement whole; one at a time then tells which it was."""
+        rows = [_row(w.item) for w in puts]
+        marks = f"({', '.join('?' * len(_COLUMNS))})"
+        try:
+            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_COLUMNS)}) VALUES '
+                         + ", ".join([marks] * len(rows)), [v for row in rows for v in row])
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
+                raise
+            for n, w in enumerate(puts, first):
+                self._put(conn, n, w)
+            raise  # not reached: one of them clashes
 
     def _apply(self, conn: sqlite3.Connection, n: int, w: Write) -> None:
         """One write. A new item's condition is its key clash and a delete's the rows it
@@ -256,13 +279,7 @@ class SQLiteTable:
             raise TableError(f"unknown write {w!r}")
 
     def _put(self, conn: sqlite3.Connection, n: int, w: Put) -> None:
-        item = w.item
-        cols = ["pk", "sk", "version", "body"]
-        vals: list[Any] = [item["pk"], item["sk"], item.get("version"),
-                           orjson.dumps(item).decode()]
-        for i in INDEXES:
-            cols += [f"{i}pk", f"{i}sk"]
-            vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+        cols, vals = list(_COLUMNS), _row(w.item)
         if w.expect_version is not None:
             self._update(conn, n, w.expect_version, cols, vals)
             return
@@ -317,6 +334,29 @@ class SQLiteTable:
             or (w.expect_version is not None and (not exists or version != w.expect_version))
         ):
             raise ConditionFailed(n)
+
+
+_COLUMNS = ("pk", "sk", "version", "body", *(f"{i}{k}" for i in INDEXES for k in ("pk", "sk")))
+# New items inserted by one statement at most (SQLite allows 32,766 parameters in one).
+_MAX_ROWS = 500
+
+
+def _row(item: Item) -> list[Any]:
+    """An item's values for ``_COLUMNS``."""
+    vals: list[Any] = [item["pk"], item["sk"], item.get("version"), orjson.dumps(item).decode()]
+    for i in INDEXES:
+        vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+    return vals
+
+
+def _new_items(writes: Sequence[Write], start: int) -> list[Put]:
+    """The new items (puts that must not exist) in a row from ``start``."""
+    run: list[Put] = []
+    for w in writes[start:start + _MAX_ROWS]:
+        if not (isinstance(w, Put) and w.must_not_exist and w.expect_version is None):
+            break
+        run.append(w)
+    return run
 
 
 Shape = tuple[str | None, bool, bool, bool, bool, bool, tuple[tuple[str, str, int], ...]]

@@ -383,3 +383,57 @@ def test_what_a_dispatcher_sent_is_recorded_later_and_never_swept_again(tmp_path
     rig.relay.stop_dispatcher()
     rig.run()
     assert rig.effects("requests") == 3 and rig.effects("followups") == 3
+
+
+def test_a_broker_taking_many_gets_the_commits_that_waited_in_one_call(tmp_path: Path
+                                                                       ) -> None:
+    """Redis takes any number of messages in one round trip: its one sending thread sends
+    the commits that came in while it was busy together, each to all its consumers."""
+    rig = Rig(tmp_path, durable=True)
+    calls: list[list[tuple[str, str]]] = []
+    gate, inside = threading.Event(), threading.Event()
+
+    def many(messages: list[Any]) -> list[Any]:
+        calls.append([(m.queue_name, m.options["outbox"][2]) for m in messages])
+        inside.set()
+        assert gate.wait(10)
+        return [rig.broker.enqueue(m) for m in messages]
+
+    rig.broker.enqueue_many = many  # type: ignore[attr-defined]
+    rig.relay.start_dispatcher()
+    rig.publish(posted("r1"))
+    assert inside.wait(5)
+    for n in range(2, 5):
+        rig.publish(posted(f"r{n}"))
+    gate.set()
+    rig.relay.stop_dispatcher()
+    assert [len(c) for c in calls] == [2, 6]  # the first commit; the three that waited
+    assert sorted(set(calls[1])) == [("followups-events", "followups"),
+                                     ("requests-events", "requests")]
+    assert rig.outbox() == []
+    rig.run()
+    assert rig.effects("requests") == 4 and rig.effects("followups") == 4
+
+
+def test_a_broker_taking_many_that_is_down_leaves_everything_to_the_sweep(tmp_path: Path
+                                                                          ) -> None:
+    rig = Rig(tmp_path, durable=True)
+    down = True
+
+    def many(messages: list[Any]) -> list[Any]:
+        if down:
+            raise ConnectionError("broker down")
+        return [rig.broker.enqueue(m) for m in messages]
+
+    rig.broker.enqueue_many = many  # type: ignore[attr-defined]
+    rig.relay.start_dispatcher()
+    for n in range(3):
+        rig.publish(posted(f"r{n}"))
+    rig.relay.stop_dispatcher()
+    assert len(rig.outbox()) == 3  # committed, not sent, not lost
+    down = False
+    rig.clock.advance(seconds=5)
+    assert rig.relay.sweep() == 3
+    rig.run()
+    assert rig.effects("requests") == 3 and rig.effects("followups") == 3
+    assert rig.outbox() == []

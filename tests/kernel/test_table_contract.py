@@ -61,6 +61,20 @@ def test_transaction_is_all_or_nothing(table: Table) -> None:
     assert table.get("a", "2") is None
 
 
+def test_new_items_together_are_refused_by_the_one_that_exists(table: Table) -> None:
+    table.transact([Put(item("a", "1"))])
+    with pytest.raises(ConditionFailed) as err:
+        table.transact([Put(item("a", n), must_not_exist=True) for n in ("2", "3", "1", "4")])
+    assert err.value.index == 2
+    assert [table.get("a", n) for n in ("2", "3", "4")] == [None, None, None]
+    with pytest.raises(ConditionFailed) as err:  # twice in one transaction
+        table.transact([Put(item("b", "1"), must_not_exist=True),
+                        Put(item("b", "1", x=2), must_not_exist=True)])
+    assert err.value.index == 1 and table.get("b", "1") is None
+    table.transact([Put(item("a", n, tag=n), must_not_exist=True) for n in ("2", "3")])
+    assert [table.get("a", n)["tag"] for n in ("2", "3")] == ["2", "3"]
+
+
 def test_delete_and_check_conditions(table: Table) -> None:
     table.transact([Put(item("a", "1", 3))])
     with pytest.raises(ConditionFailed):
