@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 
 from infra.services import SERVICES, load_service, topology
-from shared import judge
+from shared import judge, metrics
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
@@ -158,8 +158,9 @@ def build(
     clock = clock or SystemClock()
     install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
+    metrics.configure(settings.metrics)
     broker = broker or build_broker(settings)
-    if not any(isinstance(m, MessageMetrics) for m in broker.middleware):
+    if settings.metrics and not any(isinstance(m, MessageMetrics) for m in broker.middleware):
         broker.add_middleware(MessageMetrics())
     durable = is_durable(settings.broker_url)
     relay = Relay(broker, clock, durable=durable,

@@ -143,6 +143,10 @@ class Gateway:
         if path == "/health/ready":
             return ready_answer(self.platform, start_response)
         if path == "/metrics":
+            if not self.platform.settings.metrics:  # ATENDE_METRICS=false: nothing counted
+                return _send(start_response, "404 Not Found",
+                             problem(404, "not_found", "Not found",
+                                     "metrics are off (ATENDE_METRICS=false)"), _PROBLEM)
             from shared.metrics import CONTENT_TYPE, exposition
 
             return _send(start_response, "200 OK", exposition(self.platform), CONTENT_TYPE)

@@ -3,7 +3,11 @@
 Labels hold route templates, methods, status codes, event and message types, queue and
 outcome names: never a path, an id or anything a person typed. Counters that are on every
 request's path keep their labelled children in a dict, so a request pays a dict lookup, an
-increment and an observation."""
+increment and an observation.
+
+``configure(False)`` (``ATENDE_METRICS=false``, which the Lambda functions set) turns every
+metric operation into a no-op that never imports prometheus_client: nothing scrapes a
+function's registry, and its cold start should not pay for one."""
 
 from __future__ import annotations
 
@@ -49,7 +53,44 @@ class Metric:
         return self._made
 
     def labels(self, *values: str) -> Any:
+        if not _on:
+            return OFF
         return self.collector.labels(*values)
+
+
+class _Off:
+    """A labelled metric while metrics are off: counts, sets and observes nothing."""
+
+    def labels(self, *values: str) -> _Off:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def dec(self, amount: float = 1) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+OFF = _Off()
+# Whether metric operations count: set by the bootstrap from the settings (ATENDE_METRICS),
+# on until then, so a module that counts before any platform is built still counts.
+_on = True
+
+
+def configure(on: bool) -> None:
+    """Metrics counted (and prometheus_client used) or not, for the whole process."""
+    global _on
+    _on = on
+
+
+def enabled() -> bool:
+    return _on
 
 
 _lock = threading.Lock()
@@ -106,6 +147,8 @@ _children: dict[tuple[int, tuple[str, ...]], Any] = {}
 def labelled(metric: Metric, *labels: str) -> Any:
     """``metric.labels(*labels)``, kept: every command and every event counts itself, and
     ``labels`` checks its arguments and takes the metric's lock on each call."""
+    if not _on:
+        return OFF
     key = (id(metric), labels)
     child = _children.get(key)
     if child is None:
@@ -133,6 +176,8 @@ _http: dict[tuple[str, str, str, str], list[float]] = {}
 
 
 def observe_http(service: str, method: str, route: str, status: str, seconds: float) -> None:
+    if not _on:
+        return
     key = (service, method, route, status)
     row = _http.get(key)
     if row is None:

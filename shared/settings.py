@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     ready_outbox_lag_seconds: float = 60.0
     # A failure that recurs (a broker down) is logged at most once per this many seconds.
     log_repeat_seconds: float = 30.0
+    # Prometheus metrics counted, and served on /metrics. Off (the Lambda functions, which
+    # nothing scrapes: CloudWatch has their own figures), every count is a no-op, no
+    # prometheus_client is imported and /metrics answers 404.
+    metrics: bool = True
     # The worker and scheduler processes serve /metrics and /health/ready on this port
     # (0: not at all; several workers on one host each need their own).
     metrics_port: int = Field(0, ge=0, le=65535)

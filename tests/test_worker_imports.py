@@ -69,6 +69,30 @@ def test_the_consoles_first_page_loads_no_token_code_and_no_metrics(tmp_path: Pa
     _runs_clean(code)
 
 
+@pytest.mark.parametrize("metrics", [False, True])
+def test_with_metrics_off_a_consumer_applies_an_event_without_prometheus(
+        metrics: bool, tmp_path: Path) -> None:
+    """ATENDE_METRICS=false, as the Lambda functions run: a worker's platform applies an
+    event (and skips its repeat) without ever importing prometheus_client. On, the same
+    effects are counted."""
+    code = ("import sys; from shared import messages as m; from shared.settings import Settings; "
+            "from infra.bootstrap import build; "
+            f"p = build(Settings(data_dir={str(tmp_path)!r}, metrics={metrics}), "
+            "services=('reviews',), with_http=False); "
+            "doc = m.RosterChanged(attendant=m.Party(sub='att-1', name='Ana'), org='o', "
+            "unit='u', enabled=True, version=1).model_dump(mode='json'); "
+            "assert p.consumers['reviews'](doc) and not p.consumers['reviews'](doc); "
+            f"assert ('prometheus_client' in sys.modules) is {metrics}, 'prometheus_client'; "
+            f"{_COUNTED if metrics else ''}")
+    _runs_clean(code)
+
+
+_COUNTED = ("from prometheus_client import REGISTRY; "
+            "n = lambda o: REGISTRY.get_sample_value('atende_consumer_effects_total', "
+            "{'consumer': 'reviews', 'type': 'RosterChanged', 'outcome': o}); "
+            "assert (n('applied'), n('repeat')) == (1.0, 1.0), (n('applied'), n('repeat'))")
+
+
 def _runs_clean(code: str) -> None:
     """``code`` run in a fresh interpreter, from the repository's root, exits 0."""
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -62,8 +62,10 @@ def shipped_code(work: Path) -> Path:
 
 
 def aws_env(work: Path, endpoint: str) -> dict[str, str]:
-    """The platform on AWS's APIs, served by moto: tables, queues and blobs."""
+    """The platform on AWS's APIs, served by moto: tables, queues and blobs; metrics off,
+    as infra/template.yaml deploys the functions."""
     return env_for(work, "sqs://", ATENDE_TABLE_BACKEND="dynamodb", ATENDE_BLOB_BACKEND="s3",
+                   ATENDE_METRICS="false",
                    ATENDE_AWS_ENDPOINT_URL=endpoint, ATENDE_JWT_SECRET=SECRET,
                    ATENDE_SERVICE="requests", AWS_ACCESS_KEY_ID="bench",
                    AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
