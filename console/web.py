@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,19 @@ def shortdate(value: str) -> str:
         return value
     # Formatted by hand: strftime cost twenty times the parse.
     return f"{at.day:02d}/{at.month:02d}/{at.year}"
+
+
+_keeping = threading.Lock()
+
+
+def keep(kept: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """``kept[key] = value``, the oldest entry dropped once ``size`` are kept. The server's
+    threads share these dicts: a drop looks up the oldest key while another thread may
+    add one, which a lock keeps apart (reads need none)."""
+    with _keeping:
+        if len(kept) >= size:
+            kept.pop(next(iter(kept)), None)
+        kept[key] = value
 
 
 class Forms:
@@ -84,9 +98,7 @@ class Kept:
         html = self.kept.get(key)
         if html is None:
             html = Markup(getattr(self.env.get_template(template).module, name)(*data))
-            if len(self.kept) >= self.size:
-                self.kept.pop(next(iter(self.kept)), None)
-            self.kept[key] = html
+            keep(self.kept, key, html, self.size)
         return html
 
 
@@ -137,9 +149,7 @@ class Pages:
         html = self.kept.get(key)
         if html is None:
             html = self.env.get_template(template).render(csrf=self.csrf, **values)
-            if len(self.kept) >= self.size:
-                self.kept.pop(next(iter(self.kept)), None)
-            self.kept[key] = html
+            keep(self.kept, key, html, self.size)
         return html.replace(self.csrf, escape(csrf))
 
 

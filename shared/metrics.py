@@ -39,6 +39,9 @@ class Metric:
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make, self._made = make, None
+        # Its labelled children, kept: every command, event and message counts itself, and
+        # prometheus_client's ``labels`` checks its arguments and takes a lock each call.
+        self._children: dict[tuple[str, ...], Any] = {}
         with _lock:
             if _registry:
                 self._made = make()
@@ -55,22 +58,19 @@ class Metric:
     def labels(self, *values: str) -> Any:
         if not _on:
             return OFF
-        return self.collector.labels(*values)
+        child = self._children.get(values)
+        if child is None:
+            child = self._children.setdefault(values, self.collector.labels(*values))
+        return child
 
 
 class _Off:
-    """A labelled metric while metrics are off: counts, sets and observes nothing."""
+    """A labelled metric while metrics are off: counts and observes nothing."""
 
     def labels(self, *values: str) -> _Off:
         return self
 
     def inc(self, amount: float = 1) -> None:
-        pass
-
-    def dec(self, amount: float = 1) -> None:
-        pass
-
-    def set(self, value: float) -> None:
         pass
 
     def observe(self, amount: float) -> None:
@@ -87,10 +87,6 @@ def configure(on: bool) -> None:
     """Metrics counted (and prometheus_client used) or not, for the whole process."""
     global _on
     _on = on
-
-
-def enabled() -> bool:
-    return _on
 
 
 _lock = threading.Lock()
@@ -141,19 +137,9 @@ def _message_seconds() -> Any:
                      ["queue"], buckets=(.001, .005, .01, .05, .1, .5, 1, 5, 30))
 
 
-_children: dict[tuple[int, tuple[str, ...]], Any] = {}
-
-
 def labelled(metric: Metric, *labels: str) -> Any:
-    """``metric.labels(*labels)``, kept: every command and every event counts itself, and
-    ``labels`` checks its arguments and takes the metric's lock on each call."""
-    if not _on:
-        return OFF
-    key = (id(metric), labels)
-    child = _children.get(key)
-    if child is None:
-        child = _children.setdefault(key, metric.labels(*labels))
-    return child
+    """``metric.labels(*labels)``: a child kept by the metric."""
+    return metric.labels(*labels)
 
 
 COMMANDS = counter("atende_commands", "Commands run, by route and outcome",

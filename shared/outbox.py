@@ -274,14 +274,14 @@ class Relay:
         broker was reachable."""
         handed: list[tuple[Item, list[str]]] = []
         for start in range(0, len(entries), _TOGETHER):
-            chunk = entries[start:start + _TOGETHER]
+            chunk = [(entry, owed_to(entry)) for entry in entries[start:start + _TOGETHER]]
             try:
                 many([self._message(table, entry, service)
-                      for entry in chunk for service in owed_to(entry)])
+                      for entry, owed in chunk for service in owed])
             except Exception as exc:  # broker down: the sweep will try again
                 self._unreachable(table, exc)
                 return handed, False
-            handed.extend((entry, owed_to(entry)) for entry in chunk)
+            handed.extend(chunk)
         return handed, True
 
     def _unreachable(self, table: Table, exc: Exception) -> None:

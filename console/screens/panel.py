@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from console.screens.staff import install_filters
 from console.services import PanelFilters
-from console.web import Console, NotReleased, Page
+from console.web import Console, NotReleased, Page, keep
 from shared.clock import iso
 from shared.errors import AttendantNotEnabled
 from shared.identity import Principal
@@ -60,7 +60,7 @@ class Rows:
             if row is None:
                 row = Markup(self.row(key[0], key[1], key[2], STATUS.get(key[3], key[3]),
                                       *key[4:]))
-                _keep(kept, key, row, self.size)
+                keep(kept, key, row, self.size)
             out.append(row)
         return Markup("".join(out))
 
@@ -72,14 +72,8 @@ class Rows:
         table = self.tables.get(key)
         if table is None:
             table = Markup(self.table(rows=self._rows(keys), **frame))
-            _keep(self.tables, key, table, self.size // 8)
+            keep(self.tables, key, table, self.size // 8)
         return table
-
-
-def _keep(kept: dict[Any, Markup], key: Any, html: Markup, size: int) -> None:
-    if len(kept) >= size:
-        kept.pop(next(iter(kept)), None)
-    kept[key] = html
 
 
 class Panel(Page):
