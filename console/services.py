@@ -264,11 +264,11 @@ class Services(PeopleServices):
     def requests(self) -> ServiceContext:
         return self.contexts["requests"]
 
-    def attendant_enabled(self, p: Principal, reads: Reads | None = None) -> bool:
-        """Whether the roster lists this attendant as enabled."""
+    def attendant_enabled(self, p: Principal, reads: Reads) -> bool:
+        """Whether the roster lists this attendant as enabled (read as ``reads`` read it)."""
         if not p.org:
             return False
-        with (reads.uow("requests") if reads else self.requests.uow()) as uow:
+        with reads.uow("requests") as uow:
             entry = requests_store.get_attendant(uow, p.org, p.sub)
         return bool(entry and entry["enabled"])
 

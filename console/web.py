@@ -114,8 +114,6 @@ def _plain(value: Any) -> Any:
     """A page's value as the key of ``Pages`` holds it; anything but data: TypeError."""
     if isinstance(value, Markup):  # apart from a str of the same text: it is not escaped
         return {"markup": str(value)}
-    if isinstance(value, str):
-        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, frozenset | set):

@@ -148,7 +148,7 @@ class _MeetingPage(_Screen, ABC):
     def page(self, req: falcon.Request, resp: falcon.Response, p: Principal,
              request_id: str, meeting_id: str, form: Form, status: int = 200,
              **extra: Any) -> None:
-        svc = attendance(self.console)
+        svc = attendance(self.console, req)  # the detail below reads the same items
         meeting = next((m for m in meeting_list(svc, p, request_id) if m["id"] == meeting_id),
                        None)
         if meeting is None:

@@ -57,8 +57,10 @@ def _declare_event_queues(broker: Any) -> None:
         broker.declare_queue(queue_of(service))
 
 
-def platform(services: tuple[str, ...], *, http: bool) -> Platform:
-    key = ("platform", services, http)
+def platform(services: tuple[str, ...], *, http: bool, sweep_all: bool = False) -> Platform:
+    """The platform of ``services``; ``sweep_all``: its relay also sweeps every other
+    service's outbox (the scheduler's)."""
+    key = ("platform", services, http, sweep_all)
     with _lock:
         if key not in _built:
             from infra.bootstrap import build
@@ -67,6 +69,9 @@ def platform(services: tuple[str, ...], *, http: bool) -> Platform:
             built = build(settings(), clock=_overrides.get("clock"), services=services,
                           with_http=http)
             _declare_event_queues(built.broker)
+            if sweep_all:
+                for table in built.tables.values():
+                    built.relay.watch(table)
             _built[key] = built
         return _built[key]
 
@@ -74,20 +79,9 @@ def platform(services: tuple[str, ...], *, http: bool) -> Platform:
 def scheduler() -> Platform:
     """The services that declare periodic jobs, alone (the others' code is not loaded), and
     a relay sweeping every service's outbox."""
-    with _lock:
-        if "scheduler" not in _built:
-            from infra.bootstrap import build
-            from infra.services import PERIODIC
+    from infra.services import PERIODIC
 
-            _configure_logs()
-            built = build(settings(), clock=_overrides.get("clock"), services=PERIODIC,
-                          with_http=False)
-            _declare_event_queues(built.broker)
-            for table in built.tables.values():
-                built.relay.watch(table)
-            _built["scheduler"] = built
-        platform: Platform = _built["scheduler"]
-        return platform
+    return platform(PERIODIC, http=False, sweep_all=True)
 
 
 def relay() -> tuple[Any, dict[str, Any]]:

@@ -16,8 +16,10 @@ from console.web import TEMPLATES, Forms, Kept, Pages, shortdate
 
 
 def env() -> jinja2.Environment:
+    # The console's own options (console/web.py), so the fresh render is production's.
     e = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
+                           undefined=jinja2.StrictUndefined, trim_blocks=True,
+                           lstrip_blocks=True)
     e.globals["prefix"] = "/console"
     e.filters.update(shortdate=shortdate, brasilia=local)
     return e

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from shared.settings import Settings
 from shared.tables import ConditionFailed, Put
 from shared.tables.sqlite import SQLiteDatabase
 from shared.topology import Topology
+from tests.live import eventually
 
 
 def posted(request_id: str = "r1") -> FollowupPosted:
@@ -373,9 +373,8 @@ def test_what_a_dispatcher_sent_is_recorded_later_and_never_swept_again(tmp_path
     rig.relay.start_dispatcher(settle_every=3600)  # not by itself within this test
     for n in range(3):
         rig.publish(posted(f"r{n}"))
-    deadline = time.monotonic() + 10
-    while rig.broker.queues["followups-events"].qsize() < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: rig.broker.queues["followups-events"].qsize() == 3, timeout=10,
+               every=0.01)
     assert len(rig.outbox()) == 3  # sent, not yet recorded as sent
     rig.clock.advance(seconds=5)
     assert rig.relay.sweep() == 0  # it records them first: none goes out twice

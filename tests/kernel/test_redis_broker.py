@@ -15,6 +15,8 @@ from shared.redis_broker import ResilientRedisBroker
 
 # The run's own database (nothing else of a run uses it): flushing it touches nobody else.
 URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The tests that flush the whole database use another one by default.
+OWN_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 QUEUE = "stranded"
 
 
@@ -60,7 +62,7 @@ def test_reserved_message_of_a_lost_reply_is_fetched_again(
 def test_messages_enqueued_together_are_each_fetched_from_their_queue() -> None:
     """``enqueue_many`` (an event to each of its consumers in one round trip) leaves each
     message where ``enqueue`` would, options and all."""
-    b = ResilientRedisBroker(url=os.environ.get("ATENDE_TEST_REDIS_URL", f"{URL}/11"),
+    b = ResilientRedisBroker(url=OWN_URL,
                              namespace="atende-test-many")
     try:
         for queue in ("many-a", "many-b"):
@@ -84,7 +86,7 @@ def test_messages_enqueued_together_are_each_fetched_from_their_queue() -> None:
 
 
 def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
-    b = ResilientRedisBroker(url=os.environ.get("ATENDE_TEST_REDIS_URL", f"{URL}/11"),
+    b = ResilientRedisBroker(url=OWN_URL,
                              namespace="atende-test-many")
     try:
         b.declare_queue("many-a")
