@@ -243,36 +243,36 @@ def dead_letters(broker: Any) -> dict[str, int]:
     return {}
 
 
-def _platform_collector(relay: Any, broker: Any) -> Any:
-    from prometheus_client.core import GaugeMetricFamily
-    from prometheus_client.registry import Collector
+class _PlatformCollector:
+    """What is read at scrape time: the outbox's pending and dead entries per table, and
+    dead letters per queue. A plain object with ``collect``, which is all a registry asks
+    of a collector: prometheus_client stays unimported until the first scrape."""
 
-    class PlatformCollector(Collector):
-        """What is read at scrape time: the outbox's pending and dead entries per table,
-        and dead letters per queue."""
+    def __init__(self, relay: Any, broker: Any) -> None:
+        self.relay, self.broker = relay, broker
 
-        def collect(self) -> Iterator[GaugeMetricFamily]:
-            pending = GaugeMetricFamily("atende_outbox_pending",
-                                        "Outbox entries not yet sent (or applied)",
-                                        labels=["table"])
-            dead = GaugeMetricFamily("atende_outbox_dead", "Outbox entries given up on",
-                                     labels=["table"])
-            for table, lag in relay.lag().items():
-                pending.add_metric([table], lag["pending"])
-                dead.add_metric([table], lag["dead"])
-            yield pending
-            yield dead
-            letters = GaugeMetricFamily("atende_dead_letters", "Dead-lettered messages",
-                                        labels=["queue"])
-            try:
-                counts = dead_letters(broker)
-            except Exception:  # a broker down: /health/ready says so; the rest still scrapes
-                counts = {}
-            for queue, n in sorted(counts.items()):
-                letters.add_metric([queue], n)
-            yield letters
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
 
-    return PlatformCollector()
+        pending = GaugeMetricFamily("atende_outbox_pending",
+                                    "Outbox entries not yet sent (or applied)",
+                                    labels=["table"])
+        dead = GaugeMetricFamily("atende_outbox_dead", "Outbox entries given up on",
+                                 labels=["table"])
+        for table, lag in self.relay.lag().items():
+            pending.add_metric([table], lag["pending"])
+            dead.add_metric([table], lag["dead"])
+        yield pending
+        yield dead
+        letters = GaugeMetricFamily("atende_dead_letters", "Dead-lettered messages",
+                                    labels=["queue"])
+        try:
+            counts = dead_letters(self.broker)
+        except Exception:  # a broker down: /health/ready says so; the rest still scrapes
+            counts = {}
+        for queue, n in sorted(counts.items()):
+            letters.add_metric([queue], n)
+        yield letters
 
 
 def exposition(platform: Any) -> bytes:
@@ -280,5 +280,5 @@ def exposition(platform: Any) -> bytes:
     from prometheus_client import CollectorRegistry, generate_latest
 
     own = CollectorRegistry(auto_describe=False)
-    own.register(_platform_collector(platform.relay, platform.broker))
+    own.register(_PlatformCollector(platform.relay, platform.broker))
     return generate_latest(registry()) + generate_latest(own)

@@ -92,6 +92,16 @@ def make_harness(settings: Settings, clock: SystemClock | FrozenClock
 
 
 @pytest.fixture
+def metrics_on() -> Iterator[None]:
+    """Metrics are a process-wide switch (``shared.metrics.configure``): a test that turns
+    them off gets them back on after it, failing or not, so the next test counts."""
+    from shared import metrics
+
+    yield
+    metrics.configure(True)
+
+
+@pytest.fixture
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
 

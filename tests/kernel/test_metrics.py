@@ -32,6 +32,7 @@ def test_a_metric_outside_the_platforms_namespace_is_refused() -> None:
         counter("screening", "no", ["outcome"])
 
 
+@pytest.mark.usefixtures("metrics_on")
 def test_with_metrics_off_every_operation_counts_nothing() -> None:
     c = counter("atende_test_kernel_off", "a service's own", ["outcome"])
     try:
@@ -47,5 +48,4 @@ def test_with_metrics_off_every_operation_counts_nothing() -> None:
         assert 'atende_test_kernel_off_total{outcome="ok"} 2.0' in text
         assert 'service="test_off"' not in text
     finally:
-        metrics.configure(True)
         REGISTRY.unregister(c.collector)

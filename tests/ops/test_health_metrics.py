@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from shared.outbox import OUTBOX_PK
 from shared.tables import Put
 from tests.helpers import conclude, setup_service, submit, to_state
@@ -62,16 +64,12 @@ def test_ready_is_503_naming_an_outbox_that_lags(make_harness: Any) -> None:
     assert r.json["checks"]["outbox"]["oldest_pending_seconds"] >= 299
 
 
+@pytest.mark.usefixtures("metrics_on")
 def test_metrics_off_answer_404_and_count_nothing(make_harness: Any) -> None:
-    from shared import metrics
-
-    try:
-        h = make_harness(metrics=False)
-        r = h.client.simulate_get("/metrics")
-        assert r.status_code == 404
-        assert "ATENDE_METRICS" in r.json["detail"]
-    finally:
-        metrics.configure(True)  # the process's switch: the next test counts again
+    h = make_harness(metrics=False)
+    r = h.client.simulate_get("/metrics")
+    assert r.status_code == 404
+    assert "ATENDE_METRICS" in r.json["detail"]
 
 
 def _metrics(h: Any) -> str:
