@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import dramatiq
 
-from infra.services import SERVICES, load_service, topology
+from infra.services import SERVICES, contract, load_service, topology
 from shared import judge, metrics
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
@@ -24,7 +24,7 @@ from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
 from shared.tables import Table
-from shared.topology import queue_of
+from shared.topology import own_queues_of, queues_of
 
 if TYPE_CHECKING:  # imported where used: a worker never loads falcon, a Lambda neither DB
     import falcon
@@ -139,6 +139,22 @@ class Platform:
         if close is not None:
             close()
 
+    def start_workers(self) -> list[dramatiq.Worker]:
+        """Dramatiq workers on this platform's queues, started: ``worker_threads`` for the
+        event queues (and the jobs that share them), and ``io_threads`` of their own for
+        the jobs that have a queue of their own, so that a job waiting on a slow server
+        never holds a thread an event delivery needs."""
+        io = {q for name in self.services for q in own_queues_of(self.services[name].contract)}
+        events = set(self.broker.get_declared_queues()) - io
+        pools = [(events, self.settings.worker_threads)]
+        if io and self.settings.io_threads:  # 0: left to the workers that have some
+            pools.append((io, self.settings.io_threads))
+        workers = [dramatiq.Worker(self.broker, queues=queues, worker_timeout=100,
+                                   worker_threads=threads) for queues, threads in pools]
+        for worker in workers:
+            worker.start()
+        return workers
+
     def periodic_jobs(self) -> list[Any]:
         return [job for name, svc in self.services.items() for job in
                 svc.periodic(self.contexts[name])]
@@ -170,7 +186,8 @@ def build(
         broker.add_middleware(DeliveryAcks(relay))
     tables, database = _tables(settings)
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
-        broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
+        broker.add_middleware(CrashGuard({queue: tables[n] for n in services
+                                          for queue in queues_of(contract(n))}))
     verifier = verifier_from(settings)
     judge.configure(settings)  # uploads are judged within this platform's budget
     platform = Platform(settings, broker, relay, clock, {}, {}, database=database,
