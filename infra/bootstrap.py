@@ -3,6 +3,7 @@ four services and their workers."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -109,6 +110,17 @@ class LazyApp:
         return self.app(environ, start_response)
 
 
+class _Unless(logging.Filter):
+    """Drops the log records whose message holds ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -151,8 +163,15 @@ class Platform:
             pools.append((io, self.settings.io_threads))
         workers = [dramatiq.Worker(self.broker, queues=queues, worker_timeout=100,
                                    worker_threads=threads) for queues, threads in pools]
-        for worker in workers:
-            worker.start()
+        # Each worker adds a middleware of its own that starts its consumers, of its own
+        # queues alone: Dramatiq's warning about a second one of that type is no news.
+        quiet = _Unless("of the same type twice")
+        self.broker.logger.addFilter(quiet)
+        try:
+            for worker in workers:
+                worker.start()
+        finally:
+            self.broker.logger.removeFilter(quiet)
         return workers
 
     def periodic_jobs(self) -> list[Any]:

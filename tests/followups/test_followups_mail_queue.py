@@ -5,6 +5,7 @@ replayed under that queue."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -121,6 +122,15 @@ def test_without_io_threads_the_mail_queue_is_left_to_other_workers(
     workers = running.start(platform)
     assert [w.consumer_whitelist for w in workers] == [
         {q for q in platform.broker.get_declared_queues() if q != MAIL_QUEUE}]
+
+
+def test_the_two_pools_start_without_a_warning(running: Running,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    platform = running.build()
+    with caplog.at_level(logging.WARNING):
+        workers = running.start(platform)
+    assert len(workers) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_the_mail_queues_dead_letters_are_listed_and_replayed(
