@@ -112,8 +112,8 @@ class Job:
 
     def __post_init__(self) -> None:
         if self.queue and (self.queue == "events" or not _QUEUE_NAME.fullmatch(self.queue)):
-            raise ValueError(f"{self.actor}: {self.queue!r} is no queue of its own's name "
-                             "(a short lowercase word other than 'events')")
+            raise ValueError(f"{self.actor}: its queue {self.queue!r} must be a short "
+                             "lowercase word other than 'events'")
 
 
 @dataclass(frozen=True)
