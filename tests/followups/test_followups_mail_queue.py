@@ -13,11 +13,13 @@ from typing import Any
 import dramatiq
 import pytest
 from dramatiq import Message
+from dramatiq.brokers.stub import StubBroker
 
 from infra import ops
 from infra.bootstrap import Platform, build
 from services.followups.contract import CONTRACT, MAIL_ACTOR
 from shared.mail import Mail
+from shared.outbox import Relay
 from shared.settings import Settings
 from shared.topology import actor_of, queue_of, queues_of
 from tests.followups.followups_support import (
@@ -95,6 +97,22 @@ def test_a_mail_job_lands_on_its_own_queue(running: Running) -> None:
     entry = next(e for e in platform.contexts["followups"].table.query(
         "OUTBOX", limit=100).items if e.get("actor") == MAIL_ACTOR)
     assert entry["queue"] == MAIL_QUEUE  # the relay's sweep sends it there too
+
+
+def test_a_relay_that_never_declared_the_mail_queue_sends_there(running: Running) -> None:
+    """The stream relay and the scheduler's sweep run no followups code: the entry names
+    its queue, which their broker declares when it first sends there."""
+    platform = running.build()
+    feed(_Bare(platform), submitted("r1"), analysis("r1"))
+    table = platform.contexts["followups"].table
+    entries = [e for e in table.query("OUTBOX", limit=100).items if e.get("actor")]
+    broker = StubBroker()
+    relay = Relay(broker, platform.clock, durable=True)
+    assert MAIL_QUEUE not in broker.get_declared_queues()
+    assert relay.dispatch(table, entries) == 1
+    [waiting] = [Message.decode(m) for m in list(broker.queues[MAIL_QUEUE].queue)]
+    assert waiting.actor_name == MAIL_ACTOR
+    broker.close()
 
 
 def test_events_are_applied_while_the_mail_server_hangs(running: Running) -> None:
