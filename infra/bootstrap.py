@@ -3,13 +3,14 @@ four services and their workers."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 
-from infra.services import SERVICES, load_service, topology
+from infra.services import SERVICES, contract, load_service, topology
 from shared import judge, metrics
 from shared.blobs import Blobs, FileBlobs
 from shared.broker import build_broker, declare_consumer, is_durable
@@ -24,7 +25,7 @@ from shared.outbox import DeliveryAcks, Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
 from shared.tables import Table
-from shared.topology import queue_of
+from shared.topology import own_queues_of, queues_of
 
 if TYPE_CHECKING:  # imported where used: a worker never loads falcon, a Lambda neither DB
     import falcon
@@ -109,6 +110,17 @@ class LazyApp:
         return self.app(environ, start_response)
 
 
+class _Unless(logging.Filter):
+    """Drops the log records whose message holds ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -138,6 +150,29 @@ class Platform:
         close = getattr(self.database, "close", None)  # not imported: no psycopg on Lambda
         if close is not None:
             close()
+
+    def start_workers(self) -> list[dramatiq.Worker]:
+        """Dramatiq workers on this platform's queues, started: ``worker_threads`` for the
+        event queues (and the jobs that share them), and ``io_threads`` of their own for
+        the jobs that have a queue of their own, so that a job waiting on a slow server
+        never holds a thread an event delivery needs."""
+        io = {q for name in self.services for q in own_queues_of(self.services[name].contract)}
+        events = set(self.broker.get_declared_queues()) - io
+        pools = [(events, self.settings.worker_threads)]
+        if io and self.settings.io_threads:  # 0: left to the workers that have some
+            pools.append((io, self.settings.io_threads))
+        workers = [dramatiq.Worker(self.broker, queues=queues, worker_timeout=100,
+                                   worker_threads=threads) for queues, threads in pools]
+        # Each worker adds a middleware of its own that starts its consumers, of its own
+        # queues alone: Dramatiq's warning about a second one of that type is no news.
+        quiet = _Unless("of the same type twice")
+        self.broker.logger.addFilter(quiet)
+        try:
+            for worker in workers:
+                worker.start()
+        finally:
+            self.broker.logger.removeFilter(quiet)
+        return workers
 
     def periodic_jobs(self) -> list[Any]:
         return [job for name, svc in self.services.items() for job in
@@ -170,7 +205,8 @@ def build(
         broker.add_middleware(DeliveryAcks(relay))
     tables, database = _tables(settings)
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
-        broker.add_middleware(CrashGuard({queue_of(n): tables[n] for n in services}))
+        broker.add_middleware(CrashGuard({queue: tables[n] for n in services
+                                          for queue in queues_of(contract(n))}))
     verifier = verifier_from(settings)
     judge.configure(settings)  # uploads are judged within this platform's budget
     platform = Platform(settings, broker, relay, clock, {}, {}, database=database,

@@ -80,8 +80,6 @@ STOP_SECONDS = 10.0
 
 def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
          scheduler: bool) -> int:
-    import dramatiq
-
     from infra import process
     from infra.bootstrap import build
     from infra.gateway import Gateway, gateway_for, platform_routes
@@ -127,11 +125,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
         print(line, flush=True)
     stop = threading.Event()
     _stop_on_signals(stop)
-    worker = None
-    if workers:
-        worker = dramatiq.Worker(platform.broker, worker_threads=settings.worker_threads,
-                                 worker_timeout=100)
-        worker.start()
+    started = platform.start_workers() if workers else []
     if not platform.relay.durable:
         platform.relay.recover()
     platform.relay.start_dispatcher()
@@ -170,7 +164,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
         if server is not None:
             clean = process.drain_server(server, STOP_SECONDS)
         sweep.stop()
-        if worker is not None:
+        for worker in started:
             worker.stop(timeout=int(STOP_SECONDS * 1000))
         platform.relay.stop_dispatcher()  # sends what the last commits left
         if platform.relay.durable:

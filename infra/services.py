@@ -37,3 +37,11 @@ def topology(names: tuple[str, ...] = SERVICES) -> Topology:
     from shared.topology import Topology
 
     return Topology.deferred(lambda: [contract(n) for n in names])
+
+
+def queues(names: tuple[str, ...] = SERVICES) -> list[tuple[str, str]]:
+    """Every queue of the services, each with the service whose messages it carries: its
+    event queue, then its jobs' own queues (what ops lists, replays and creates)."""
+    from shared.topology import queues_of
+
+    return [(queue, name) for name in names for queue in queues_of(contract(name))]

@@ -4,6 +4,7 @@ and the OpenAPI document from these declarations, so the kernel never names a se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,10 +96,31 @@ class Operation:
         return tuple(code_of(r) for r in self.errors)
 
 
+_QUEUE_NAME = re.compile(r"[a-z][a-z0-9]{0,19}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job a service sends itself through the outbox, by its actor's name. With a
+    ``queue``, the job has a queue of its own ("<service>-<queue>", with its own retries
+    and dead letters), consumed by worker threads of its own (``ATENDE_IO_THREADS``): a
+    job that waits on another server (a mail's SMTP or SES) then never holds a thread the
+    service's event deliveries need. Without, it shares the service's event queue."""
+
+    actor: str
+    queue: str = ""
+
+    def __post_init__(self) -> None:
+        if self.queue and (self.queue == "events" or not _QUEUE_NAME.fullmatch(self.queue)):
+            raise ValueError(f"{self.actor}: its queue {self.queue!r} must be a short "
+                             "lowercase word other than 'events'")
+
+
 @dataclass(frozen=True)
 class Contract:
     """A service's declaration. ``consumes`` are the event types delivered to its queue;
-    ``jobs`` the actors it sends itself through the outbox (on its own queue).
+    ``jobs`` the actors it sends itself through the outbox (on its event queue, or a
+    ``Job`` on a queue of its own).
 
     An event is named by its type name or given as its schema: the publisher's class in
     ``publishes``; in ``consumes``, a model in the consumer's own folder with the same
@@ -108,9 +130,12 @@ class Contract:
     operations: tuple[Operation, ...]
     publishes: tuple[EventRef, ...] = ()
     consumes: tuple[EventRef, ...] = ()
-    jobs: tuple[str, ...] = ()
+    jobs: tuple[str | Job, ...] = ()
 
     def __post_init__(self) -> None:
+        actors = [j.actor if isinstance(j, Job) else j for j in self.jobs]
+        if len(set(actors)) != len(actors):
+            raise ValueError(f"{self.name}: a job declared twice in {actors}")
         for ref in (*self.publishes, *self.consumes):
             if not (isinstance(ref, str) or (isinstance(ref, type) and issubclass(ref, Event))):
                 raise TypeError(f"{self.name}: {ref!r} is not an event schema")
@@ -128,6 +153,11 @@ class Contract:
     def consumed(self) -> tuple[str, ...]:
         """The type names of the events delivered to its queue."""
         return tuple(type_name(r) for r in self.consumes)
+
+    @property
+    def own_queues(self) -> dict[str, str]:
+        """The jobs that have a queue of their own: actor name -> the queue's short name."""
+        return {j.actor: j.queue for j in self.jobs if isinstance(j, Job) and j.queue}
 
     @property
     def schemas(self) -> dict[str, type[Event]]:

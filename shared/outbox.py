@@ -121,6 +121,9 @@ class UnitOfWork:
         entry = {"pk": OUTBOX_PK, "sk": key, "version": 1, "service": service,
                  "actor": actor, "event": payload, "status": "pending",
                  "dispatched_at": None, "created_at": iso(self.clock.now())}
+        queue = self.topology.job_queue(service, actor)
+        if queue != queue_of(service):  # a queue of its own (contract.Job)
+            entry["queue"] = queue
         self.entries.append(entry)
         self.writes.append(Put(entry, must_not_exist=True))
 
@@ -164,6 +167,7 @@ class Relay:
         self._unsettled: dict[str, tuple[Table, list[tuple[Item, list[str]]]]] = {}
         self._unsettled_lock = threading.Lock()
         self._settler: tuple[threading.Thread, threading.Event] | None = None
+        self._declared: set[str] = set()  # jobs' own queues declared on the broker
 
     def start_dispatcher(self, settle_every: float = 0.05) -> None:
         """From now on a commit's entries go out from threads of their own (long-running
@@ -315,10 +319,21 @@ class Relay:
     def _send(self, table: Table, entry: Item, service: str) -> None:
         self.broker.enqueue(self._message(table, entry, service))
 
+    def _queue(self, entry: Item, service: str) -> str:
+        queue: str | None = entry.get("queue")
+        if not queue:
+            return queue_of(service)
+        if queue not in self._declared:
+            # A job's queue of its own: a process that relays outboxes of services it does
+            # not run (the stream relay, the scheduler's sweep) never declared it.
+            self.broker.declare_queue(queue)
+            self._declared.add(queue)
+        return queue
+
     def _message(self, table: Table, entry: Item, service: str) -> Message[Any]:
         event = entry["event"]
         return Message(
-            queue_name=queue_of(service),
+            queue_name=self._queue(entry, service),
             actor_name=entry.get("actor") or actor_of(service),
             args=(event,),
             kwargs={},

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = Field(30.0, gt=0)
     worker_threads: int = Field(4, ge=0)  # 0: messages wait (crash-recovery tests)
+    # Threads of their own for the jobs that wait on another server (a mail's SMTP or SES;
+    # contract.Job with a queue), beside the worker threads: a slow mail server holds these
+    # alone. 0: this process leaves those queues to workers that have some.
+    io_threads: int = Field(4, ge=0)
     # How long a command on a request waits for its service's view of the request to catch
     # up with a change the client has already seen (shared.freshness).
     view_wait_seconds: float = Field(2.0, ge=0)

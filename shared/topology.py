@@ -1,6 +1,7 @@
-"""Which services consume which events. Publishing enqueues one message per consuming
-service on that service's queue, by actor name, without importing the consumer. The map
-is built by the bootstrap from the services' contracts; the kernel names no service."""
+"""Which services consume which events, and which queue each job goes to. Publishing
+enqueues one message per consuming service on that service's queue, by actor name, without
+importing the consumer. The map is built by the bootstrap from the services' contracts;
+the kernel names no service."""
 
 from __future__ import annotations
 
@@ -10,7 +11,29 @@ from shared.contract import Contract
 
 
 def queue_of(service: str) -> str:
+    """A service's event queue (and that of its jobs without a queue of their own)."""
     return f"{service}-events"
+
+
+def job_queue(service: str, queue: str) -> str:
+    """The queue of a service's job that has one of its own (``Job.queue``)."""
+    return f"{service}-{queue}"
+
+
+def queue_of_job(contract: Contract, actor: str) -> str:
+    """The queue a service's job is declared on: its own, or the service's event queue."""
+    own = contract.own_queues.get(actor)
+    return job_queue(contract.name, own) if own else queue_of(contract.name)
+
+
+def own_queues_of(contract: Contract) -> tuple[str, ...]:
+    """The queues of a service's jobs that have one of their own: the I/O queues."""
+    return tuple(sorted({job_queue(contract.name, q) for q in contract.own_queues.values()}))
+
+
+def queues_of(contract: Contract) -> tuple[str, ...]:
+    """Every queue a service's messages arrive on: its event queue, then its jobs' own."""
+    return (queue_of(contract.name), *own_queues_of(contract))
 
 
 def actor_of(service: str) -> str:
@@ -18,20 +41,26 @@ def actor_of(service: str) -> str:
 
 
 class Topology:
-    """Event type -> the services that consume it, in a stable order."""
+    """Event type -> the services that consume it, in a stable order; and a job's queue
+    where it has one of its own."""
 
-    def __init__(self, consumers: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(self, consumers: Mapping[str, Iterable[str]] | None = None,
+                 jobs: Mapping[tuple[str, str], str] | None = None) -> None:
         self._table: dict[str, tuple[str, ...]] | None = {
             event: tuple(services) for event, services in (consumers or {}).items()}
+        self._jobs: dict[tuple[str, str], str] = dict(jobs or {})
         self._contracts: Callable[[], Iterable[Contract]] | None = None
 
     @classmethod
     def of(cls, contracts: Iterable[Contract]) -> Topology:
         consumers: dict[str, list[str]] = {}
+        jobs: dict[tuple[str, str], str] = {}
         for contract in contracts:
             for event_type in contract.consumed:
                 consumers.setdefault(event_type, []).append(contract.name)
-        return cls(consumers)
+            for actor, queue in contract.own_queues.items():
+                jobs[contract.name, actor] = job_queue(contract.name, queue)
+        return cls(consumers, jobs)
 
     @classmethod
     def deferred(cls, contracts: Callable[[], Iterable[Contract]]) -> Topology:
@@ -46,7 +75,9 @@ class Topology:
     def _consumers(self) -> dict[str, tuple[str, ...]]:
         if self._table is None:  # two threads may both read the contracts: same result
             assert self._contracts is not None
-            self._table = Topology.of(self._contracts())._consumers
+            read = Topology.of(self._contracts())
+            self._jobs = read._jobs
+            self._table = read._consumers
         return self._table
 
     def consumers(self, event_type: str) -> tuple[str, ...]:
@@ -54,3 +85,9 @@ class Topology:
 
     def event_types(self) -> frozenset[str]:
         return frozenset(self._consumers)
+
+    def job_queue(self, service: str, actor: str) -> str:
+        """The queue a service's job is sent on: its own, or the service's event queue."""
+        if self._table is None:
+            self._consumers  # noqa: B018 (reads the contracts, jobs with them)
+        return self._jobs.get((service, actor)) or queue_of(service)

@@ -13,10 +13,10 @@ from falcon import inspect
 
 from infra.bootstrap import Platform
 from infra.services import SERVICES, contract, load_service, topology
-from shared.contract import Contract
+from shared.contract import Contract, Job
 from shared.errors import DomainError
 from shared.messages import Event, kernel_events
-from shared.topology import Topology
+from shared.topology import Topology, queue_of, queue_of_job
 
 KERNEL = Path(__file__).resolve().parents[1] / "shared"
 
@@ -99,6 +99,33 @@ def test_a_deferred_topology_reads_the_contracts_once_when_first_asked() -> None
     assert deferred.event_types() == now.event_types()
     assert all(deferred.consumers(e) == now.consumers(e) for e in now.event_types())
     assert reads == [1]
+
+
+def test_a_deferred_topology_knows_the_jobs_queues_of_their_own() -> None:
+    deferred = Topology.deferred(lambda: [contract(n) for n in SERVICES])
+    assert deferred.job_queue("followups", "followups_send_mail") == "followups-mail"
+    assert deferred.job_queue("reviews", "reviews_screen") == queue_of("reviews")
+    assert Topology().job_queue("followups", "followups_send_mail") == queue_of("followups")
+
+
+def test_a_job_queue_of_its_own_is_named_as_a_queue() -> None:
+    for bad in ("events", "Mail", "mail-out", "m" * 21):
+        with pytest.raises(ValueError):
+            Job("a", queue=bad)
+    with pytest.raises(ValueError, match="twice"):
+        Contract("svc", (), jobs=("a", Job("a", queue="mail")))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_job_runs_where_its_contract_sends_it(harness, name: str) -> None:
+    """Every job of the contract has its actor, declared on the queue the outbox sends the
+    job to (its own, or the service's event queue)."""
+    broker = harness.platform.broker
+    declared = contract(name)
+    for job in declared.jobs:
+        actor = job.actor if isinstance(job, Job) else job
+        assert broker.get_actor(actor).queue_name == queue_of_job(declared, actor)
+        assert topology().job_queue(name, actor) == queue_of_job(declared, actor)
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -65,15 +65,21 @@ def time_to_live(service: str) -> dict[str, Any]:
     return dict(resource(_logical(service, "Table"))["Properties"]["TimeToLiveSpecification"])
 
 
-def queue_attributes(service: str) -> tuple[dict[str, str], int]:
-    """The SQS attributes of a service's event queue (without its redrive policy, which
-    needs the DLQ's ARN) and the redrive's maxReceiveCount."""
-    props = resource(_logical(service, "Queue"))["Properties"]
+def queue_logical(queue: str, kind: str = "Queue") -> str:
+    """A queue's resource (``kind`` "Queue" or "DeadLetterQueue"): "followups-events" is
+    FollowupsQueue, a job's own "followups-mail" FollowupsMailQueue."""
+    return "".join(w.capitalize() for w in queue.removesuffix("-events").split("-")) + kind
+
+
+def queue_attributes(queue: str) -> tuple[dict[str, str], int]:
+    """The SQS attributes of a queue (without its redrive policy, which needs the DLQ's
+    ARN) and the redrive's maxReceiveCount."""
+    props = resource(queue_logical(queue))["Properties"]
     keep = ("VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds")
     attrs = {k: str(v) for k, v in props.items() if k in keep}
     return attrs, int(props["RedrivePolicy"]["maxReceiveCount"])
 
 
-def dead_letter_attributes(service: str) -> dict[str, str]:
-    props = resource(_logical(service, "DeadLetterQueue"))["Properties"]
+def dead_letter_attributes(queue: str) -> dict[str, str]:
+    props = resource(queue_logical(queue, "DeadLetterQueue"))["Properties"]
     return {k: str(v) for k, v in props.items() if k == "MessageRetentionPeriod"}

@@ -1,4 +1,6 @@
-"""Lambda entry point: an SQS-triggered worker for one service's queue (ATENDE_SERVICE).
+"""Lambda entry point: an SQS-triggered worker for one service's queues (ATENDE_SERVICE):
+its event queue and its jobs' own (the followups mail queue), each by an event source
+mapping of its own.
 
 Each record is a Dramatiq message as dramatiq_sqs enqueues it (base64 of the encoded
 message). The worker runs the same actor a Dramatiq worker would, and reports the records

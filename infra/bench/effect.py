@@ -19,10 +19,9 @@ from infra.bench import brokers
 from infra.bench.loadgen import percentile
 from infra.bench.procs import launch_platform, start_worker
 from infra.bench.seed import seed
-from infra.services import SERVICES
+from infra.services import queues
 from shared.clock import iso
 from shared.tables.sqlite import SQLiteDatabase
-from shared.topology import queue_of
 
 Row = dict[str, Any]
 
@@ -95,7 +94,7 @@ def run(work: Path, kind: str, *, posts: int, rate: float = 100.0,
     meet its cold paths (connections opened per thread, first validations), and the
     figure is of the steady rate. ``database_url``: the store on PostgreSQL, not SQLite."""
     url = brokers.url_for(kind)
-    brokers.reset(kind, tuple(queue_of(s) for s in SERVICES))
+    brokers.reset(kind, tuple(q for q, _ in queues()))
     store = {} if database_url is None else {"table_backend": "postgres",
                                               "database_url": database_url}
     extra = {f"ATENDE_{k.upper()}": v for k, v in store.items()}

@@ -13,8 +13,7 @@ from infra.bench import brokers, consolebench
 from infra.bench.loadgen import load
 from infra.bench.procs import Proc, env_for, free_port, serve_platform, start_worker
 from infra.bench.seed import Seeded, seed
-from infra.services import SERVICES
-from shared.topology import queue_of
+from infra.services import queues
 
 Row = dict[str, Any]
 
@@ -68,7 +67,7 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
     spec = {"host": "127.0.0.1", "threads": threads, "seconds": seconds,
             "warmup": min(1.0, seconds / 2)}
     url = brokers.url_for("redis")
-    brokers.reset("redis", tuple(queue_of(s) for s in SERVICES))
+    brokers.reset("redis", tuple(q for q, _ in queues()))
     bare_port = free_port()
     server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
                                   http_only=True)
@@ -100,7 +99,7 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
             # The twin right before the follow-up, with the same posts: the same minute of
             # the machine's drift, and a worker idle when each begins.
             if n:
-                brokers.wait_drained(tuple(queue_of(s) for s in SERVICES))
+                brokers.wait_drained(tuple(q for q, _ in queues()))
             twin = load({**spec, "port": twin_port, "requests": followup})
             posted = load({**spec, "port": port, "requests": followup})
             pairs.append((posted["rps"] / twin["rps"] if twin["rps"] else 0.0, twin, posted))

@@ -12,11 +12,11 @@ from typing import Any
 import dramatiq
 from dramatiq import Message
 
+from infra import services
 from infra.bench import brokers
 from infra.bench.probe import NOOP_ACTOR, NOOP_QUEUE
 from infra.bench.procs import Proc, atende, env_for
 from infra.bench.seed import ATTENDANT, seed
-from infra.services import SERVICES
 from shared import messages as m
 from shared.broker import build_broker
 from shared.settings import Settings
@@ -53,7 +53,7 @@ def run(work: Path, kind: str, *, events: int) -> list[Row]:
     """Both queues are filled before either worker starts; the no-op worker waits (its
     imports done) until the worker under test has drained its queue."""
     url = brokers.url_for(kind)
-    queues = (*(queue_of(s) for s in SERVICES), NOOP_QUEUE)
+    queues = (*(q for q, _ in services.queues()), NOOP_QUEUE)
     brokers.reset(kind, queues)
     seeded = seed(work / f"worker-{kind}", events, in_service=False)
     broker = build_broker(Settings(broker_url=url))

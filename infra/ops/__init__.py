@@ -4,7 +4,8 @@ finding the services through their declarations (``infra.services``).
 - ``create``: an environment's tables, queues and bucket (or the PostgreSQL schema);
 - ``dead_letters``: list and replay dead letters on whichever broker is configured;
 - ``lag``: the outbox's lag per table;
-- ``queues``: RabbitMQ's event queues' types, and their move to quorum queues;
+- ``queues``: the RabbitMQ queues' types (events' and jobs' own), and their move to quorum
+  queues;
 - ``reproject``: re-run the request projections and the roster's copies from the
   requests store.
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.services import SERVICES
+from infra.services import SERVICES, queues
 from shared.settings import Settings
-from shared.topology import queue_of
 
 # Beside the services' tables: the console's, for its login sessions.
 TABLES = (*SERVICES, "console")
 
 
 def create(settings: Settings) -> list[str]:
-    """Create what is missing: a table per service, each event queue with its DLQ and
+    """Create what is missing: a table per service, each queue (a service's event queue,
+    its jobs' own) with its DLQ and
     redrive policy, and the blob bucket. Idempotent. On PostgreSQL, the schema's missing
     migrations (RabbitMQ and Redis queues are declared by the processes themselves)."""
     if settings.table_backend == "postgres":
@@ -35,13 +35,13 @@ def create(settings: Settings) -> list[str]:
                                          .time_to_live(service))
             made.append(f"table {name}")
     sqs = client(settings, "sqs")
-    for service in SERVICES:
-        base = f"{settings.table_prefix}-{settings.environment}_{queue_of(service)}"
+    for queue, _ in queues():
+        base = f"{settings.table_prefix}-{settings.environment}_{queue}"
         dlq_url = sqs.create_queue(QueueName=f"{base}_dlq",
-                                   Attributes=template.dead_letter_attributes(service))["QueueUrl"]
+                                   Attributes=template.dead_letter_attributes(queue))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]
                                            )["Attributes"]["QueueArn"]
-        attrs, max_receives = template.queue_attributes(service)
+        attrs, max_receives = template.queue_attributes(queue)
         attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq_arn,
                                              "maxReceiveCount": max_receives})
         sqs.create_queue(QueueName=base, Attributes=attrs)

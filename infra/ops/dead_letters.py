@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.ops.stores import tables
-from infra.services import SERVICES
+from infra.services import queues
 from shared.settings import Settings
 from shared.topology import queue_of
 
@@ -50,9 +50,9 @@ def _sqs_queues(settings: Settings) -> Iterator[tuple[str, str, str]]:
     from shared.aws import client
 
     sqs = client(settings, "sqs")
-    for service in SERVICES:
-        base = f"{settings.table_prefix}-{settings.environment}_{queue_of(service)}"
-        yield (queue_of(service), sqs.get_queue_url(QueueName=base)["QueueUrl"],
+    for queue, _ in queues():
+        base = f"{settings.table_prefix}-{settings.environment}_{queue}"
+        yield (queue, sqs.get_queue_url(QueueName=base)["QueueUrl"],
                sqs.get_queue_url(QueueName=f"{base}_dlq")["QueueUrl"])
 
 
@@ -109,8 +109,7 @@ def _redis_list(settings: Settings) -> Iterator[DeadLetter]:
     import redis
 
     client = redis.Redis.from_url(settings.broker_url)
-    for service in SERVICES:
-        queue = queue_of(service)
+    for queue, _ in queues():
         for ident, raw in client.hgetall(f"dramatiq:{queue}.XQ.msgs").items():
             yield _summary(queue, _text(ident), _decode(raw))
 
@@ -123,8 +122,7 @@ def _redis_replay(settings: Settings, ids: set[str] | None) -> int:
     client = redis.Redis.from_url(settings.broker_url)
     broker = build_broker(settings)
     count = 0
-    for service in SERVICES:
-        queue = queue_of(service)
+    for queue, _ in queues():
         broker.declare_queue(queue)
         for ident, raw in client.hgetall(f"dramatiq:{queue}.XQ.msgs").items():
             if ids is not None and _text(ident) not in ids:
@@ -147,8 +145,7 @@ def _rabbit_each(settings: Settings, ids: set[str] | None, replay: bool
     conn = pika.BlockingConnection(pika.URLParameters(settings.broker_url))
     channel = conn.channel()
     try:
-        for service in SERVICES:
-            queue = queue_of(service)
+        for queue, _ in queues():
             held = []
             while True:
                 method, props, body = channel.basic_get(f"{queue}.XQ", auto_ack=False)
@@ -186,7 +183,7 @@ def _outbox_list(settings: Settings) -> Iterator[DeadLetter]:
         for e in page.items:
             event = e.get("event") or {}
             for service in owed_to(e):
-                yield DeadLetter(queue_of(service), e["sk"], e.get("actor"),
+                yield DeadLetter(e.get("queue") or queue_of(service), e["sk"], e.get("actor"),
                                  event.get("type"), event.get("id"), event.get("request_id"))
 
 

@@ -1,4 +1,5 @@
-"""``atende ops queues``: each RabbitMQ event queue's type, and its move from a classic
+"""``atende ops queues``: each RabbitMQ queue's type (the services' event queues and their
+jobs' own), and its move from a classic
 queue (what deployments before quorum queues declared) to a quorum one.
 
 A queue's type cannot change in place: a migration moves the queue's messages into a
@@ -16,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.process import OperatorError
-from infra.services import SERVICES
+from infra.services import queues
 from shared.rabbitmq_broker import PRECONDITION_FAILED, classic_arguments, quorum_arguments
 from shared.settings import Settings
-from shared.topology import queue_of
 
 NOT_FOUND = 404
 HOLDING = ".migrating"
@@ -96,18 +96,17 @@ class _Rabbit:
 def queue_states(settings: Settings) -> list[QueueState]:
     rabbit = _connect(settings)
     try:
-        return [rabbit.state(queue_of(s)) for s in SERVICES]
+        return [rabbit.state(queue) for queue, _ in queues()]
     finally:
         rabbit.close()
 
 
 def migrate(settings: Settings) -> list[QueueState]:
-    """Move every classic event queue to a quorum queue (see the module's docstring)."""
+    """Move every classic queue to a quorum queue (see the module's docstring)."""
     rabbit = _connect(settings)
     try:
         done = []
-        for service in SERVICES:
-            queue = queue_of(service)
+        for queue, _ in queues():
             state = rabbit.state(queue)
             holding = rabbit.state(queue + HOLDING)
             if state.kind == "quorum" and holding.kind == "missing":

@@ -9,6 +9,7 @@ from typing import Any
 import dramatiq
 
 from services.followups import handlers
+from services.followups.contract import CONTRACT
 from services.followups.deps import FollowupsDeps
 from services.followups.notifications import MAIL_ACTOR
 from shared.broker import declare_job
@@ -17,7 +18,7 @@ from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.mail import Mail
 from shared.tables import ConditionFailed
-from shared.topology import queue_of
+from shared.topology import queue_of_job
 
 log = logging.getLogger("atende.followups.worker")
 
@@ -61,4 +62,4 @@ def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
         send_mail(ctx, payload)
 
     declare_job(broker, followups_send_mail, actor_name=MAIL_ACTOR,
-                queue_name=queue_of("followups"), settings=ctx.settings)
+                queue_name=queue_of_job(CONTRACT, MAIL_ACTOR), settings=ctx.settings)

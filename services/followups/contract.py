@@ -10,7 +10,7 @@ from services.followups.schemas import (
     NotificationOut,
     NotificationPage,
 )
-from shared.contract import PAGE, Contract, Operation
+from shared.contract import PAGE, Contract, Job, Operation
 from shared.messages import REQUEST_EVENTS
 
 MAIL_ACTOR = "followups_send_mail"
@@ -52,5 +52,7 @@ CONTRACT = Contract(
     consumes=(*REQUEST_EVENTS, "FollowupPosted", "MeetingScheduled", "MeetingRescheduled",
               "MeetingCanceled", "GuestInvited", "MeetingJoined", "MeetingReminderDue",
               "ReviewSubmitted", "ReviewModerated", "RosterChanged"),
-    jobs=(MAIL_ACTOR,),
+    # Mail waits on the SMTP server or SES: a queue and threads of its own, so that a slow
+    # mail server never holds the threads the events above need.
+    jobs=(Job(MAIL_ACTOR, queue="mail"),),
 )

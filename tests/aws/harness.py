@@ -16,13 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from infra.aws import relay, runtime, worker
-from infra.services import SERVICES, load_service
+from infra.services import SERVICES, load_service, queues
 from shared.aws import client
 from shared.clock import Clock
 from shared.identity import dev_secret, mint
 from shared.settings import Settings
 from shared.tables.dynamodb import table_name
-from shared.topology import queue_of
 from tests.aws.lambda_events import as_json, decode_response, http_event, route, sqs_poll
 
 
@@ -110,7 +109,15 @@ class AwsHarness:
         return bool(records)
 
     def _work(self, service: str) -> bool:
-        name = f"{self.settings.table_prefix}-{self.settings.environment}_{queue_of(service)}"
+        """A batch from each of the service's queues (its events', its jobs' own), to its
+        worker function, as each queue's event source mapping sends it."""
+        worked = False
+        for queue, _ in queues((service,)):
+            worked |= self._work_queue(service, queue)
+        return worked
+
+    def _work_queue(self, service: str, queue: str) -> bool:
+        name = f"{self.settings.table_prefix}-{self.settings.environment}_{queue}"
         event = sqs_poll(self.sqs, name)
         if not event["Records"]:
             return False

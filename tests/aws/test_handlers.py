@@ -83,7 +83,7 @@ def test_worker_runs_actors_and_reports_the_poison_record(worker_env: Any, broke
         assert receives < 20
     from infra.aws import template
 
-    assert receives == template.queue_attributes("meetings")[1]
+    assert receives == template.queue_attributes(QUEUE)[1]
     assert good.message_id not in str(ops.dead_letters(aws))
     dead = [d for d in ops.dead_letters(aws) if d.queue == QUEUE]
     assert [(d.actor, d.event_id, d.request_id) for d in dead] == [("boom", "e-bad", "r1")]

@@ -12,7 +12,7 @@ import pytest
 
 from infra.aws import template
 from infra.gateway import service_for
-from infra.services import SERVICES
+from infra.services import SERVICES, queues
 from shared.broker import SQS_VISIBILITY_TIMEOUT
 from shared.settings import Settings
 
@@ -59,19 +59,43 @@ def test_routes_go_where_the_local_gateway_sends_them() -> None:
     assert routes >= 18
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_queues_and_tables_fit_the_code(service: str) -> None:
-    attrs, max_receives = template.queue_attributes(service)
+@pytest.mark.parametrize(("queue", "service"), queues())
+def test_every_queue_fits_the_code_and_has_its_worker(queue: str, service: str) -> None:
+    """Each queue of the contracts (a service's event queue, a job's own) is in the
+    template, named as dramatiq_sqs names it, with its DLQ, and polled by its service's
+    worker function, which may hold its messages back; every function that relays may
+    send to it."""
+    attrs, max_receives = template.queue_attributes(queue)
     assert int(attrs["VisibilityTimeout"]) == SQS_VISIBILITY_TIMEOUT
     env = template.load()["Globals"]["Function"]["Environment"]["Variables"]
     assert max_receives == int(env["ATENDE_MAX_RETRIES"]) + 1
+    assert Settings().max_retries + 1 == max_receives
+    logical = template.queue_logical(queue)
+    props = template.resource(logical)["Properties"]
+    assert props["QueueName"] == {"Fn::Sub": f"${{TablePrefix}}-${{Environment}}_{queue}"}
+    dlq = template.resource(template.queue_logical(queue, "DeadLetterQueue"))["Properties"]
+    assert dlq["QueueName"] == {"Fn::Sub": f"${{TablePrefix}}-${{Environment}}_{queue}_dlq"}
+    assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [template.queue_logical(queue, "DeadLetterQueue"), "Arn"]}
+    arn = {"Fn::GetAtt": [logical, "Arn"]}
     worker = _functions()[f"{service.capitalize()}WorkerFunction"]["Properties"]
     assert worker["Timeout"] * 6 <= SQS_VISIBILITY_TIMEOUT  # AWS's advice for SQS triggers
+    polled = [e["Properties"] for e in worker["Events"].values() if e["Type"] == "SQS"]
+    assert [e["Queue"] for e in polled].count(arn) == 1
+    visibility = [st["Resource"] for p in worker["Policies"] if isinstance(p, dict)
+                  for st in p.get("Statement", []) if "sqs:ChangeMessageVisibility" in st["Action"]]
+    assert len(visibility) == 1
+    assert arn in (visibility[0] if isinstance(visibility[0], list) else [visibility[0]])
+    publish = template.resource("PublishEventsPolicy")["Properties"]["PolicyDocument"]
+    assert arn in publish["Statement"][0]["Resource"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_tables_fit_the_code(service: str) -> None:
     spec = template.table_spec(service, "t")
     assert {i["IndexName"] for i in spec["GlobalSecondaryIndexes"]} == {
         "gsi1", "gsi2", "gsi3", "gsi4"}
     assert spec["StreamSpecification"]["StreamEnabled"]
-    assert Settings().max_retries + 1 == max_receives
 
 
 def test_handlers_build_nothing_at_import() -> None:

@@ -130,12 +130,11 @@ def clean_broker(cluster: Cluster) -> None:
         import pika
         from dramatiq.common import dq_name, xq_name
 
-        from infra.services import SERVICES
-        from shared.topology import queue_of
+        from infra.services import queues
 
         conn = pika.BlockingConnection(pika.URLParameters(cluster.real_url))
         channel = conn.channel()
-        for queue in (queue_of(s) for s in SERVICES):
+        for queue, _ in queues():
             for name in (queue, dq_name(queue), xq_name(queue)):
                 channel.queue_delete(name)
         conn.close()

@@ -214,8 +214,7 @@ class _OneQueue:
 
     def _patched(self, fn: Any, settings: Settings) -> Any:
         mp = pytest.MonkeyPatch()
-        mp.setattr(ops_queues, "SERVICES", ("svc",))
-        mp.setattr(ops_queues, "queue_of", lambda _: self.queue)
+        mp.setattr(ops_queues, "queues", lambda: [(self.queue, "svc")])
         try:
             return fn(settings)
         finally:
