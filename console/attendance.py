@@ -18,14 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from services.followups import handlers as followups_h
-from services.meetings import handlers as meetings_h
-from services.meetings.schemas import GuestIn, JoinIn, MeetingIn, MeetingPatch
+from console.lazy import LazyModule
 from services.requests import handlers as requests_h
 from services.requests.schemas import ApprovalIn, ConclusionIn, RejectionIn
-from services.reviews import handlers as reviews_h
-from services.reviews import views as reviews_views
-from services.reviews.schemas import ModerationIn
 from shared.context import ServiceContext
 from shared.errors import AttendantNotEnabled, Conflict, DomainError, ValidationFailed
 from shared.files import PDF, FilePart, Upload, accept
@@ -38,6 +33,19 @@ from shared.tables import ConditionFailed, Table
 
 if TYPE_CHECKING:
     from console.services import Reads
+    from services.followups import handlers as followups_h
+    from services.meetings import handlers as meetings_h
+    from services.meetings import schemas as meetings_in
+    from services.reviews import handlers as reviews_h
+    from services.reviews import schemas as reviews_in
+    from services.reviews import views as reviews_views
+else:  # imported by the pages that use them (console/lazy.py)
+    followups_h = LazyModule("services.followups.handlers")
+    meetings_h = LazyModule("services.meetings.handlers")
+    meetings_in = LazyModule("services.meetings.schemas")
+    reviews_h = LazyModule("services.reviews.handlers")
+    reviews_in = LazyModule("services.reviews.schemas")
+    reviews_views = LazyModule("services.reviews.views")
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -203,14 +211,14 @@ class Attendance:
 
     def schedule(self, p: Principal, request_id: str, data: dict[str, Any]) -> None:
         ctx = self.ctx("meetings")
-        body = parsed(MeetingIn, data)
+        body = parsed(meetings_in.MeetingIn, data)
         self.fresh("meetings", request_id, lambda uow: meetings_h.schedule(
             uow, ctx.deps.rooms, ctx.settings, p, request_id, body, ctx.clock))
 
     def reschedule(self, p: Principal, request_id: str, meeting_id: str,
                    data: dict[str, Any]) -> None:
         ctx = self.ctx("meetings")
-        body = parsed(MeetingPatch, data)
+        body = parsed(meetings_in.MeetingPatch, data)
         self.run("meetings", lambda uow: meetings_h.change(
             uow, ctx.settings, p, request_id, meeting_id, body, ctx.clock))
 
@@ -222,13 +230,13 @@ class Attendance:
     def invite(self, p: Principal, request_id: str, meeting_id: str, name: str,
                email: str) -> None:
         ctx = self.ctx("meetings")
-        body = parsed(GuestIn, {"name": name, "email": email})
+        body = parsed(meetings_in.GuestIn, {"name": name, "email": email})
         self.run("meetings", lambda uow: meetings_h.invite(
             uow, ctx.deps.invites, p, request_id, meeting_id, body, ctx.clock))
 
     def join(self, p: Principal, request_id: str, meeting_id: str, name: str) -> str:
         ctx = self.ctx("meetings")
-        body = parsed(JoinIn, {"display_name": name})
+        body = parsed(meetings_in.JoinIn, {"display_name": name})
         out = self.run("meetings", lambda uow: meetings_h.join(
             uow, ctx.deps.rooms, p, request_id, meeting_id, body.display_name, ctx.clock))
         return out.url
@@ -241,7 +249,7 @@ class Attendance:
         return [r.model_dump(mode="json") for r in page.items]
 
     def moderate(self, p: Principal, review_id: str, decision: str) -> None:
-        body = parsed(ModerationIn, {"decision": decision})
+        body = parsed(reviews_in.ModerationIn, {"decision": decision})
         clock = self.ctx("reviews").clock
         self.run("reviews", lambda uow: reviews_h.moderate_review(
             uow, p, review_id, body, clock))

@@ -10,20 +10,15 @@ method here that calls the service's handler (in a unit of work for commands, as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from services.followups import handlers as followups_h
-from services.meetings import handlers as meetings_h
-from services.meetings.schemas import GuestJoinIn, JoinIn
+from console.lazy import LazyModule
 from services.requests import handlers as requests_h
 from services.requests import store as requests_store
 from services.requests.schemas import AttendantIn, RequestIn, ServiceIn, ServicePatch
-from services.reviews import handlers as reviews_h
-from services.reviews import views as reviews_views
-from services.reviews.schemas import ReviewIn
 from shared.context import ServiceContext
 from shared.errors import NotFound, ValidationFailed
 from shared.files import DOCUMENT_TYPES, FilePart, accept
@@ -33,6 +28,21 @@ from shared.outbox import UnitOfWork
 from shared.preconditions import ANY
 from shared.tables import Table
 from shared.tables.remembered import Remembered
+
+if TYPE_CHECKING:
+    from services.followups import handlers as followups_h
+    from services.meetings import handlers as meetings_h
+    from services.meetings import schemas as meetings_in
+    from services.reviews import handlers as reviews_h
+    from services.reviews import schemas as reviews_in
+    from services.reviews import views as reviews_views
+else:  # imported by the pages that use them (console/lazy.py)
+    followups_h = LazyModule("services.followups.handlers")
+    meetings_h = LazyModule("services.meetings.handlers")
+    meetings_in = LazyModule("services.meetings.schemas")
+    reviews_h = LazyModule("services.reviews.handlers")
+    reviews_in = LazyModule("services.reviews.schemas")
+    reviews_views = LazyModule("services.reviews.views")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -229,13 +239,13 @@ class PeopleServices:
     def join(self, p: Principal, request_id: str, meeting_id: str, name: str
              ) -> dict[str, Any]:
         ctx = self.contexts["meetings"]
-        body = _parse(JoinIn, {"display_name": name})
+        body = _parse(meetings_in.JoinIn, {"display_name": name})
         return self._command("meetings", lambda uow: meetings_h.join(
             uow, ctx.deps.rooms, p, request_id, meeting_id, body.display_name, ctx.clock))
 
     def guest_join(self, token: str, name: str) -> dict[str, Any]:
         ctx = self.contexts["meetings"]
-        body = _parse(GuestJoinIn, {"invite_token": token, "display_name": name})
+        body = _parse(meetings_in.GuestJoinIn, {"invite_token": token, "display_name": name})
         return self._command("meetings", lambda uow: meetings_h.guest_join(
             uow, ctx.deps.rooms, ctx.deps.invites, body.invite_token, body.display_name, ctx.clock))
 
@@ -251,7 +261,7 @@ class PeopleServices:
 
     def review(self, p: Principal, request_id: str, body: dict[str, Any]) -> dict[str, Any]:
         ctx = self.contexts["reviews"]
-        parsed = _parse(ReviewIn, body)
+        parsed = _parse(reviews_in.ReviewIn, body)
         return self._command("reviews", lambda uow: reviews_h.submit_review(
             uow, p, request_id, parsed, ctx.clock))
 

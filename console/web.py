@@ -11,8 +11,6 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import falcon
@@ -25,6 +23,7 @@ from console.assets import Assets
 from console.forms import DETAILS, TITLES, Form
 from console.services import Reads, Services
 from console.sessions import Session, SessionStore
+from console.templating import environment, loader
 from shared.clock import Clock
 from shared.errors import DomainError, Forbidden
 from shared.identity import Principal
@@ -32,18 +31,6 @@ from shared.settings import Settings
 
 log = logging.getLogger("atende.console")
 PREFIX = "/console"
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-def shortdate(value: str) -> str:
-    """An ISO 8601 date or instant as its day, dd/mm/aaaa (in the offset it is written in:
-    the platform writes UTC)."""
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    # Formatted by hand: strftime cost twenty times the parse.
-    return f"{at.day:02d}/{at.month:02d}/{at.year}"
 
 
 _keeping = threading.Lock()
@@ -175,15 +162,14 @@ class Console:
     menu: list[MenuEntry] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-            # Compiled once per process: checking every template's file on every render
+        dev = self.settings.console_dev_login
+        self.env = environment(
+            loader(dev),
+            # Loaded once per process: checking every template's file on every render
             # was a stat per template per page. `atende dev` still picks up edits.
-            auto_reload=self.settings.console_dev_login, cache_size=-1)
+            auto_reload=dev, cache_size=-1)
         self.env.globals.update(asset=self.assets.url, institution=self.settings.institution_name,
                                 prefix=PREFIX)
-        self.env.filters["shortdate"] = shortdate
         self.env.globals["form_html"] = Forms(self.env)
         self.env.globals["kept"] = Kept(self.env)
         self.pages = Pages(self.env)

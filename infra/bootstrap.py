@@ -186,10 +186,12 @@ def build(
     broker: dramatiq.Broker | None = None,
     services: tuple[str, ...] = SERVICES,
     with_http: bool = True,
+    with_console: bool | None = None,
     demo: dict[str, dict[str, Any]] | None = None,
 ) -> Platform:
-    """The platform; with ``with_http``, its HTTP apps, the console among them when the
-    requests service is here (``demo``: the people its development login offers)."""
+    """The platform; with ``with_http``, its HTTP apps; with ``with_console`` (by default,
+    with the apps), the console, when the requests service is here (``demo``: the people
+    its development login offers)."""
     clock = clock or SystemClock()
     install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
@@ -227,7 +229,7 @@ def build(
             svc.actors(broker, ctx)
         if with_http:
             platform.apps[name] = svc.create_app(ctx)
-    if with_http and "requests" in services:
+    if (with_http if with_console is None else with_console) and "requests" in services:
         platform.console = LazyApp(lambda: _console(platform, demo))
     return platform
 

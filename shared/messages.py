@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field
 from shared.clock import SystemClock
 from shared.ids import new_id
 from shared.logs import correlation_id
-from shared.model import Model
+from shared.model import Model, empty_list
 
 # The kernel's own events by type name. A service's events are found through its contract
 # instead: in one process (the embedded platform runs every service) the publisher's schema
@@ -181,7 +181,7 @@ class MeetingJoined(MeetingEvent):
 
 
 class MeetingReminderDue(MeetingEvent):
-    recipients: list[Party] = Field(default_factory=list)
+    recipients: list[Party] = Field(default_factory=empty_list)
 
 
 class ReviewSubmitted(Event):

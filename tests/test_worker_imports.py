@@ -58,14 +58,33 @@ def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) 
 
 def test_the_consoles_first_page_loads_no_token_code_and_no_metrics(tmp_path: Path) -> None:
     """The console function's first page: PyJWT (and its cryptography) wait for a login,
-    prometheus_client for a metric's use or a scrape."""
+    prometheus_client for a metric's use or a scrape, the other services' handlers for
+    the pages that call them."""
+    others = [f"services.{s}" for s in SERVICES if s != "requests"]
     code = ("import sys; from falcon import testing; from shared.settings import Settings; "
             "from infra.bootstrap import build; "
             f"p = build(Settings(data_dir={str(tmp_path)!r}), services=('requests',)); "
             "got = testing.TestClient(p.console).simulate_get('/console', protocol='https'); "
             "assert got.status_code == 200, got.text; "
-            "loaded = [m for m in ('jwt', 'cryptography', 'prometheus_client') "
-            "if m in sys.modules]; assert not loaded, loaded")
+            "loaded = [m for m in sys.modules if m in ('jwt', 'cryptography', "
+            f"'prometheus_client') or m.startswith({tuple(others)!r})]; "
+            "assert not loaded, loaded")
+    _runs_clean(code)
+
+
+def test_a_citizens_notifications_load_no_templates(tmp_path: Path) -> None:
+    """The followups function's first read with a token: Jinja waits for a notification's
+    texts, which only its consumer renders."""
+    code = ("import sys; from falcon import testing; from shared.settings import Settings; "
+            "from shared.identity import dev_secret, mint; from infra.bootstrap import build; "
+            f"s = Settings(data_dir={str(tmp_path)!r}); "
+            "p = build(s, services=('followups',)); "
+            "token = mint(dev_secret(s), sub='cid-1', roles=['citizen'], "
+            "issuer=s.jwt_issuer, audience=s.jwt_audience); "
+            "got = testing.TestClient(p.apps['followups']).simulate_get('/notifications', "
+            "headers={'Authorization': 'Bearer ' + token}); "
+            "assert got.status_code == 200, got.text; "
+            "assert 'jinja2' not in sys.modules, 'jinja2'")
     _runs_clean(code)
 
 

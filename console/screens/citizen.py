@@ -4,7 +4,6 @@ the conclusion and its file, the review)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import falcon
@@ -294,20 +293,7 @@ class Attachment(Action):
         send_bytes(resp, data, ctype, name)
 
 
-BRASILIA = timezone(timedelta(hours=-3), "BRT")  # no daylight saving since 2019
-
-
-def when(value: str | datetime) -> str:
-    """An instant as the mails say it: dd/mm/aaaa às HH:MM, Brasília time."""
-    try:
-        at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    except ValueError:
-        return str(value)
-    return at.astimezone(BRASILIA).strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
-
-
 def register(console: Console) -> None:
-    console.env.filters["when"] = when
     console.screen("/servicos/{service_id}", ServicePage(console))
     console.screen("/servicos/{service_id}/solicitar", Apply(console))
     console.screen("/minhas-solicitacoes", Mine(console), menu="Minhas solicitações",

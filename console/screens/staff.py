@@ -4,7 +4,6 @@ form (console/forms.py puts it in Portuguese) and dates in Brasília's time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import falcon
 
 from console.attendance import Attendance
 from console.forms import Form
+from console.templating import local
 from console.web import PREFIX, Console, reads_of
 from shared.errors import DomainError, NotFound
 from shared.identity import Principal
@@ -33,19 +33,6 @@ def attempt(form: Form, command: Callable[[], T], fields: dict[str, str],
     except DomainError as exc:
         form.take(exc, fields, default)
         return None, exc.status
-
-
-def local(value: str | None, with_time: bool = True) -> str:
-    """An ISO 8601 instant in Brasília's time: dd/mm/aaaa hh:mm."""
-    if not value:
-        return "—"
-    try:
-        at = datetime.fromisoformat(value).astimezone(BRASILIA)
-    except ValueError:
-        return value
-    # Formatted by hand: strftime cost twenty times the parse.
-    day = f"{at.day:02d}/{at.month:02d}/{at.year}"
-    return f"{day} {at.hour:02d}:{at.minute:02d}" if with_time else day
 
 
 def staff(console: Console, req: falcon.Request) -> Principal:

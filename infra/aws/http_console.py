@@ -11,7 +11,8 @@ from infra.aws.http import lazy_handler
 def _console() -> Any:
     from infra.aws import runtime
 
-    platform = runtime.platform(("requests",), http=True)
+    # The console alone: the requests service's JSON API is another function's.
+    platform = runtime.platform(("requests",), http=False, console=True)
     if platform.settings.console_dev_login:
         raise RuntimeError("ATENDE_CONSOLE_DEV_LOGIN is for `atende dev` only: unset it")
     return platform.console

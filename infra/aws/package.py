@@ -38,7 +38,8 @@ def compile_tree(path: Path) -> None:
 
 def code(dest: Path, root: Path = ROOT) -> Path:
     """The project's packages into ``dest`` (replacing any there), with their bytecode."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules",
+                                    "templates_compiled")
     for package in PACKAGES:
         shutil.rmtree(dest / package, ignore_errors=True)
         shutil.copytree(root / package, dest / package, ignore=ignore)
@@ -46,6 +47,9 @@ def code(dest: Path, root: Path = ROOT) -> Path:
     for assets in ASSETS:  # absent before `atende assets`: the console then says so
         if (modules / assets).is_dir():
             shutil.copytree(modules / assets, dest / "console" / "node_modules" / assets)
+    from console.templating import compile_templates
+
+    compile_templates(dest / "console")  # before the bytecode: they are modules too
     compile_tree(dest)
     return dest
 

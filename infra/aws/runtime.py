@@ -57,17 +57,18 @@ def _declare_event_queues(broker: Any) -> None:
         broker.declare_queue(queue_of(service))
 
 
-def platform(services: tuple[str, ...], *, http: bool, sweep_all: bool = False) -> Platform:
-    """The platform of ``services``; ``sweep_all``: its relay also sweeps every other
-    service's outbox (the scheduler's)."""
-    key = ("platform", services, http, sweep_all)
+def platform(services: tuple[str, ...], *, http: bool, console: bool = False,
+             sweep_all: bool = False) -> Platform:
+    """The platform of ``services``; ``console``: the console, whatever ``http`` says;
+    ``sweep_all``: its relay also sweeps every other service's outbox (the scheduler's)."""
+    key = ("platform", services, http, console, sweep_all)
     with _lock:
         if key not in _built:
             from infra.bootstrap import build
 
             _configure_logs()
             built = build(settings(), clock=_overrides.get("clock"), services=services,
-                          with_http=http)
+                          with_http=http, with_console=http or console)
             _declare_event_queues(built.broker)
             if sweep_all:
                 for table in built.tables.values():

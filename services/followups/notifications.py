@@ -8,13 +8,12 @@ the event applied: a repeated delivery adds nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from services.followups import repository
 from services.followups.contract import MAIL_ACTOR
@@ -24,6 +23,9 @@ from shared.clock import iso
 from shared.identity import real_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 Recipients = Callable[[Any, RequestView | None], Sequence[m.Party | None]]
 
@@ -106,20 +108,27 @@ def _hour(value: datetime) -> str:
     return local.strftime("%H:%M")
 
 
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 def _named(party: m.Party | None) -> str:
     """A person's name for a text, or "" (the template says who instead): never a sub,
     which with gov.br is a CPF, nor a bare label."""
     return real_name(party.name, party.sub) if party is not None else ""
 
 
-_env.filters.update(when=_when, hour=_hour, named=_named)
+@functools.cache
+def _env() -> Environment:
+    """The texts' templates, loaded on the first render: the service's HTTP side (a
+    function's first answer) lists notifications and renders none, and loads no Jinja."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, hour=_hour, named=_named)
+    return env
 
 
 @dataclass(frozen=True)
@@ -142,14 +151,15 @@ def render(kind: str, event: m.Event, view: RequestView | None,
         "citizen": snapshot.citizen if snapshot else None,
         "assignee": snapshot.assignee if snapshot else None,
     }
-    module = _env.get_template(f"{kind}.txt.j2").make_module(context)
+    env = _env()
+    module = env.get_template(f"{kind}.txt.j2").make_module(context)
     title = " ".join(str(module.title).split())  # type: ignore[attr-defined]
     body = str(module.body).strip()  # type: ignore[attr-defined]
     paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
     page = {"recipient": recipient, "title": title, "body": body,
             "link": link.format(id=event.request_id) if link else None}
-    return Message(title, body, _env.get_template("mail.txt.j2").render(page).strip() + "\n",
-                   _env.get_template("mail.html.j2").render(page, paragraphs=paragraphs))
+    return Message(title, body, env.get_template("mail.txt.j2").render(page).strip() + "\n",
+                   env.get_template("mail.html.j2").render(page, paragraphs=paragraphs))
 
 
 # --- the effect --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.mail import ADDRESS
-from shared.model import Model
+from shared.model import Model, empty_list
 from shared.parties import PartyOut
 
 FieldType = Literal["text", "long_text", "number", "date", "email", "cpf", "phone", "choice"]
@@ -78,7 +78,7 @@ class ServiceIn(_In):
     unit: str = Field(min_length=1, max_length=100)
     form: list[FormField] = Field(max_length=100)
     steps: list[Step] = Field(max_length=100)
-    documents: list[DocumentSpec] = Field(default_factory=list, max_length=50)
+    documents: list[DocumentSpec] = Field(default_factory=empty_list, max_length=50)
     deadline_days: int | None = Field(default=None, ge=1, le=3650)
 
     @field_validator("form")

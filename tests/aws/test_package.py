@@ -3,6 +3,7 @@ it is from a read-only directory."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import stat
@@ -82,3 +83,67 @@ def test_every_function_and_the_layer_are_built_by_their_makefiles() -> None:
     version = package.runtime_version()
     assert f"PYTHON ?= python{version}" in makefile
     assert f"PYTHON ?= python{version}" in layer and f"--python-version {version}" in layer
+
+
+_CONSOLE_PAGE = """import sys, jinja2
+from falcon import testing
+from infra.bootstrap import build
+from shared.settings import Settings
+
+p = build(Settings(data_dir=sys.argv[1]), services=("requests",))
+got = testing.TestClient(p.console).simulate_get("/console", protocol="https")
+assert got.status_code == 200, got.text
+print(got.text)
+"""
+
+
+def _first_page(code: Path, data: Path) -> tuple[str, list[str]]:
+    env = {**os.environ, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"}
+    # Every template Jinja compiles goes through Environment._compile: counted here.
+    probe = ("import jinja2; compiled = []; "
+             "orig = jinja2.Environment._compile; "
+             "jinja2.Environment._compile = lambda self, *a: compiled.append(a[1]) or "
+             "orig(self, *a); "
+             f"exec({_CONSOLE_PAGE!r}); print('COMPILED', compiled)")
+    done = subprocess.run([sys.executable, "-c", probe, str(data)], cwd=code, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    page, _, compiled = done.stdout.rpartition("COMPILED ")
+    return page, ast.literal_eval(compiled)
+
+
+def test_a_packaged_console_renders_from_its_compiled_templates(tmp_path: Path) -> None:
+    """The build compiles the console's templates: the first page renders without Jinja
+    compiling one, the same page as from the sources, which are no longer read."""
+    code = package.code(tmp_path / "code")
+    compiled = code / "console" / "templates_compiled"
+    assert len(list(compiled.glob("*.py"))) == len(list(
+        (package.ROOT / "console" / "templates").glob("*.html")))
+    assert len(list((compiled / "__pycache__").glob("*.pyc"))) == len(list(
+        compiled.glob("*.py")))
+    from_sources, compiled_then = _first_page(package.ROOT, tmp_path / "a")
+    assert compiled_then  # from a checkout, Jinja compiles what the page uses
+    for source in (code / "console" / "templates").glob("*.html"):
+        source.write_text("{% broken")
+    _read_only(code)
+    try:
+        packaged, compiled_now = _first_page(code, tmp_path / "b")
+    finally:
+        _writable(code)
+    assert compiled_now == []
+    assert packaged == from_sources
+
+
+def test_compiled_templates_from_another_jinja_are_not_used(tmp_path: Path) -> None:
+    """Jinja's generated code is for its own version's runtime: another's, or `atende
+    dev` (which picks up edits), renders from the sources."""
+    import jinja2
+
+    from console import templating
+
+    compiled = templating.compile_templates(package.code(tmp_path / "code") / "console")
+    assert isinstance(templating.loader(False, compiled), jinja2.ModuleLoader)
+    assert isinstance(templating.loader(True, compiled), jinja2.FileSystemLoader)
+    (compiled / templating.COMPILED_BY).write_text("2.0.0")
+    assert isinstance(templating.loader(False, compiled), jinja2.FileSystemLoader)
+    assert isinstance(templating.loader(False, tmp_path / "none"), jinja2.FileSystemLoader)

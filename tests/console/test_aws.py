@@ -66,6 +66,11 @@ def test_the_console_function_serves_the_console(aws: Settings) -> None:
                                                             headers=headers), None))
     assert status == 200 and b"<h1>Servi\xc3\xa7os dispon\xc3\xadveis</h1>" in body
     assert hdrs["x-frame-options"] == "DENY"
+    # The console alone: the requests service's JSON app is its own function's.
+    from infra.aws import runtime
+
+    built = [p for key, p in runtime._built.items() if key[0] == "platform"]
+    assert len(built) == 1 and built[0].apps == {} and built[0].console is not None
     css = next(line for line in body.decode().splitlines() if "core." in line)
     url = css.split('href="')[1].split('"')[0]
     status, hdrs, data = decode_response(handler(http_event("GET", url, headers=headers),

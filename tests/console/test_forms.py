@@ -6,7 +6,7 @@ from __future__ import annotations
 import jinja2
 
 from console.forms import Form, in_portuguese
-from console.web import TEMPLATES
+from console.templating import TEMPLATES
 from shared.errors import Conflict, ValidationFailed
 
 LABELS = {"justification": "Justificativa", "summary": "Resumo"}

@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from console.forms import Form
 from console.screens.panel import Rows
-from console.screens.staff import local
-from console.web import TEMPLATES, Forms, Kept, Pages, shortdate
+from console.templating import TEMPLATES, local, shortdate
+from console.web import Forms, Kept, Pages
 
 
 def env() -> jinja2.Environment:
