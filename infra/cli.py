@@ -18,9 +18,10 @@ from shared.settings import Settings
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from infra.process import OperatorError
-    from shared.settings import SettingsError, problem_line
+    from shared.settings import problem_line
 
     if getattr(args, "data_dir", None):
         os.environ["ATENDE_DATA_DIR"] = str(args.data_dir)

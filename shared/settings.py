@@ -1,22 +1,14 @@
-"""Settings for every process, read once from the environment (prefix ``ATENDE_``).
-
-Read here rather than by pydantic-settings, which imports every source it offers (a CLI's
-argparse, dotenv, AWS, Azure and GCP secrets, TOML, YAML) at each cold start, for the one
-source used: the environment, read as it read it (below)."""
+"""Settings for every process, read once from the environment (prefix ``ATENDE_``)."""
 
 from __future__ import annotations
 
-import json
-import os
-import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.model import empty_list
-
-PREFIX = "ATENDE_"
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "sqs")
 # What an operator is shown for a setting whose default is no example of a good value.
@@ -24,18 +16,8 @@ _EXAMPLES = {"broker_url": "redis://127.0.0.1:6379/0", "jwks_url":
              "https://idp.example.gov.br/.well-known/jwks.json"}
 
 
-class SettingsError(ValueError):
-    """A setting the environment gives that cannot be read (a list's value not JSON)."""
-
-
-class Settings(BaseModel):
-    """What the keywords say, else the environment's ``ATENDE_<NAME>`` (any case; a list
-    setting's value is JSON), else the default; the defaults are validated too."""
-
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**{**environment(), **values})
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATENDE_", extra="ignore")
 
     data_dir: Path = Path("var")
     # "memory://" is the in-process broker; redis://, amqp:// and sqs:// are real ones.
@@ -246,26 +228,6 @@ class Settings(BaseModel):
         p = self.data_dir.joinpath(*parts)
         private_dir(p.parent)
         return p
-
-
-def environment() -> dict[str, Any]:
-    """The settings the environment gives, by field name."""
-    found: dict[str, Any] = {}
-    fields = Settings.model_fields
-    for key, value in os.environ.items():
-        if len(key) <= len(PREFIX) or key[:len(PREFIX)].upper() != PREFIX:
-            continue
-        name = key[len(PREFIX):].lower()
-        field = fields.get(name)
-        if field is None:
-            continue
-        if typing.get_origin(field.annotation) is list:
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise SettingsError(f"{key}: not a JSON list: {value!r}") from None
-        found[name] = value
-    return found
 
 
 def problem_line(exc: ValidationError) -> str:
