@@ -156,6 +156,11 @@ class _RunLock:
             self._cond.notify_all()
 
 
+def _broker_counts(broker: dramatiq.Broker, message: MessageProxy) -> bool:
+    counts = getattr(broker, "counts_deliveries", None)
+    return counts is not None and bool(counts(message.queue_name))
+
+
 class CrashGuard(Middleware):
     """Dead-letters a message that keeps killing its worker process.
 
@@ -175,12 +180,17 @@ class CrashGuard(Middleware):
     can lose it, and then the count is one short for that one message. An effect's
     commit, which clears the count with it, is durable as every other write.
 
-    Every start is written down before the run, on every broker. Sparing a quorum queue's
-    first delivery that write (the broker counts its deliveries) was tried and undone: the
-    outbox may send one entry as several messages (a resend after a store outage), each
-    copy's first run then went unwritten, and together they killed more workers than
-    ``limit``. The broker's own delivery limit is a backstop, no substitute: it also
-    charges the messages a dying worker had only prefetched."""
+    Where the broker counts deliveries (RabbitMQ's quorum queues: the broker's
+    ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
+    it runs with no read and no record, nothing to clear. Only a redelivery is guarded: a
+    suspect, run alone, counted from one (its first, unwritten, run). The broker's own
+    delivery limit cannot stand in for that: it also charges the messages a dying worker
+    had only prefetched, so the innocent messages that came back with a poison one would
+    be dead-lettered with it; run alone, they finish and are not charged again. The outbox
+    may send one entry as several messages (a resend after a store outage), each copy's
+    first run unwritten: copies of a poison message, rare, each take down one worker more
+    than ``limit`` allows. (SQS, whose redrive policy counts receives, has no guard.)
+    """
 
     def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
         self.tables = tables  # by queue name
@@ -190,7 +200,8 @@ class CrashGuard(Middleware):
         # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
         # on), and keyed by id the second would overwrite the first's hold, which would
         # then never be released and stall the next suspect and everything behind it.
-        self._run = threading.local()  # .suspect: None, or whether this run is alone
+        # .suspect: None, or whether this run is alone; .guarded: whether it was counted
+        self._run = threading.local()
 
     def _where(self, message: Message[Any] | MessageProxy) -> tuple[Table, str] | None:
         table = self.tables.get(q_name(message.queue_name))
@@ -204,20 +215,27 @@ class CrashGuard(Middleware):
         where = self._where(message)
         if where is None:
             return
+        counted = _broker_counts(broker, message)
+        if counted and getattr(message, "redelivered", True) is False:
+            self.lock.acquire(False)
+            self._run.suspect, self._run.guarded = False, False
+            return
         table, sk = where
         item = table.get(APPLIED_PK, sk)
-        suspect = item is not None
+        suspect = item is not None or counted
         self.lock.acquire(suspect)
-        self._run.suspect = suspect
+        self._run.suspect, self._run.guarded = suspect, True
         _delivery.set(_Delivery(table.name, sk))
         again = getattr(message, "redelivered", None) is True  # RabbitMQ alone says
-        if self._count_start(table, sk, message.message_id, item, again) >= self.limit:
+        if self._count_start(table, sk, message.message_id, item, again,
+                             unwritten=counted) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
     def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None, again: bool = False) -> int:
+                     item: dict[str, Any] | None, again: bool = False,
+                     unwritten: bool = False) -> int:
         """Record one more start; how many earlier starts never finished. Once the limit is
         reached the record stays (``dead``): other copies of the same entry (two relays
         may both have sent it) are failed at once instead of each killing workers anew.
@@ -226,11 +244,13 @@ class CrashGuard(Middleware):
         (a ``dead`` one is read again at once, since it fails a message without a write).
         ``again``: the broker handed this very message out before; the dead-lettered
         message itself coming back so (its rejection was dropped with the channel it was
-        delivered on) is still dead, not a replay."""
+        delivered on) is still dead, not a replay. ``unwritten``: a redelivery whose first
+        run was not written down (a broker that counts deliveries); with no record yet, that
+        run is counted."""
         for attempt in range(20):
             if attempt or (item and item.get("dead")):
                 item = table.get(APPLIED_PK, sk)
-            before = int(item["starts"]) if item else 0
+            before = int(item["starts"]) if item else int(unwritten)
             if item and item.get("dead"):
                 if item["dead"] != message_id or again:
                     return before
@@ -254,6 +274,9 @@ class CrashGuard(Middleware):
                               ) -> None:
         suspect, self._run.suspect = getattr(self._run, "suspect", None), None
         if suspect is None:
+            return
+        if not self._run.guarded:
+            self.lock.release(suspect)
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:

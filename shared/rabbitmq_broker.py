@@ -55,13 +55,14 @@ class _Consumer(_RabbitmqConsumer):
 # A backstop above the crash guard's own limit (shared.consumer.CRASH_LIMIT): the broker
 # also counts the returns of messages that were only prefetched when a worker died, which
 # the guard does not charge; it dead-letters only what the guard could not (its table out
-# of reach at every start).
+# of reach at every start). On a quorum queue the guard counts redeliveries only, so the
+# broker's count is what tells it a message came back.
 DELIVERY_LIMIT = 20
 
 
 class TagSafeRabbitmqBroker(RabbitmqBroker):
     """Declares a new queue as a quorum queue, whose delivery count is part of its
-    replicated state and whose delivery limit backs the crash guard up. A queue that
+    replicated state: the crash guard counts only what it redelivers. A queue that
     already exists as a classic one is kept as it is (a queue's type cannot change in
     place), and one log line says how to migrate it."""
 
@@ -74,7 +75,8 @@ class TagSafeRabbitmqBroker(RabbitmqBroker):
         return _Consumer
 
     def counts_deliveries(self, queue_name: str) -> bool:
-        """Whether the broker counts this queue's deliveries (a quorum queue)."""
+        """Whether the broker counts this queue's deliveries (a quorum queue): a message it
+        has not handed out before says so (``redelivered`` false)."""
         return self.quorum.get(q_name(queue_name), False)
 
     def _declare_queue(self, queue_name: str) -> Any:

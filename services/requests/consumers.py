@@ -55,8 +55,10 @@ def apply(uow: UnitOfWork, event: m.Event) -> None:
              if actor else None, "event_id": event.id}
     req.note_activity(entry, event.occurred_at)
     if isinstance(event, m.ReviewSubmitted):
-        req.set_verdict(event.verdict, event.occurred_at)
-    store.save_request(uow, req)
+        req.set_verdict(event.verdict, event.occurred_at)  # on the panel too
+        store.save_request(uow, req)
+    else:
+        store.save_activity(uow, req)
 
 
 def effect(ctx: ServiceContext) -> Effect:

@@ -194,7 +194,8 @@ class Request:
 
     def note_activity(self, entry: Doc, at: datetime) -> None:
         """An event from another service: a timeline entry and, if newer, the last
-        activity. Order of arrival does not matter: the latest time wins."""
+        activity. Order of arrival does not matter: the latest time wins. Nothing the
+        panel row shows changes (``store.save_activity`` leaves that row as it is)."""
         self.entries.append(entry)
         self.last_activity_at = max(self.last_activity_at, iso(at))
         self.version += 1

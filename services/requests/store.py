@@ -86,13 +86,26 @@ def save_request(uow: UnitOfWork, req: Request) -> None:
     command's unit."""
     uow.save({**req.to_doc(), "pk": f"REQ#{req.id}", "sk": "REQ"})
     uow.add(Put(panel_row(req)))  # the request's own version check guards both
+    _put_entries(uow, req)
+    for event in req.events:
+        uow.publish(event)
+    req.events.clear()
+
+
+def save_activity(uow: UnitOfWork, req: Request) -> None:
+    """The request after other services' events were noted on it (``note_activity``) and
+    nothing else, as a consumer leaves it: its item and its new timeline entries. Not its
+    panel row, which shows nothing an activity changes; and the item not copied, since the
+    consumer drops the request once saved."""
+    uow.save({**req.fields_view(), "pk": f"REQ#{req.id}", "sk": "REQ"})
+    _put_entries(uow, req)
+
+
+def _put_entries(uow: UnitOfWork, req: Request) -> None:
     for entry in req.entries:
         eid = entry.pop("event_id", None) or new_id()
         uow.add(Put({"pk": f"REQ#{req.id}", "sk": f"TL#{entry['at']}#{eid}", **entry}))
-    for event in req.events:
-        uow.publish(event)
     req.entries.clear()
-    req.events.clear()
 
 
 def panel_row(req: Request) -> Item:

@@ -248,10 +248,9 @@ class SQLiteTable:
         consumer's effect and its marker, each a statement apiece before. A key that
         exists undoes the statement whole; one at a time then tells which it was."""
         rows = [_row(w.item) for w in puts]
-        marks = f"({', '.join('?' * len(_COLUMNS))})"
         try:
             conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_COLUMNS)}) VALUES '
-                         + ", ".join([marks] * len(rows)), [v for row in rows for v in row])
+                         + ", ".join(map(_marks, rows)), [v for row in rows for v in _bound(row)])
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise
@@ -283,45 +282,58 @@ class SQLiteTable:
         if w.expect_version is not None:
             self._update(conn, n, w.expect_version, cols, vals)
             return
-        if not w.must_not_exist and self._rewrite_body(conn, cols, vals):
+        if not w.must_not_exist and self._upsert_body(conn, cols, vals):
             return
         verb = "INSERT" if w.must_not_exist else "INSERT OR REPLACE"
         try:
-            conn.execute(f'{verb} INTO "{self.name}" ({", ".join(cols)}) '
-                         f"VALUES ({', '.join('?' * len(cols))})", vals)
+            conn.execute(f'{verb} INTO "{self.name}" ({", ".join(cols)}) VALUES {_marks(vals)}',
+                         _bound(vals))
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise ConditionFailed(n) from exc
             raise
 
-    def _rewrite_body(self, conn: sqlite3.Connection, cols: list[str], vals: list[Any]
-                      ) -> bool:
-        """An unconditioned put over a row whose index keys stay as they are: the body and
-        version alone, in place. INSERT OR REPLACE deletes the row and inserts it again,
-        rewriting every index it is in (a panel row is in four, and a request's each
-        change rewrites it). False when there is no such row: the caller inserts."""
-        keys = cols[4:]
-        same = " AND ".join(f"{c} IS ?" for c in keys)
+    def _upsert_body(self, conn: sqlite3.Connection, cols: list[str], vals: list[Any]
+                     ) -> bool:
+        """An unconditioned put in one statement: a new row inserted, or a row whose index
+        keys stay as they are rewritten in place, its body and version alone. INSERT OR
+        REPLACE deletes the row and inserts it again, rewriting every index it is in (a
+        panel row is in four); an UPDATE tried first cost a new row (a timeline entry) a
+        second statement. False when the row's index keys change: the caller replaces
+        it."""
+        same = " AND ".join(f"{c} IS excluded.{c}" for c in cols[4:])
         return conn.execute(
-            f'UPDATE "{self.name}" SET version = ?, body = ? WHERE pk = ? AND sk = ? AND {same}',
-            [vals[2], vals[3], vals[0], vals[1], *vals[4:]]).rowcount == 1
+            f'INSERT INTO "{self.name}" ({", ".join(cols)}) VALUES {_marks(vals)} '
+            "ON CONFLICT (pk, sk) DO UPDATE SET version = excluded.version, "
+            f"body = excluded.body WHERE {same}", _bound(vals)).rowcount == 1
 
     def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
                 vals: list[Any]) -> None:
         """Rewrite a versioned item, setting only the index keys that changed: SQLite
         rewrites every index whose column an UPDATE sets, changed or not, which nearly
-        doubled a consumer's commit (request, timeline entry, marker); most events change
-        none of them."""
+        doubled a consumer's commit (request, timeline entry, marker). Most writes change
+        none of them: one UPDATE conditioned on the version and the keys as they are does
+        it; only when it touches nothing are the stored keys read, to tell a stale version
+        from keys that moved."""
         keys = cols[4:]
+        same = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = ?"
+                            for c, v in zip(keys, vals[4:], strict=True))
+        if conn.execute(
+                f'UPDATE "{self.name}" SET version = ?, body = ? WHERE pk = ? AND sk = ? '
+                f"AND version = ? AND {same}",
+                [vals[2], vals[3], vals[0], vals[1], expect_version, *_bound(vals[4:])]
+        ).rowcount:
+            return
         row = conn.execute(
             f'SELECT {", ".join(keys)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
             "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
         if row is None:
             raise ConditionFailed(n)
         changed = [(c, v) for c, v, old in zip(keys, vals[4:], row, strict=True) if v != old]
-        assigns = ", ".join(["version = ?", "body = ?", *(f"{c} = ?" for c, _ in changed)])
+        assigns = ", ".join(["version = ?", "body = ?", *(
+            f"{c} = NULL" if v is None else f"{c} = ?" for c, v in changed)])
         conn.execute(f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ?',
-                     [vals[2], vals[3], *(v for _, v in changed), vals[0], vals[1]])
+                     [vals[2], vals[3], *_bound([v for _, v in changed]), vals[0], vals[1]])
 
     def _check(self, conn: sqlite3.Connection, n: int, w: Check) -> None:
         row = conn.execute(
@@ -347,6 +359,19 @@ def _row(item: Item) -> list[Any]:
     for i in INDEXES:
         vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
     return vals
+
+
+def _marks(vals: Sequence[Any]) -> str:
+    """A row's placeholders, NULL written into the statement: the sqlite3 module adapts
+    each None it binds through a failed attribute lookup (an exception raised and cleared),
+    and an item leaves most of its eight index columns empty. The statements stay few (an
+    item's kind decides which are empty), each prepared once in the connection's cache."""
+    return f"({', '.join('NULL' if v is None else '?' for v in vals)})"
+
+
+def _bound(vals: Sequence[Any]) -> list[Any]:
+    """The values ``_marks`` leaves a placeholder for."""
+    return [v for v in vals if v is not None]
 
 
 def _new_items(writes: Sequence[Write], start: int) -> list[Put]:

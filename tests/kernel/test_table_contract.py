@@ -211,6 +211,27 @@ def test_a_put_over_an_item_moves_it_between_indexes_as_its_keys_say(table: Tabl
     assert in_index("B") == [] and table.get("a", "1") == item("a", "1", v=4)
 
 
+def test_a_versioned_put_moves_it_between_indexes_and_a_stale_one_changes_nothing(
+        table: Table) -> None:
+    def in_index(pk: str) -> list[object]:
+        return [i["v"] for i in table.query(pk, index="gsi1").items]
+
+    table.transact([Put(item("a", "1", 1, v=1, gsi1pk="A", gsi1sk="x"), must_not_exist=True)])
+    table.transact([Put(item("a", "1", 2, v=2, gsi1pk="A", gsi1sk="x"), expect_version=1)])
+    assert in_index("A") == [2]
+    table.transact([Put(item("a", "1", 3, v=3, gsi1pk="B", gsi1sk="x"), expect_version=2)])
+    assert in_index("A") == [] and in_index("B") == [3]
+    with pytest.raises(ConditionFailed):  # stale, keys as stored
+        table.transact([Put(item("a", "1", 3, v=9, gsi1pk="B", gsi1sk="x"), expect_version=2)])
+    with pytest.raises(ConditionFailed):  # stale, keys that would move it
+        table.transact([Put(item("a", "1", 3, v=9, gsi1pk="C", gsi1sk="x"), expect_version=2)])
+    table.transact([Put(item("a", "1", 4, v=4), expect_version=3)])  # out of the index
+    assert in_index("B") == [] and in_index("C") == []
+    assert table.get("a", "1") == item("a", "1", 4, v=4)
+    table.transact([Put(item("a", "1", 5, v=5, gsi1pk="A", gsi1sk="y"), expect_version=4)])
+    assert in_index("A") == [5]
+
+
 def test_bad_cursor_is_rejected(table: Table) -> None:
     with pytest.raises(ValueError):
         table.query("p", cursor="not-a-cursor!!")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.requests import store
+from services.requests.model import Request
 from shared import messages as m
 from shared.preconditions import ANY
+from shared.tables import Put
 from tests.helpers import setup_service, to_state
 
 T0 = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -128,3 +131,39 @@ def test_published_events_carry_the_snapshot_and_actor(harness):
     assert approved.request.assignee.email == "bruno@example.gov.br"
     assert approved.request.analyst.name == "Alice Analista"
     assert approved.actor.sub == s.subs["analyst"]
+
+
+def _stored_panel_row_matches_the_request(table, rid: str) -> dict:
+    doc = table.get(f"REQ#{rid}", "REQ")
+    del doc["pk"], doc["sk"]
+    row = table.get(f"REQ#{rid}", "PANEL")
+    assert row == store.panel_row(Request.from_doc(doc))
+    return row
+
+
+def test_an_activity_writes_the_request_its_entry_and_marker_not_the_panel_row(
+        harness, monkeypatch):
+    """Another service's event changes nothing the panel row shows: the row is left as it
+    is (and still matches the request); a verdict, which it shows, rewrites it."""
+    s = setup_service(harness)
+    rid = to_state(harness, s, "in_service")
+    table = harness.platform.contexts["requests"].table
+    before = _stored_panel_row_matches_the_request(table, rid)
+    written: list[list[str]] = []
+    real = table.transact
+    monkeypatch.setattr(table, "transact", lambda writes, **kw: (
+        written.append([w.item["sk"].split("#")[0] for w in writes if isinstance(w, Put)]),
+        real(writes, **kw))[1])
+    assert harness.platform.consumers["requests"](followup(rid).model_dump(mode="json"))
+    assert written == [["REQ", "TL", "requests"]]
+    assert _stored_panel_row_matches_the_request(table, rid) == before
+
+    done = to_state(harness, s, "concluded")
+    written.clear()
+    verdict = m.ReviewSubmitted(request_id=done, occurred_at=T0, review_id="r1",
+                                service_id=s.service_id, citizen=ANA, verdict="approved",
+                                rating=5)
+    assert harness.platform.consumers["requests"](verdict.model_dump(mode="json"))
+    assert written == [["REQ", "PANEL", "TL", "requests"]]
+    row = _stored_panel_row_matches_the_request(table, done)
+    assert row["view"]["citizen_verdict"] == "approved"
