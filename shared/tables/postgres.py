@@ -158,6 +158,11 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     few index probes: a page would cost as much as its partition's size."""
     conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; "
                  "SET enable_sort = off")
+    # Every statement prepared the first time it is run, not the fifth: psycopg checks a
+    # preparation by its result then, and only then. A statement counted up to its
+    # preparation in a transaction's pipeline that a failed condition cut short was
+    # skipped by the server, yet taken for prepared, and failed from then on.
+    conn.prepare_threshold = 0
 
 
 class _CommitUnknown(psycopg.OperationalError):

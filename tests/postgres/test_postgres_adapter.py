@@ -131,21 +131,26 @@ def test_a_transaction_is_one_round_trip_and_a_failed_condition_undoes_it(
     try:
         db.migrate(["t"])
         table = db.table("t")
-        with round_trips(db) as trips:
-            table.transact([Put({"pk": "a", "sk": "1", "version": 1}, must_not_exist=True),
-                            Put({"pk": "a", "sk": "2", "version": 1}),
-                            Check("a", "1", must_exist=True)])
-        assert trips.count == 1
-        with round_trips(db) as trips:
-            table.transact([Put({"pk": "a", "sk": "1", "version": 2}, expect_version=1)])
-        assert trips.count == 1
-        with round_trips(db) as trips:
-            table.transact([Delete("a", "2")], durable=False)
-        assert trips.count == 1
-        with round_trips(db) as trips:
-            assert table.get_many([("a", "1"), ("a", "2")]) == [
-                {"pk": "a", "sk": "1", "version": 2}, None]
-        assert trips.count == 1
+        # Each twice: a statement run alone is prepared, the first time on a connection,
+        # in a round trip of its own.
+        for n in (1, 2):
+            with round_trips(db) as trips:
+                table.transact([Put({"pk": "a", "sk": f"{n}", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "a", "sk": f"x{n}", "version": 1}),
+                                Check("a", f"{n}", must_exist=True)])
+            assert trips.count == 1
+            with round_trips(db) as trips:
+                table.transact([Put({"pk": "a", "sk": f"{n}", "version": 2}, expect_version=1)])
+            assert trips.count == (2 if n == 1 else 1)
+            with round_trips(db) as trips:
+                table.transact([Delete("a", f"x{n}")], durable=False)
+            assert trips.count == 1
+            with round_trips(db) as trips:
+                assert table.get_many([("a", f"{n}"), ("a", f"x{n}")]) == [
+                    {"pk": "a", "sk": f"{n}", "version": 2}, None]
+            assert trips.count == (2 if n == 1 else 1)
+        table.transact([Delete("a", "2")])
         # Each kind of condition, failing in the middle of a transaction: nothing of it
         # is left, the failed write is named, and the connection goes on as before.
         for n, failing in enumerate([Put({"pk": "a", "sk": "1", "version": 1},
@@ -166,6 +171,35 @@ def test_a_transaction_is_one_round_trip_and_a_failed_condition_undoes_it(
                         Delete("a", "1", expect_version=2)])
         assert table.get("a", "1") is None
         assert not [r for r in caplog.records if r.name == "psycopg"]
+    finally:
+        db.close()
+
+
+def test_statements_skipped_after_a_failed_condition_are_prepared_later_as_ever(
+        url: str) -> None:
+    """The statements after a failed one in a transaction's pipeline are skipped by the
+    server, their preparation with them: the connection must not take them for prepared
+    (psycopg would, had it counted them as prepared when it queued them), else each would
+    fail on it from then on."""
+    db = PostgresDatabase(url, max_size=1)
+    try:
+        db.migrate(["t"])
+        table = db.table("t")
+        table.transact([Put({"pk": "a", "sk": "taken", "version": 1}),
+                        Put({"pk": "b", "sk": "x", "version": 1})])
+        for n in range(1, 13):
+            table.transact([Put({"pk": "a", "sk": f"k{n}", "version": 1}, must_not_exist=True),
+                            Put({"pk": "b", "sk": "x", "version": n + 1}, expect_version=n)])
+            with pytest.raises(ConditionFailed) as err:
+                table.transact([Put({"pk": "a", "sk": "taken", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "a", "sk": f"skipped{n}", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "b", "sk": "x", "version": 99},
+                                    expect_version=n + 1)])
+            assert err.value.index == 0
+        assert table.get("b", "x") == {"pk": "b", "sk": "x", "version": 13}
+        assert table.query("a", prefix="skipped").items == []
     finally:
         db.close()
 
