@@ -368,8 +368,8 @@ def _prepare(w: Write) -> Write | tuple[Put, list[Any]]:
 
 # A failed condition in a transaction of several writes is an error raised by the statement
 # itself, so that the server skips the rest of the pipeline and its sync rolls back: a
-# text cast to a number, which names what happened in the server's log. Built from count(*), not a
-# constant, so that the planner cannot evaluate it ahead of the rows.
+# text cast to a number, which names what happened in the server's log. Built from
+# count(*), not a constant, so that the planner cannot evaluate it ahead of the rows.
 _FAILED = "atende: write condition failed"
 # Local to the transaction: gone with it, whatever ends it.
 _NOT_DURABLE = "SELECT set_config('synchronous_commit', 'off', true)"
