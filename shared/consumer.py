@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,9 @@ class _Delivery:
     cleared: bool = False
 
 
+# The keys (pk, sk) an effect will read for an event, if it can tell before it runs.
+Reads = Callable[[Event], Sequence[tuple[str, str]]]
+
 # Set by CrashGuard around a message's run (same worker thread as the actor): the effect's
 # own transaction clears the count, sparing the guard a write transaction of its own.
 _delivery: ContextVar[_Delivery | None] = ContextVar("delivery", default=None)
@@ -51,8 +54,10 @@ def apply_once(
     effect: Callable[[UnitOfWork, Event], None],
     *,
     attempts: int = 5,
+    reads: Reads | None = None,
 ) -> bool:
     """Apply ``effect`` for ``event`` unless this consumer already did; True if applied.
+    ``reads``: the keys the effect will read, read with the applied marker in one request.
 
     A write conflict means another event changed what the effect read (events about one
     request arrive together): the effect is read and run again at once, a few times, before
@@ -60,6 +65,9 @@ def apply_once(
     sk = f"{consumer}#{event.id}"
     for attempt in range(attempts):
         with new_uow() as uow:
+            ahead = reads(event) if reads is not None else ()
+            if ahead:
+                uow.read_ahead([(APPLIED_PK, sk), *ahead])
             if uow.get(APPLIED_PK, sk) is not None:
                 EFFECTS.labels(consumer, event.type, "repeat").inc()
                 return False
@@ -97,8 +105,10 @@ class EventConsumer:
 
     def __init__(self, service: str, handles: frozenset[str],
                  new_uow: Callable[[], UnitOfWork], effect: Effect,
-                 schemas: Mapping[str, type[Event]] | None = None) -> None:
+                 schemas: Mapping[str, type[Event]] | None = None,
+                 reads: Reads | None = None) -> None:
         self.service = service
+        self.reads = reads
         self.handles = handles
         self.schemas = dict(schemas or {})
         self.new_uow = new_uow
@@ -110,7 +120,7 @@ class EventConsumer:
         if doc.get("type") not in self.handles:
             return False
         return apply_once(self.new_uow, self.service, Event.parse(doc, self.schemas),
-                          self._run)
+                          self._run, reads=self.reads)
 
     def _run(self, uow: UnitOfWork, event: Event) -> None:
         result = self.effect(uow, event) or {}

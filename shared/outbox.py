@@ -64,6 +64,7 @@ class UnitOfWork:
         # What the command read, as it read it (the read-your-writes wait judges a refusal
         # by the view the command saw, without reading it again).
         self.read: dict[tuple[str, str], Item | None] = {}
+        self._ahead: dict[tuple[str, str], Item | None] = {}  # see read_ahead
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -74,8 +75,17 @@ class UnitOfWork:
             self.entries.clear()
 
     def get(self, pk: str, sk: str) -> Item | None:
-        item = self.read[pk, sk] = self.table.get(pk, sk)
+        key = (pk, sk)
+        item = self._ahead.pop(key) if key in self._ahead else self.table.get(pk, sk)
+        self.read[key] = item
         return item
+
+    def read_ahead(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Read ``keys`` now, in one request to the store (one round trip, not one each),
+        for the next ``get`` of each in this unit of work: what a consumer knows its
+        effect will read, read with the applied marker."""
+        for key, item in zip(keys, self.table.get_many(keys), strict=True):
+            self._ahead[key] = item
 
     def put(self, item: Item, *, expect_version: int | None = None, new: bool = False) -> None:
         self.writes.append(Put(item, expect_version=expect_version, must_not_exist=new))
@@ -143,9 +153,9 @@ def owed_to(entry: Item) -> list[str]:
     return list(services) if services is not None else [entry["service"]]
 
 
-def _transact_if(table: Table, write: Write) -> bool:
+def _transact_if(table: Table, write: Write, *, durable: bool = True) -> bool:
     try:
-        table.transact([write])
+        table.transact([write], durable=durable)
     except ConditionFailed:
         return False
     return True
@@ -347,16 +357,20 @@ class Relay:
     def _settle(self, table: Table, handed: list[tuple[Item, list[str]]]) -> None:
         """Record who got the entries, in one transaction for all of a commit's entries
         (one each was most of the cost of a command's commit); if one of them was
-        meanwhile acknowledged or re-sent by someone else, one by one, skipping it."""
+        meanwhile acknowledged or re-sent by someone else, one by one, skipping it.
+
+        Not durable (``transact``'s ``durable=False``): a record lost with the store's
+        server leaves its entry pending, and the sweep sends it again, which each
+        consumer applies once; nothing acknowledged is lost."""
         marks = [(entry, *mark) for entry, got in handed
                  if (mark := self._marked(entry, got)) is not None]
         if not marks:
             return
         try:
-            table.transact([write for _, write, _ in marks])
+            table.transact([write for _, write, _ in marks], durable=False)
             settled = marks
         except ConditionFailed:
-            settled = [mark for mark in marks if _transact_if(table, mark[1])]
+            settled = [mark for mark in marks if _transact_if(table, mark[1], durable=False)]
         for entry, _, new in settled:
             if new is not None:
                 entry.update(new)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import dramatiq
 
-from shared.consumer import Effect, EventConsumer
+from shared.consumer import Effect, EventConsumer, Reads
 from shared.context import ServiceContext
 from shared.contract import Contract, Operation
 from shared.settings import Settings
@@ -23,6 +23,8 @@ class ServiceDef:
     create_app: Callable[[ServiceContext[Any]], falcon.App[Any, Any]]
     # The effect of one event the contract says the service consumes, given its context.
     apply: Callable[[ServiceContext[Any]], Effect] | None = None
+    # The keys that effect reads for an event, read with its applied marker at once.
+    reads: Reads | None = None
     # Builds the service's own collaborators (ctx.deps) from the settings.
     deps: Callable[[Settings], Any] | None = None
     # Declares the service's own actors (the jobs of its contract).
@@ -45,4 +47,4 @@ class ServiceDef:
         if self.apply is None or not self.contract.consumes:
             return None
         return EventConsumer(self.name, frozenset(self.contract.consumed), ctx.uow,
-                             self.apply(ctx), self.contract.schemas)
+                             self.apply(ctx), self.contract.schemas, self.reads)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.followups import consumers
+from services.followups import consumers, repository
 from services.followups.contract import CONTRACT, FU, OPERATIONS
 from services.followups.deps import build as build_deps
 from shared.context import ServiceContext
@@ -29,6 +29,6 @@ def build_app(ctx: ServiceContext) -> falcon.App:
     return create_app(ctx, routes, OPERATIONS, title="Atende followups")
 
 
-SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply,
+SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply, reads=repository.event_reads,
                      deps=build_deps,
                      actors=consumers.declare_actors)

@@ -8,7 +8,7 @@ from typing import Any
 
 import dramatiq
 
-from services.followups import handlers
+from services.followups import handlers, repository
 from services.followups.contract import CONTRACT
 from services.followups.deps import FollowupsDeps
 from services.followups.notifications import MAIL_ACTOR
@@ -39,21 +39,26 @@ def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bo
     dead-letters it; the in-app notification was committed before and stays. A job run
     again after its mail went out (a redelivery) sends nothing."""
     note_id = str(payload["notification_id"])
+    # One read of the notification: what to send, whether it went, and the version the
+    # record of its sending is conditioned on.
+    note = repository.get_note(ctx.table, note_id)
+    if note is not None and note.get("mailed_at"):
+        return False
     # A job queued by an older version carried the mail itself.
-    mail = payload if "to" in payload else handlers.pending_mail(ctx.table, note_id)
-    if mail is None or handlers.already_mailed(ctx.table, note_id):
+    mail = payload if "to" in payload else handlers.pending_mail(note)
+    if mail is None:
         return False
     ctx.deps.mailer.send(Mail(to=mail["to"], subject=mail["subject"], text=mail["text"],
                               html=mail.get("html")))
     log_fields(log, "mail sent", notification_id=note_id)
     for _ in range(5):
         with ctx.uow() as uow:
-            handlers.mark_mailed(uow, note_id, ctx.clock)
+            handlers.mark_mailed(uow, note, ctx.clock)
             try:
                 uow.commit()
                 return True
             except ConditionFailed:
-                continue  # read at the same moment: look again
+                note = repository.get_note(ctx.table, note_id)  # changed since: look again
     return True  # sent; only the bookkeeping lost its races
 
 

@@ -117,24 +117,21 @@ def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
     return _note_out(item)
 
 
-def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock) -> None:
-    item = repository.get_note(uow, note_id)
+def mark_mailed(uow: UnitOfWork, item: Item | None, clock: Clock) -> None:
+    """Record that the notification ``item`` (as last read) had its mail sent: saved on
+    its version, so that a change since fails the commit and is read again."""
     if item is not None and not item.get("mailed_at"):
         # Sent: the address and the mail's text are kept no longer than needed.
         uow.save({**item, "mailed_at": iso(clock.now()), "mail": None,
                   "version": item["version"] + 1})
 
 
-def pending_mail(table: Table, note_id: str) -> dict[str, Any] | None:
-    """The mail a notification is waiting to send, or None."""
-    item = repository.get_note(table, note_id)
-    mail: dict[str, Any] | None = item.get("mail") if item else None
+def pending_mail(item: Item | None) -> dict[str, Any] | None:
+    """The mail the notification ``item`` is waiting to send, or None (none, or sent)."""
+    if item is None or item.get("mailed_at"):
+        return None
+    mail: dict[str, Any] | None = item.get("mail")
     return mail
-
-
-def already_mailed(table: Table, note_id: str) -> bool:
-    item = repository.get_note(table, note_id)
-    return bool(item and item.get("mailed_at"))
 
 
 # --- events ------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from typing import Any
 
 from services.followups.model import Attachment, Followup, RequestView
 from shared.clock import iso, parse
-from shared.messages import Party
+from shared.messages import Event, Party, RosterChanged
 from shared.outbox import UnitOfWork
-from shared.projection import load_view, query_page, store_view
+from shared.projection import VIEW_SK, load_view, query_page, store_view
 from shared.tables import Item, Page, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -49,6 +49,12 @@ def get_view(uow: Reader, request_id: str) -> RequestView | None:
 
 def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:
     store_view(uow, _pk(view.id), view, previous)
+
+
+def event_reads(event: Event) -> list[tuple[str, str]]:
+    """What the worker's effect of an event reads (``handlers.apply_event``): the
+    request's view, for every event but the roster's."""
+    return [] if isinstance(event, RosterChanged) else [(_pk(event.request_id), VIEW_SK)]
 
 
 # --- follow-ups --------------------------------------------------------------------

@@ -22,9 +22,9 @@ from typing import Any
 from services.meetings.model import Cancellation, Guest, Meeting, RequestView
 from shared.clock import iso, parse
 from shared.errors import Conflict
-from shared.messages import Party
+from shared.messages import Event, Party, RequestEvent
 from shared.outbox import UnitOfWork
-from shared.projection import load_view, query_page, store_view
+from shared.projection import VIEW_SK, load_view, query_page, store_view
 from shared.tables import Check, Item, Page, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -44,6 +44,12 @@ query = query_page
 
 def get_view(uow: Reader, request_id: str) -> RequestView | None:
     return load_view(uow, _pk(request_id), request_id, RequestView)
+
+
+def event_reads(event: Event) -> list[tuple[str, str]]:
+    """What the worker's effect of a request event reads first (``handlers.apply_event``):
+    the request's view."""
+    return [(_pk(event.request_id), VIEW_SK)] if isinstance(event, RequestEvent) else []
 
 
 def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.requests import consumers
+from services.requests import consumers, store
 from services.requests.contract import CONTRACT, OPERATIONS, RID
 from shared.context import ServiceContext
 from shared.service import ServiceDef
@@ -41,4 +41,4 @@ def build_app(ctx: ServiceContext) -> falcon.App:
     return create_app(ctx, routes, OPERATIONS, title="Atende requests")
 
 
-SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.effect)
+SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.effect, reads=store.event_reads)

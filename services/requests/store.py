@@ -25,6 +25,7 @@ from typing import Any
 from services.requests.model import Request, person
 from shared.identity import shown_name
 from shared.ids import new_id
+from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.roster import roster_pk
 from shared.tables import Item, Put
@@ -73,8 +74,17 @@ def put_attendant(uow: UnitOfWork, attendant: dict[str, Any], previous_version: 
 # --- requests ------------------------------------------------------------------------
 
 
+def request_key(request_id: str) -> tuple[str, str]:
+    return f"REQ#{request_id}", "REQ"
+
+
+def event_reads(event: Event) -> list[tuple[str, str]]:
+    """What the worker's effect of an event reads (``consumers.apply``): its request."""
+    return [request_key(event.request_id)]
+
+
 def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
-    doc = uow.get(f"REQ#{request_id}", "REQ")
+    doc = uow.get(*request_key(request_id))
     if doc is None:
         return None
     del doc["pk"], doc["sk"]  # a fresh dict, ours to change

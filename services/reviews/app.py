@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.reviews import consumers
+from services.reviews import consumers, repository
 from services.reviews.contract import CONTRACT, OPERATIONS
 from shared.context import ServiceContext
 from shared.service import ServiceDef
@@ -28,5 +28,5 @@ def build_app(ctx: ServiceContext) -> falcon.App:
     return create_app(ctx, routes, OPERATIONS, title="Atende reviews")
 
 
-SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply,
+SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply, reads=repository.event_reads,
                      actors=consumers.declare_actors)

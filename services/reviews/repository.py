@@ -22,7 +22,7 @@ from services.reviews.model import (
     ServiceStats,
 )
 from shared.clock import iso, parse
-from shared.messages import Party
+from shared.messages import Event, Party, RequestEvent
 from shared.outbox import UnitOfWork
 from shared.projection import load_view, store_view
 from shared.tables import Item, Table
@@ -59,6 +59,12 @@ def published_pk(service_id: str) -> str:
 
 def get_view(uow: Reader, request_id: str) -> RequestView | None:
     return load_view(uow, request_key(request_id)[0], request_id, RequestView)
+
+
+def event_reads(event: Event) -> list[tuple[str, str]]:
+    """What the worker's effect of a request event reads (``handlers.apply_request_event``):
+    the request's view."""
+    return [request_key(event.request_id)] if isinstance(event, RequestEvent) else []
 
 
 def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -> None:

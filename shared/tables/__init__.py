@@ -117,6 +117,13 @@ class Table(Protocol):
 
     def get(self, pk: str, sk: str) -> Item | None: ...
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
+        """The items at ``keys`` (pk, sk), in their order, None where there is none: in
+        one request to the store where it has a way (what a unit of work knows it will
+        read, in one round trip instead of one each). Each is as ``get`` would read it;
+        together they are no snapshot."""
+        ...
+
     def query(
         self,
         pk: str,

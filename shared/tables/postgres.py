@@ -8,8 +8,10 @@ one machine. The schema is made by ``postgres_schema``'s versioned migrations.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import select
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -156,6 +158,11 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     few index probes: a page would cost as much as its partition's size."""
     conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; "
                  "SET enable_sort = off")
+    # Every statement prepared the first time it is run, not the fifth: psycopg checks a
+    # preparation by its result then, and only then. A statement counted up to its
+    # preparation in a transaction's pipeline that a failed condition cut short was
+    # skipped by the server, yet taken for prepared, and failed from then on.
+    conn.prepare_threshold = 0
 
 
 class _CommitUnknown(psycopg.OperationalError):
@@ -180,16 +187,33 @@ class PostgresTable:
                         f"ON CONFLICT (pk, sk) DO UPDATE SET {sets}")
         assigns = ", ".join(["version = %s", "body = %s::json",
                              *(f"{c} = %s" for c in _INDEX_COLS)])
-        self._update = f"UPDATE {q} SET {assigns} WHERE pk = %s AND sk = %s AND version = %s"
+        update = f"UPDATE {q} SET {assigns} WHERE pk = %s AND sk = %s AND version = %s"
         self._delete = f"DELETE FROM {q} WHERE pk = %s AND sk = %s"
+        delete = self._delete + " AND version = %s"
         # FOR SHARE: the checked row cannot change before this transaction commits.
         self._check = f"SELECT version FROM {q} WHERE pk = %s AND sk = %s FOR SHARE"
+        # Conditioned statements: as they are (a write alone reads its condition from
+        # the rows it touched), and strict (in a transaction of several, it raises).
+        self._plain = {"update": update, "create": self._create, "delete": delete}
+        self._strict = {kind: _strict(sql) for kind, sql in self._plain.items()}
 
     # --- reads -------------------------------------------------------------------------
 
     def get(self, pk: str, sk: str) -> Item | None:
         row = self.db.run(lambda conn: conn.execute(self._get, (pk, sk)).fetchone())
         return orjson.loads(from_stored(row[0])) if row else None
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
+        """One statement: each key's primary-key lookup, tagged with its place."""
+        if not keys:
+            return []
+        sql = _get_many_sql(self.name, len(keys))
+        args = [part for key in keys for part in key]
+        rows = self.db.run(lambda conn: conn.execute(sql, args).fetchall())
+        found: list[Item | None] = [None] * len(keys)
+        for n, body in rows:
+            found[n] = orjson.loads(from_stored(body))
+        return found
 
     def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
         only = " AND sk = %s" if sk is not None else ""
@@ -237,67 +261,84 @@ class PostgresTable:
     # --- writes ------------------------------------------------------------------------
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
-        """Two round trips whatever the number of writes (psycopg's pipeline mode): BEGIN
-        and every statement, then COMMIT. Each statement's condition is read from its
-        result in between; the first that failed rolls the whole transaction back.
+        """One round trip whatever the number of writes. A single durable write is a
+        statement by itself, its condition read from the rows it touched. Several go in
+        one pipeline with no BEGIN: the statements up to the pipeline's sync are one
+        implicit transaction, which the sync commits, or rolls back whole if a statement
+        failed. So each conditioned statement there raises when its condition fails
+        (``_strict``): the server then skips the rest, and the sync rolls back.
 
         ``durable=False`` commits without waiting for the WAL's flush to disk
-        (``synchronous_commit`` off for this transaction alone, in its first round trip):
-        the commit is at once visible, and outlives this process's death; the server's
-        WAL writer flushes it within three times ``wal_writer_delay``, and the next durable
-        commit on the server flushes it with its own. Only a crash of the server in
-        between loses it, whole, and every commit after it that had not waited either."""
+        (``synchronous_commit`` off for this transaction alone, a local setting in the
+        same pipeline): the commit is at once visible, and outlives this process's
+        death; the server's WAL writer flushes it within three times
+        ``wal_writer_delay``, and the next durable commit on the server flushes it with
+        its own. Only a crash of the server in between loses it, whole, and every commit
+        after it that had not waited either."""
         prepared = [_prepare(w) for w in writes]
+        if prepared:
+            self.db.run(lambda conn: self._commit(conn, prepared, durable))
 
-        def work(conn: psycopg.Connection[Any]) -> None:
-            committing = False
-            try:
-                with conn.pipeline() as pipeline:
-                    conn.execute("BEGIN")
-                    if not durable:  # SET LOCAL: gone with the transaction, whatever ends it
-                        conn.execute("SET LOCAL synchronous_commit = off")
-                    sent = [self._send(conn, w) for w in prepared]
-                    pipeline.sync()
-                    failed = next((n for n, (w, cur) in enumerate(zip(prepared, sent,
-                                                                      strict=True))
-                                   if not _held(w, cur)), None)
-                    if failed is not None:
-                        conn.execute("ROLLBACK")
-                        pipeline.sync()
-                        raise ConditionFailed(failed)
-                    conn.execute("COMMIT")
-                    committing = True  # leaving the block sends it and reads its result
-            except psycopg.OperationalError as exc:
-                if committing and not isinstance(exc, _RETRY_TRANSACTION):
-                    raise _CommitUnknown(str(exc)) from exc
-                raise
+    def _commit(self, conn: psycopg.Connection[Any],
+                prepared: list[Write | tuple[Put, list[Any]]], durable: bool) -> None:
+        _check_idle(conn)
+        strict = len(prepared) > 1
+        cursors = [conn.cursor() for _ in prepared]
+        failure: psycopg.Error | None = None
+        try:
+            if durable and not strict:
+                self._send(cursors[0], prepared[0])
+            else:
+                with conn.pipeline():  # leaving the block sends the sync, reads every result
+                    try:
+                        if not durable:
+                            conn.execute(_NOT_DURABLE)
+                        for cur, w in zip(cursors, prepared, strict=True):
+                            self._send(cur, w, strict=strict)
+                    except psycopg.Error as exc:  # an error read while queuing the rest
+                        failure = exc
+        except psycopg.Error as exc:
+            failure = failure or exc  # after an error, the statements it skipped say so
+        if failure is not None:
+            if conn.broken or conn.pgconn.status == psycopg.pq.ConnStatus.BAD:
+                # Broken while the server may have been committing: never run again.
+                raise _CommitUnknown(str(failure)) from failure
+            failed = _failed_condition(failure, cursors) if strict else None
+            if failed is not None:
+                raise ConditionFailed(failed) from None
+            raise failure  # the server refused, so committed nothing: run() may retry
+        if not strict and not _held(prepared[0], cursors[0]):
+            raise ConditionFailed(0)
 
-        self.db.run(work)
-
-    def _send(self, conn: psycopg.Connection[Any], w: Write | tuple[Put, list[Any]]
-              ) -> psycopg.Cursor[Any]:
-        """Queue ``w``'s statement on a cursor of its own (its result is read after the
-        pipeline's sync)."""
-        cur = conn.cursor()
+    def _send(self, cur: psycopg.Cursor[Any], w: Write | tuple[Put, list[Any]],
+              strict: bool = False) -> None:
+        """Run (in a pipeline, queue) ``w``'s statement on ``cur``. ``strict``: a
+        statement whose condition fails raises (see ``_strict``)."""
+        stmt = self._strict if strict else self._plain
         if isinstance(w, tuple):
             put, vals = w
             if put.expect_version is not None:
-                cur.execute(self._update, [*vals[2:], put.item["pk"], put.item["sk"],
-                                           put.expect_version])
+                cur.execute(stmt["update"], [*vals[2:], put.item["pk"], put.item["sk"],
+                                             put.expect_version])
             elif put.must_not_exist:
-                cur.execute(self._create, vals)
+                cur.execute(stmt["create"], vals)
             else:
                 cur.execute(self._upsert, vals)
         elif isinstance(w, Delete):
             if w.expect_version is None:
                 cur.execute(self._delete, (w.pk, w.sk))
             else:
-                cur.execute(self._delete + " AND version = %s", (w.pk, w.sk, w.expect_version))
+                cur.execute(stmt["delete"], (w.pk, w.sk, w.expect_version))
         elif isinstance(w, Check):
-            cur.execute(self._check, (w.pk, w.sk))
+            if strict:
+                cur.execute(_check_sql(self.name, w.must_exist, w.must_not_exist,
+                                       w.expect_version is not None),
+                            (*([w.expect_version] if w.expect_version is not None
+                                else []), w.pk, w.sk))
+            else:
+                cur.execute(self._check, (w.pk, w.sk))
         else:
             raise TableError(f"unknown write {w!r}")
-        return cur
 
 
 def _held(w: Write | tuple[Put, list[Any]], cur: psycopg.Cursor[Any]) -> bool:
@@ -324,3 +365,60 @@ def _prepare(w: Write) -> Write | tuple[Put, list[Any]]:
     return w, [item["pk"], item["sk"], item.get("version"), to_stored(orjson.dumps(item).decode()),
                *(item.get(c) for c in _INDEX_COLS)]
 
+
+# A failed condition in a transaction of several writes is an error raised by the statement
+# itself, so that the server skips the rest of the pipeline and its sync rolls back: a
+# text cast to a number, which names what happened in the server's log. Built from
+# count(*), not a constant, so that the planner cannot evaluate it ahead of the rows.
+_FAILED = "atende: write condition failed"
+# Local to the transaction: gone with it, whatever ends it.
+_NOT_DURABLE = "SELECT set_config('synchronous_commit', 'off', true)"
+_RAISE = f"('{_FAILED}, rows ' || count(*))::int"
+
+
+def _strict(sql: str) -> str:
+    """``sql`` (a conditioned write), raising unless it touched a row."""
+    return f"WITH w AS ({sql} RETURNING 1) SELECT CASE WHEN count(*) = 0 THEN {_RAISE} END FROM w"
+
+
+@functools.lru_cache(maxsize=64)
+def _check_sql(table: str, must_exist: bool, must_not_exist: bool, version: bool) -> str:
+    """A Check's row locked (FOR SHARE, as ``_check``), raising unless its conditions hold
+    (parameters: the version if one is expected, pk, sk)."""
+    holds = ["true"]
+    if must_exist:
+        holds.append("count(*) = 1")
+    if must_not_exist:
+        holds.append("count(*) = 0")
+    if version:
+        holds.append("coalesce(bool_or(version = %s), false)")
+    return (f"SELECT CASE WHEN NOT ({' AND '.join(holds)}) THEN {_RAISE} END FROM "
+            f'(SELECT version FROM "{table}" WHERE pk = %s AND sk = %s FOR SHARE) r')
+
+
+@functools.lru_cache(maxsize=64)
+def _get_many_sql(table: str, count: int) -> str:
+    return " UNION ALL ".join(
+        f'SELECT {n}, body::text FROM "{table}" WHERE pk = %s AND sk = %s'
+        for n in range(count))
+
+
+def _failed_condition(exc: psycopg.Error, sent: list[psycopg.Cursor[Any]]) -> int | None:
+    """Which write's condition failed, if that is what ``exc`` says: the first statement
+    without a result (those before it have theirs; the rest were skipped)."""
+    if not (isinstance(exc, errors.InvalidTextRepresentation)
+            and _FAILED in (exc.diag.message_primary or "")):
+        return None
+    return next((n for n, cur in enumerate(sent) if cur.pgresult is None), None)
+
+
+def _check_idle(conn: psycopg.Connection[Any]) -> None:
+    """Before a transaction is sent in its one round trip, whose outcome is unknown if the
+    connection breaks under it: an idle connection with something to read is one the
+    server has closed (a restart, a terminated backend: its last words, then the end),
+    and is dropped now, while running the transaction on another is still safe."""
+    poll = select.poll()
+    poll.register(conn.fileno(), select.POLLIN)
+    if poll.poll(0):
+        conn.close()
+        raise psycopg.OperationalError("the server closed an idle pooled connection")

@@ -34,6 +34,14 @@ class Remembered:
         self.items[key] = None if item is None else orjson.dumps(item)
         return item
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
+        todo = list(dict.fromkeys(k for k in keys if k not in self.items))
+        if todo:
+            for key, item in zip(todo, self.table.get_many(todo), strict=True):
+                self.items[key] = None if item is None else orjson.dumps(item)
+        return [None if (kept := self.items[key]) is None else orjson.loads(kept)
+                for key in keys]
+
     def query(self, pk: str, **kw: Any) -> Page:
         return self.table.query(pk, **kw)
 

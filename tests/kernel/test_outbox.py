@@ -353,6 +353,25 @@ def test_commits_waiting_together_go_out_side_by_side(tmp_path: Path) -> None:
     assert rig.outbox() == [] and rig.broker.queues["requests-events"].qsize() == 4
 
 
+def test_what_went_out_is_recorded_without_waiting_for_the_stores_disk(tmp_path: Path
+                                                                      ) -> None:
+    """Lost with the store's server, such a record leaves its entry to the sweep, which
+    sends it again to consumers that apply it once: the command's own commit is durable,
+    the record of its sending need not be."""
+    rig = Rig(tmp_path, durable=True)
+    commits: list[tuple[list[str], bool]] = []
+    transact = rig.producer.transact
+
+    def recorded(writes: Any, *, durable: bool = True) -> None:
+        commits.append(([type(w).__name__ for w in writes], durable))
+        transact(writes, durable=durable)
+
+    rig.producer.transact = recorded  # type: ignore[method-assign]
+    rig.publish(posted())
+    assert commits == [(["Put", "Put"], True), (["Delete"], False)]
+    assert rig.outbox() == []
+
+
 def test_a_dispatcher_facing_an_outage_leaves_everything_to_the_sweep(tmp_path: Path) -> None:
     rig = Rig(tmp_path, durable=True, fail_broker=True)
     rig.relay.start_dispatcher()

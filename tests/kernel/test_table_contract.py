@@ -35,6 +35,20 @@ def test_put_then_get_round_trips_nested_values(table: Table) -> None:
     assert table.get("a", "1") == doc
 
 
+def test_get_many_reads_each_key_in_the_order_asked(table: Table) -> None:
+    a, b = item("a", "1", n=1), item("APPLIED", "c#e1", n=2)  # a hot partition on DynamoDB
+    table.transact([Put(a), Put(b)])
+    assert table.get_many([]) == []
+    assert table.get_many([("APPLIED", "c#e1"), ("a", "none"), ("a", "1"), ("APPLIED", "c#e1")]
+                          ) == [b, None, a, b]
+    keys = [("a", f"{n:03d}") for n in range(120)]  # past DynamoDB's 100 keys a request
+    table.transact([Put(item(pk, sk, n=n)) for n, (pk, sk) in enumerate(keys[:90])])
+    table.transact([Put(item(pk, sk, n=n)) for n, (pk, sk) in enumerate(keys[90:], 90)
+                    if n % 2])
+    assert [(i or {}).get("n") for i in table.get_many(keys[85:])] == [
+        n if n < 90 or n % 2 else None for n in range(85, 120)]
+
+
 def test_must_not_exist_refuses_a_second_create(table: Table) -> None:
     table.transact([Put(item("a", "1"), must_not_exist=True)])
     with pytest.raises(ConditionFailed):

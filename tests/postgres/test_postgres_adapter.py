@@ -11,12 +11,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from shared.tables import ConditionFailed, Put, Where
+from shared.tables import Check, ConditionFailed, Delete, Put, Where
 from shared.tables.postgres import DatabaseUnavailable, PostgresDatabase, PostgresTable
 from shared.tables.postgres_schema import LATEST, SCHEMA_TABLE, SchemaBehind
 from shared.tables.postgres_sql import page_sql, range_args
 from tests.helpers import SHARED_SERVERS
 from tests.postgres.scratch import scratch_database
+from tests.postgres.wire import round_trips
 
 pytestmark = SHARED_SERVERS
 
@@ -110,6 +111,99 @@ def test_pooled_connections_broken_by_a_restart_are_replaced(db: PostgresDatabas
     assert table.get("a", "2") is not None
 
 
+def test_a_transaction_on_a_connection_the_server_closed_runs_on_another(
+        db: PostgresDatabase) -> None:
+    """A transaction is sent in one round trip, whose outcome is unknown if the connection
+    breaks under it: one the server had closed while it idled in the pool is not used."""
+    table = db.table("t")
+    table.transact([Put({"pk": "a", "sk": "1", "version": 1})])
+    with psycopg.connect(db.pool.conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    table.transact([Put({"pk": "a", "sk": "2", "version": 1}, must_not_exist=True),
+                    Put({"pk": "a", "sk": "1", "version": 2}, expect_version=1)])
+    assert [i["version"] for i in table.query("a").items] == [2, 1]
+
+
+def test_a_transaction_is_one_round_trip_and_a_failed_condition_undoes_it(
+        url: str, caplog: pytest.LogCaptureFixture) -> None:
+    db = PostgresDatabase(url, max_size=1)
+    try:
+        db.migrate(["t"])
+        table = db.table("t")
+        # Each twice: a statement run alone is prepared, the first time on a connection,
+        # in a round trip of its own.
+        for n in (1, 2):
+            with round_trips(db) as trips:
+                table.transact([Put({"pk": "a", "sk": f"{n}", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "a", "sk": f"x{n}", "version": 1}),
+                                Check("a", f"{n}", must_exist=True)])
+            assert trips.count == 1
+            with round_trips(db) as trips:
+                table.transact([Put({"pk": "a", "sk": f"{n}", "version": 2}, expect_version=1)])
+            assert trips.count == (2 if n == 1 else 1)
+            with round_trips(db) as trips:
+                table.transact([Delete("a", f"x{n}")], durable=False)
+            assert trips.count == 1
+            with round_trips(db) as trips:
+                assert table.get_many([("a", f"{n}"), ("a", f"x{n}")]) == [
+                    {"pk": "a", "sk": f"{n}", "version": 2}, None]
+            assert trips.count == (2 if n == 1 else 1)
+        table.transact([Delete("a", "2")])
+        # Each kind of condition, failing in the middle of a transaction: nothing of it
+        # is left, the failed write is named, and the connection goes on as before.
+        for n, failing in enumerate([Put({"pk": "a", "sk": "1", "version": 1},
+                                         must_not_exist=True),
+                                     Put({"pk": "a", "sk": "1", "version": 9},
+                                         expect_version=8),
+                                     Delete("a", "1", expect_version=1),
+                                     Check("a", "1", expect_version=1),
+                                     Check("a", "none", must_exist=True),
+                                     Check("a", "1", must_not_exist=True)]):
+            with pytest.raises(ConditionFailed) as err:
+                table.transact([Put({"pk": "b", "sk": str(n), "version": 1}), failing,
+                                Put({"pk": "c", "sk": str(n), "version": 1})])
+            assert err.value.index == 1, failing
+        assert table.query("b").items == table.query("c").items == []
+        table.transact([Check("a", "1", must_exist=True, expect_version=2),
+                        Check("a", "none", must_not_exist=True),
+                        Delete("a", "1", expect_version=2)])
+        assert table.get("a", "1") is None
+        assert not [r for r in caplog.records if r.name == "psycopg"]
+    finally:
+        db.close()
+
+
+def test_statements_skipped_after_a_failed_condition_are_prepared_later_as_ever(
+        url: str) -> None:
+    """The statements after a failed one in a transaction's pipeline are skipped by the
+    server, their preparation with them: the connection must not take them for prepared
+    (psycopg would, had it counted them as prepared when it queued them), else each would
+    fail on it from then on."""
+    db = PostgresDatabase(url, max_size=1)
+    try:
+        db.migrate(["t"])
+        table = db.table("t")
+        table.transact([Put({"pk": "a", "sk": "taken", "version": 1}),
+                        Put({"pk": "b", "sk": "x", "version": 1})])
+        for n in range(1, 13):
+            table.transact([Put({"pk": "a", "sk": f"k{n}", "version": 1}, must_not_exist=True),
+                            Put({"pk": "b", "sk": "x", "version": n + 1}, expect_version=n)])
+            with pytest.raises(ConditionFailed) as err:
+                table.transact([Put({"pk": "a", "sk": "taken", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "a", "sk": f"skipped{n}", "version": 1},
+                                    must_not_exist=True),
+                                Put({"pk": "b", "sk": "x", "version": 99},
+                                    expect_version=n + 1)])
+            assert err.value.index == 0
+        assert table.get("b", "x") == {"pk": "b", "sk": "x", "version": 13}
+        assert table.query("a", prefix="skipped").items == []
+    finally:
+        db.close()
+
+
 def test_an_unreachable_server_is_one_clear_line_without_the_password() -> None:
     with pytest.raises(DatabaseUnavailable) as err:
         PostgresDatabase("postgresql://atende:s3cret@127.0.0.1:1/atende", connect_timeout=2)
@@ -140,10 +234,10 @@ def test_a_transaction_that_need_not_be_durable_skips_the_flush_for_itself_alone
         table = db.table("t")
         sent = _statements(monkeypatch)
         table.transact([Put({"pk": "a", "sk": "1", "version": 1})], durable=False)
-        assert sent == ["BEGIN", "SET LOCAL synchronous_commit = off", "COMMIT"]
+        assert sent == ["SELECT set_config('synchronous_commit', 'off', true)"]
         sent.clear()
         table.transact([Put({"pk": "a", "sk": "2", "version": 1})])
-        assert sent == ["BEGIN", "COMMIT"]
+        assert sent == []
         # Committed and seen by every other connection at once, as a durable commit is.
         with psycopg.connect(url, autocommit=True) as other:
             rows = other.execute("SELECT sk FROM t WHERE pk = 'a' ORDER BY sk").fetchall()
