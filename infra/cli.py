@@ -18,7 +18,6 @@ from shared.settings import Settings
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     from pydantic import ValidationError
-    from pydantic_settings import SettingsError
 
     from infra.process import OperatorError
     from shared.settings import problem_line
@@ -29,8 +28,6 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise OperatorError(problem_line(exc)) from None
-    except SettingsError as exc:  # a list setting that is not JSON, for one
-        raise OperatorError(str(exc).splitlines()[0]) from None
 
 
 def _console_settings(args: argparse.Namespace) -> Settings:

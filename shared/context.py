@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.identity import Verifier
-from shared.outbox import Relay, UnitOfWork
+from shared.outbox import Submits, UnitOfWork
 from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import Topology
@@ -27,7 +27,7 @@ class ServiceContext(Generic[D]):
     blobs: Blobs
     clock: Clock
     verifier: Verifier
-    relay: Relay | None
+    relay: Submits | None
     topology: Topology
     deps: D
 

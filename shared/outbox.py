@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dramatiq
 from dramatiq import Message
@@ -48,10 +48,17 @@ OUTBOX_PK = "OUTBOX"
 _TOGETHER = 100
 
 
+class Submits(Protocol):
+    """What a commit hands its outbox entries to: the relay, or (the scheduler's) one
+    built on first use."""
+
+    def submit(self, table: Table, entries: list[Item]) -> None: ...
+
+
 class UnitOfWork:
     """Writes and events of one command; nothing happens unless ``commit`` is called."""
 
-    def __init__(self, table: Table, relay: Relay | None, clock: Clock,
+    def __init__(self, table: Table, relay: Submits | None, clock: Clock,
                  topology: Topology) -> None:
         self.table = table
         self.relay = relay
@@ -362,19 +369,8 @@ class Relay:
 
     def pending(self, table: Table, *, min_age: float = 1.0, limit: int = 200) -> list[Item]:
         """Entries due for (re)dispatch: old enough not to race a commit's own dispatch."""
-        now = self.clock.now()
-        cutoff = iso(now - timedelta(seconds=min_age))
-        where: list[Where] = [Where("status", "=", "pending")]
-        if not self.durable:
-            lease = iso(now - timedelta(seconds=self.redeliver_after))
-            where.append(Where("dispatched_at", "<", lease))
-        page = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit, where=where)
-        if self.durable:
-            return page.items
-        never = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit,
-                            where=[Where("status", "=", "pending"),
-                                   Where("dispatched_at", "not_exists")])
-        return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
+        return pending(table, self.clock.now(), min_age=min_age, limit=limit,
+                       redeliver_after=None if self.durable else self.redeliver_after)
 
     def sweep(self, *, min_age: float = 1.0) -> int:
         self.settle_unsettled()  # what went out is not sent again
@@ -440,6 +436,26 @@ class Relay:
                 "oldest": pending[0]["created_at"] if pending else None,
             }
         return out
+
+
+def pending(table: Table, now: datetime, *, min_age: float = 1.0, limit: int = 200,
+            redeliver_after: float | None = None) -> list[Item]:
+    """The entries of ``table`` due for (re)dispatch at ``now``: pending for ``min_age``
+    seconds at least. ``redeliver_after`` (a broker that keeps nothing): those sent longer
+    ago than that and never acknowledged too. Needs no broker: the scheduler reads before
+    it knows whether it has anything to send."""
+    cutoff = iso(now - timedelta(seconds=min_age))
+    where: list[Where] = [Where("status", "=", "pending")]
+    if redeliver_after is not None:
+        lease = iso(now - timedelta(seconds=redeliver_after))
+        where.append(Where("dispatched_at", "<", lease))
+    page = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit, where=where)
+    if redeliver_after is None:
+        return page.items
+    never = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit,
+                        where=[Where("status", "=", "pending"),
+                               Where("dispatched_at", "not_exists")])
+    return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
 
 
 class DeliveryAcks(Middleware):

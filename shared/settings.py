@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "sqs")
 # What an operator is shown for a setting whose default is no example of a good value.
@@ -14,8 +22,12 @@ _EXAMPLES = {"broker_url": "redis://127.0.0.1:6379/0", "jwks_url":
              "https://idp.example.gov.br/.well-known/jwks.json"}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ATENDE_", extra="ignore")
+class Settings(BaseModel):
+    """Given values first, then ``ATENDE_<NAME>`` (any case; a list as JSON), then the
+    defaults: pydantic-settings' reading, without importing it (every process reads its
+    settings first thing, a Lambda function at every cold start)."""
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     data_dir: Path = Path("var")
     # "memory://" is the in-process broker; redis://, amqp:// and sqs:// are real ones.
@@ -180,6 +192,13 @@ class Settings(BaseSettings):
         larger is refused from its Content-Length, before it is read."""
         return self.max_file_bytes * max(1, self.max_files_per_post) + self.max_json_bytes
 
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, given: Any) -> Any:
+        if not isinstance(given, dict):
+            return given
+        return {**_from_environment(cls.model_fields), **given}
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, url: str) -> str:
@@ -224,6 +243,24 @@ class Settings(BaseSettings):
         return p
 
 
+def _from_environment(fields: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in os.environ.items():
+        if key[:7].upper() != "ATENDE_" or (name := key[7:].lower()) not in fields:
+            continue
+        if get_origin(fields[name].annotation) in (list, dict, set, tuple):
+            value = _json(value)
+        found[name] = value
+    return found
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:  # not JSON: refused by the field's validation, which names it
+        return value
+
+
 def problem_line(exc: ValidationError) -> str:
     """One line for an operator: the environment variable, what is wrong with its value,
     and an example of a good one (the first problem, if there are several)."""
@@ -232,7 +269,8 @@ def problem_line(exc: ValidationError) -> str:
         return "bad settings: " + str(err["msg"]).removeprefix("Value error, ")
     name = str(err["loc"][0])
     field = Settings.model_fields.get(name)
-    example = _EXAMPLES.get(name, field.default if field is not None else None)
+    example = _EXAMPLES.get(name, field.get_default(call_default_factory=True)
+                            if field is not None else None)
     var = f"ATENDE_{name.upper()}"
     given = err.get("input")
     if isinstance(given, str) and "://" in given and "@" in given:  # no password on screen

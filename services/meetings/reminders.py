@@ -10,6 +10,7 @@ nothing, and a moved one has had its reminder replaced, so the stale time never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from services.meetings import repository as repo
 from shared.clock import Clock, parse
@@ -61,3 +62,12 @@ def tick(ctx: ServiceContext) -> int:
         if cursor is None:
             break
     return sent
+
+
+def periodic(ctx: ServiceContext) -> Sequence[Callable[[], None]]:
+    """The service's periodic jobs. The scheduler imports this module alone (infra.services.
+    PERIODIC): a tick loads neither the service's HTTP side nor its workers."""
+    def meetings_reminders() -> None:
+        tick(ctx)
+
+    return [meetings_reminders]
