@@ -107,7 +107,7 @@ with aws_environment(aws_settings({data_dir!r})):
 loaded = [m for m in ("services.meetings.app", "services.meetings.consumers",
                       "dramatiq_sqs", "shared.sqs_broker", "pydantic_settings", "falcon")
           if m in sys.modules]
-assert built == ["jobs", "settings", "tables"] and not loaded, (built, loaded)
+assert built == ["jobs", "tables"] and not loaded, (built, loaded)
 """
 
 
@@ -128,3 +128,10 @@ def test_a_jobs_commit_builds_the_relay_and_sends_its_entries(aws: Settings) -> 
     assert table.get(OUTBOX_PK, uow.entries[0]["sk"]) is None
     got = sqs_poll(client(aws, "sqs"), f"atende-test_{queue_of('followups')}")["Records"]
     assert any("t-job" in b64decode(r["body"]).decode() for r in got)
+
+
+def test_a_container_reads_its_settings_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No test's settings: the environment's (the module's own are put back after).
+    monkeypatch.setattr(runtime, "_overrides", {})
+    monkeypatch.setattr(runtime, "_built", {})
+    assert runtime.settings() is runtime.settings()
