@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import dramatiq
@@ -35,6 +34,8 @@ from shared.dispatcher import Dispatcher
 from shared.health import Throttled
 from shared.ids import new_id, uuid_text
 from shared.metrics import EVENTS, labelled
+from shared.pending import OUTBOX_PK as OUTBOX_PK  # where it always was, for its readers
+from shared.pending import pending
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:  # the relay sends stored entries: it never loads the event mo
     from shared.messages import Event
 
 log = logging.getLogger("atende.outbox")
-OUTBOX_PK = "OUTBOX"
 # Entries sent in one round trip by a broker that takes many (a sweep's or a restart's
 # backlog goes in requests of a bounded size).
 _TOGETHER = 100
@@ -436,26 +436,6 @@ class Relay:
                 "oldest": pending[0]["created_at"] if pending else None,
             }
         return out
-
-
-def pending(table: Table, now: datetime, *, min_age: float = 1.0, limit: int = 200,
-            redeliver_after: float | None = None) -> list[Item]:
-    """The entries of ``table`` due for (re)dispatch at ``now``: pending for ``min_age``
-    seconds at least. ``redeliver_after`` (a broker that keeps nothing): those sent longer
-    ago than that and never acknowledged too. Needs no broker: the scheduler reads before
-    it knows whether it has anything to send."""
-    cutoff = iso(now - timedelta(seconds=min_age))
-    where: list[Where] = [Where("status", "=", "pending")]
-    if redeliver_after is not None:
-        lease = iso(now - timedelta(seconds=redeliver_after))
-        where.append(Where("dispatched_at", "<", lease))
-    page = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit, where=where)
-    if redeliver_after is None:
-        return page.items
-    never = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit,
-                        where=[Where("status", "=", "pending"),
-                               Where("dispatched_at", "not_exists")])
-    return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
 
 
 class DeliveryAcks(Middleware):

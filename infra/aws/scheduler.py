@@ -37,7 +37,7 @@ def read_pending(tables: dict[str, Any], pool: ThreadPoolExecutor) -> Reads:
     """Every service's outbox read at once, for what is pending for ``MIN_AGE`` seconds."""
     from infra.aws import runtime
     from shared.clock import SystemClock
-    from shared.outbox import pending
+    from shared.pending import pending
 
     now = (runtime.clock() or SystemClock()).now()
     return [(table, pool.submit(pending, table, now, min_age=MIN_AGE))

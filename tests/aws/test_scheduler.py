@@ -135,3 +135,13 @@ def test_a_container_reads_its_settings_once(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(runtime, "_overrides", {})
     monkeypatch.setattr(runtime, "_built", {})
     assert runtime.settings() is runtime.settings()
+
+
+def test_the_outbox_reads_load_no_broker_and_no_event_models() -> None:
+    """What a tick needs to start its reads, before the jobs' modules load beside them."""
+    code = ("import sys, shared.pending; "
+            "loaded = [m for m in ('dramatiq', 'shared.messages', 'shared.outbox') "
+            "if m in sys.modules]; assert not loaded, loaded")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
