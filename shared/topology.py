@@ -5,8 +5,10 @@ is built by the bootstrap from the services' contracts; the kernel names no serv
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from shared.contract import Contract
+if TYPE_CHECKING:  # a queue's name needs no contract, nor the event models it imports
+    from shared.contract import Contract
 
 
 def queue_of(service: str) -> str:

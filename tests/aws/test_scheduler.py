@@ -100,20 +100,31 @@ def test_a_failing_job_is_counted_and_the_sweep_still_runs(
 TICK = """
 import sys
 from infra.aws import runtime, scheduler
-from tests.aws.conftest import aws_environment, aws_settings
-with aws_environment(aws_settings({data_dir!r})):
+from infra.services import SERVICES
+from shared.aws import client
+from shared.settings import Settings
+from shared.tables.dynamodb import table_name
+from tests.aws.moto_env import REGION, create_table, mocked
+with mocked():
+    settings = Settings(data_dir={data_dir!r}, table_backend="dynamodb", blob_backend="s3",
+                        broker_url="sqs://", aws_region=REGION, environment="test")
+    dynamodb = client(settings, "dynamodb")
+    for service in SERVICES:
+        create_table(dynamodb, service, table_name(settings, service))
+    runtime.configure(settings=settings)
     assert scheduler.handler({{}}, None) == {{"jobs": 1, "failed": 0, "swept": 0}}
     built = sorted(k for k in runtime._built if isinstance(k, str))
 loaded = [m for m in ("services.meetings.app", "services.meetings.consumers",
-                      "dramatiq_sqs", "shared.sqs_broker", "pydantic_settings", "falcon")
-          if m in sys.modules]
+                      "services.meetings.model", "shared.messages", "shared.outbox",
+                      "dramatiq", "pydantic_settings", "falcon") if m in sys.modules]
 assert built == ["jobs", "tables"] and not loaded, (built, loaded)
 """
 
 
 def test_a_tick_with_nothing_to_do_loads_no_broker_and_no_service(tmp_path: Any) -> None:
     """A fresh interpreter (this one has long loaded everything): the tick imports the
-    periodic jobs' modules alone and builds the relay, its broker, only to send."""
+    periodic jobs' modules alone, loads the meetings' model and the event models for a
+    reminder that is due, and builds the relay, its broker, only to send."""
     done = subprocess.run([sys.executable, "-c", TICK.format(data_dir=str(tmp_path))],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
