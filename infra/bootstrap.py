@@ -12,7 +12,7 @@ import dramatiq
 
 from infra.services import SERVICES, contract, load_service, topology
 from shared import judge, metrics
-from shared.blobs import Blobs, FileBlobs
+from shared.blobs import blobs_of
 from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
 from shared.consumer import CrashGuard, EventConsumer
@@ -68,14 +68,6 @@ def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresData
         db.close()
         raise
     return {name: db.table(name) for name in SERVICES}, db
-
-
-def _blobs(settings: Settings, service: str) -> Blobs:
-    if settings.blob_backend == "s3":
-        from shared.blobs_s3 import S3Blobs
-
-        return S3Blobs(settings, prefix=service)
-    return FileBlobs(settings.data_dir / "blobs" / service)
 
 
 def _console_table(platform: Platform) -> Table:
@@ -215,7 +207,7 @@ def build(
                         tables=tables)
     for name in services:
         svc = load_service(name)
-        ctx = ServiceContext(settings=settings, table=tables[name], blobs=_blobs(settings, name),
+        ctx = ServiceContext(settings=settings, table=tables[name], blobs=blobs_of(settings, name),
                              clock=clock, verifier=verifier, relay=relay, topology=topology(),
                              deps=svc.deps(settings) if svc.deps else None)
         relay.watch(tables[name])

@@ -4,18 +4,21 @@ outside the services' own folders that names them."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the relay needs the names alone, not the services' kernel
+    from shared.context import ServiceContext
     from shared.contract import Contract
     from shared.service import ServiceDef
     from shared.topology import Topology
 
 SERVICES = ("requests", "followups", "meetings", "reviews")
-# Those whose ServiceDef declares periodic jobs: the scheduler tick builds them alone (a
-# test keeps this in step with the services' own declarations).
-PERIODIC = ("meetings",)
+# Those whose ServiceDef declares periodic jobs, and the module of each whose
+# ``periodic(ctx)`` lists them (the ServiceDef's own): the scheduler tick imports these
+# modules alone, not the services (a test keeps this in step with their declarations).
+PERIODIC = {"meetings": "services.meetings.reminders"}
 
 
 def contract(name: str) -> Contract:
@@ -26,6 +29,13 @@ def contract(name: str) -> Contract:
 
 def load_service(name: str) -> ServiceDef:
     found: ServiceDef = importlib.import_module(f"services.{name}.app").SERVICE
+    return found
+
+
+def periodic(name: str) -> Callable[[ServiceContext[Any]], Sequence[Callable[[], None]]]:
+    """A service's periodic jobs, given its context, without loading the service."""
+    found: Callable[[ServiceContext[Any]], Sequence[Callable[[], None]]] = (
+        importlib.import_module(PERIODIC[name]).periodic)
     return found
 
 

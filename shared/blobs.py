@@ -8,9 +8,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.datadir import private_dir
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -55,3 +58,12 @@ class FileBlobs:
             return self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise KeyError(key) from exc
+
+
+def blobs_of(settings: Settings, service: str) -> Blobs:
+    """A service's blobs on the configured backend."""
+    if settings.blob_backend == "s3":
+        from shared.blobs_s3 import S3Blobs
+
+        return S3Blobs(settings, prefix=service)
+    return FileBlobs(settings.data_dir / "blobs" / service)

@@ -4,15 +4,17 @@ HTTP edge does, so it lives apart from both."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from shared.blobs import Blobs
 from shared.clock import Clock
 from shared.identity import Verifier
-from shared.outbox import Relay, UnitOfWork
 from shared.settings import Settings
 from shared.tables import Table
 from shared.topology import Topology
+
+if TYPE_CHECKING:  # loaded by a first command: a job that finds nothing to do needs none
+    from shared.outbox import Submits, UnitOfWork
 
 D = TypeVar("D")
 
@@ -27,9 +29,11 @@ class ServiceContext(Generic[D]):
     blobs: Blobs
     clock: Clock
     verifier: Verifier
-    relay: Relay | None
+    relay: Submits | None
     topology: Topology
     deps: D
 
     def uow(self) -> UnitOfWork:
+        from shared.outbox import UnitOfWork
+
         return UnitOfWork(self.table, self.relay, self.clock, self.topology)

@@ -21,8 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dramatiq
 from dramatiq import Message
@@ -35,6 +34,8 @@ from shared.dispatcher import Dispatcher
 from shared.health import Throttled
 from shared.ids import new_id, uuid_text
 from shared.metrics import EVENTS, labelled
+from shared.pending import OUTBOX_PK as OUTBOX_PK  # where it always was, for its readers
+from shared.pending import pending
 from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Write
 from shared.topology import Topology, actor_of, queue_of
 
@@ -42,16 +43,22 @@ if TYPE_CHECKING:  # the relay sends stored entries: it never loads the event mo
     from shared.messages import Event
 
 log = logging.getLogger("atende.outbox")
-OUTBOX_PK = "OUTBOX"
 # Entries sent in one round trip by a broker that takes many (a sweep's or a restart's
 # backlog goes in requests of a bounded size).
 _TOGETHER = 100
 
 
+class Submits(Protocol):
+    """What a commit hands its outbox entries to: the relay, or (the scheduler's) one
+    built on first use."""
+
+    def submit(self, table: Table, entries: list[Item]) -> None: ...
+
+
 class UnitOfWork:
     """Writes and events of one command; nothing happens unless ``commit`` is called."""
 
-    def __init__(self, table: Table, relay: Relay | None, clock: Clock,
+    def __init__(self, table: Table, relay: Submits | None, clock: Clock,
                  topology: Topology) -> None:
         self.table = table
         self.relay = relay
@@ -391,19 +398,8 @@ class Relay:
 
     def pending(self, table: Table, *, min_age: float = 1.0, limit: int = 200) -> list[Item]:
         """Entries due for (re)dispatch: old enough not to race a commit's own dispatch."""
-        now = self.clock.now()
-        cutoff = iso(now - timedelta(seconds=min_age))
-        where: list[Where] = [Where("status", "=", "pending")]
-        if not self.durable:
-            lease = iso(now - timedelta(seconds=self.redeliver_after))
-            where.append(Where("dispatched_at", "<", lease))
-        page = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit, where=where)
-        if self.durable:
-            return page.items
-        never = table.query(OUTBOX_PK, end=cutoff + "\uffff", limit=limit,
-                            where=[Where("status", "=", "pending"),
-                                   Where("dispatched_at", "not_exists")])
-        return sorted(never.items + page.items, key=lambda e: e["sk"])[:limit]
+        return pending(table, self.clock.now(), min_age=min_age, limit=limit,
+                       redeliver_after=None if self.durable else self.redeliver_after)
 
     def sweep(self, *, min_age: float = 1.0) -> int:
         self.settle_unsettled()  # what went out is not sent again

@@ -6,8 +6,10 @@ the kernel names no service."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from shared.contract import Contract
+if TYPE_CHECKING:  # a queue's name needs no contract, nor the event models it imports
+    from shared.contract import Contract
 
 
 def queue_of(service: str) -> str:

@@ -37,7 +37,15 @@ def reset() -> None:
 def settings() -> Settings:
     from shared.settings import Settings
 
-    return _overrides.get("settings") or Settings()
+    given: Settings | None = _overrides.get("settings") or _built.get("settings")
+    # Read once: the environment of a container does not change.
+    return given or _built.setdefault("settings", Settings())
+
+
+def clock() -> Clock | None:
+    """The clock tests configured; None: the system's."""
+    found: Clock | None = _overrides.get("clock")
+    return found
 
 
 def _configure_logs() -> None:
@@ -57,11 +65,9 @@ def _declare_event_queues(broker: Any) -> None:
         broker.declare_queue(queue_of(service))
 
 
-def platform(services: tuple[str, ...], *, http: bool, console: bool = False,
-             sweep_all: bool = False) -> Platform:
-    """The platform of ``services``; ``console``: the console, whatever ``http`` says;
-    ``sweep_all``: its relay also sweeps every other service's outbox (the scheduler's)."""
-    key = ("platform", services, http, console, sweep_all)
+def platform(services: tuple[str, ...], *, http: bool, console: bool = False) -> Platform:
+    """The platform of ``services``; ``console``: the console, whatever ``http`` says."""
+    key = ("platform", services, http, console)
     with _lock:
         if key not in _built:
             from infra.bootstrap import build
@@ -70,19 +76,25 @@ def platform(services: tuple[str, ...], *, http: bool, console: bool = False,
             built = build(settings(), clock=_overrides.get("clock"), services=services,
                           with_http=http, with_console=http or console)
             _declare_event_queues(built.broker)
-            if sweep_all:
-                for table in built.tables.values():
-                    built.relay.watch(table)
             _built[key] = built
         return _built[key]
 
 
-def scheduler() -> Platform:
-    """The services that declare periodic jobs, alone (the others' code is not loaded), and
-    a relay sweeping every service's outbox."""
-    from infra.services import PERIODIC
+def tables() -> dict[str, Any]:
+    """Every service's DynamoDB table, by service name, on the process's one client."""
+    with _lock:
+        return _tables()
 
-    return platform(PERIODIC, http=False, sweep_all=True)
+
+def _tables() -> dict[str, Any]:
+    if "tables" not in _built:
+        from infra.services import SERVICES
+        from shared.tables.dynamodb import dynamodb_tables
+
+        _configure_logs()
+        _built["tables"] = dynamodb_tables(settings(), SERVICES)
+    found: dict[str, Any] = _built["tables"]
+    return found
 
 
 def relay() -> tuple[Any, dict[str, Any]]:
@@ -90,20 +102,51 @@ def relay() -> tuple[Any, dict[str, Any]]:
     by table name."""
     with _lock:
         if "relay" not in _built:
-            from infra.services import SERVICES
             from shared.broker import build_broker
             from shared.clock import SystemClock
             from shared.outbox import Relay
-            from shared.tables.dynamodb import dynamodb_tables
 
-            _configure_logs()
-            s = settings()
-            broker = build_broker(s)
+            tables = _tables()
+            broker = build_broker(settings())
             _declare_event_queues(broker)
             relay = Relay(broker, _overrides.get("clock") or SystemClock(), durable=True)
-            tables = dynamodb_tables(s, SERVICES)
             for table in tables.values():
                 relay.watch(table)
             _built["relay"] = relay
         relay = _built["relay"]
         return relay, relay.tables
+
+
+class RelayOnUse:
+    """The relay, built when a commit first has entries to hand it: a scheduler tick with
+    nothing due loads no broker."""
+
+    def submit(self, table: Any, entries: list[Any]) -> None:
+        relay()[0].submit(table, entries)
+
+
+def periodic_jobs() -> list[Any]:
+    """The services' periodic jobs (infra.services.PERIODIC), from their periodic modules
+    alone: no service is built, no broker until a job commits an event."""
+    with _lock:
+        if "jobs" not in _built:
+            from infra.services import PERIODIC, periodic, topology
+            from shared.blobs import blobs_of
+            from shared.clock import SystemClock
+            from shared.context import ServiceContext
+            from shared.identity import verifier_from
+
+            s, tables = settings(), _tables()
+            clock = _overrides.get("clock") or SystemClock()
+            jobs: list[Any] = []
+            for name in PERIODIC:
+                # The service's collaborators as the bootstrap builds them, less its deps
+                # (mail, rooms), which no periodic job uses.
+                ctx: ServiceContext[Any] = ServiceContext(
+                    settings=s, table=tables[name], blobs=blobs_of(s, name), clock=clock,
+                    verifier=verifier_from(s), relay=RelayOnUse(), topology=topology(),
+                    deps=None)
+                jobs.extend(periodic(name)(ctx))
+            _built["jobs"] = jobs
+        found: list[Any] = _built["jobs"]
+        return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.meetings import consumers, repository
+from services.meetings import consumers, reminders, repository
 from services.meetings.contract import CONTRACT, MEETING, MEETINGS, OPERATIONS
 from services.meetings.deps import build as build_deps
 from shared.context import ServiceContext
@@ -33,4 +33,4 @@ def build_app(ctx: ServiceContext) -> falcon.App:
 
 SERVICE = ServiceDef(CONTRACT, build_app, apply=consumers.apply, reads=repository.event_reads,
                      deps=build_deps,
-                     actors=consumers.declare_actors, periodic=consumers.periodic)
+                     actors=consumers.declare_actors, periodic=reminders.periodic)

@@ -4,12 +4,11 @@ service sends itself through the outbox; plus what ServiceDef needs to wire them
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import dramatiq
 
-from services.meetings import handlers, reminders
+from services.meetings import handlers
 from services.meetings import repository as repo
 from services.meetings.deps import MeetingsDeps
 from services.meetings.invites import invitation
@@ -75,11 +74,4 @@ def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
 
     declare_job(broker, meetings_send_invite, actor_name=handlers.INVITE_ACTOR,
                 queue_name=queue_of("meetings"), settings=ctx.settings)
-
-
-def periodic(ctx: ServiceContext) -> Sequence[Callable[[], None]]:
-    def meetings_reminders() -> None:
-        reminders.tick(ctx)
-
-    return [meetings_reminders]
 

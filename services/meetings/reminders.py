@@ -10,13 +10,17 @@ nothing, and a moved one has had its reminder replaced, so the stale time never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from services.meetings import repository as repo
+from services.meetings.reminder_index import due_reminders
 from shared.clock import Clock, parse
 from shared.context import ServiceContext
 from shared.logs import log as log_fields
-from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed, Item
+
+if TYPE_CHECKING:
+    from shared.outbox import UnitOfWork
 
 log = logging.getLogger("atende.meetings.reminders")
 PAGE = 100
@@ -25,6 +29,10 @@ MAX_PAGES = 20  # per tick; whatever is left waits for the next one
 
 def fire(uow: UnitOfWork, found: Item, clock: Clock) -> bool:
     """Register the effect of one due reminder; True if it is to be sent."""
+    # The meetings' model (and the event models) load for a reminder that is due: most
+    # ticks find none.
+    from services.meetings import repository as repo
+
     now = clock.now()
     item = repo.get_reminder(uow, found["request_id"], found["meeting_id"])
     if item is None or parse(item["due_at"]) > now:
@@ -45,7 +53,7 @@ def tick(ctx: ServiceContext) -> int:
     """One pass over the due reminders; how many were sent."""
     sent, cursor = 0, None
     for _ in range(MAX_PAGES):
-        page = repo.due_reminders(ctx.table, ctx.clock.now(), PAGE, cursor)
+        page = due_reminders(ctx.table, ctx.clock.now(), PAGE, cursor)
         for found in page.items:
             with ctx.uow() as uow:
                 due = fire(uow, found, ctx.clock)
@@ -61,3 +69,12 @@ def tick(ctx: ServiceContext) -> int:
         if cursor is None:
             break
     return sent
+
+
+def periodic(ctx: ServiceContext) -> Sequence[Callable[[], None]]:
+    """The service's periodic jobs. The scheduler imports this module alone (infra.services.
+    PERIODIC): a tick loads neither the service's HTTP side nor its workers."""
+    def meetings_reminders() -> None:
+        tick(ctx)
+
+    return [meetings_reminders]

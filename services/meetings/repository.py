@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.meetings.model import Cancellation, Guest, Meeting, RequestView
+from services.meetings.reminder_index import REMINDER_INDEX
 from shared.clock import iso, parse
 from shared.errors import Conflict
 from shared.messages import Event, Party, RequestEvent
 from shared.outbox import UnitOfWork
 from shared.projection import VIEW_SK, load_view, query_page, store_view
-from shared.tables import Check, Item, Page, Table
+from shared.tables import Check, Item, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
-REMINDER_INDEX = "REMINDER"
 MAX_DURATION = timedelta(minutes=240)
 
 
@@ -185,11 +185,6 @@ def set_reminder(uow: UnitOfWork, mt: Meeting, lead: timedelta, now: datetime) -
 
 def drop_reminder(uow: UnitOfWork, mt: Meeting) -> None:
     uow.delete(*_reminder_key(mt.request_id, mt.id))
-
-
-def due_reminders(table: Table, now: datetime, limit: int, cursor: str | None) -> Page:
-    return table.query(REMINDER_INDEX, index="gsi1", end=f"{iso(now)}#\uffff", limit=limit,
-                       cursor=cursor)
 
 
 def get_reminder(uow: Reader, request_id: str, meeting_id: str) -> Item | None:

@@ -135,27 +135,3 @@ def _decode(body: str) -> str:
     return b64decode(body).decode()
 
 
-def test_periodic_names_the_services_that_declare_periodic_jobs() -> None:
-    from infra.services import PERIODIC, SERVICES, load_service
-
-    # A job list is built from its context, which none of them reads to build it.
-    ctx: Any = None
-    declared = tuple(n for n in SERVICES if load_service(n).periodic(ctx))
-    assert declared == PERIODIC
-
-
-def test_the_scheduler_sweeps_every_services_outbox(aws: Settings) -> None:
-    from infra.aws import scheduler
-
-    table = dynamodb_tables(aws, ["reviews"])["reviews"]  # a service the tick does not build
-    with UnitOfWork(table, None, SystemClock(), topology()) as uow:
-        uow.send_task("followups", "followups_notify", {"id": "t2", "request_id": "r2"})
-        uow.commit()
-    entry = uow.entries[0]
-    platform = runtime.scheduler()
-    assert set(platform.services) == {"meetings"}
-    assert platform.relay.sweep(min_age=0.0) == 1  # the handler's sweep waits for 10 s
-    assert table.get(OUTBOX_PK, entry["sk"]) is None
-    got = sqs_poll(client(aws, "sqs"), f"atende-test_{queue_of('followups')}")["Records"]
-    assert len(got) == 1 and "followups_notify" in _decode(got[0]["body"])
-    assert scheduler.handler({}, None) == {"jobs": 1, "failed": 0, "swept": 0}
