@@ -123,16 +123,16 @@ class Attendance:
 
     def request(self, p: Principal, request_id: str) -> dict[str, Any]:
         with self._reading("requests") as uow:
-            out = requests_h.read_request(uow, p, request_id)
-            service = requests_h.store.get_service(uow, out.service_id) or {}
-        doc = out.model_dump(mode="json")
+            doc = requests_h.read_request_body(uow, p, request_id)
+            service = requests_h.store.get_service(uow, doc["service_id"]) or {}
         doc["form"] = service.get("form", [])
         return doc
 
     def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
         with self._reading("requests") as uow:
-            page = requests_h.timeline(uow, uow.table, p, request_id, 100, None)
-        return [e.model_dump(mode="json") for e in page.items]
+            items: list[dict[str, Any]] = requests_h.timeline_body(
+                uow, uow.table, p, request_id, 100, None)["items"]
+        return items
 
     def attendants(self, p: Principal, unit: str) -> list[dict[str, Any]]:
         page = requests_h.list_attendants(self._table("requests"), p, unit, 100, None)

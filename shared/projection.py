@@ -57,6 +57,11 @@ def load_view(reader: Any, pk: str, request_id: str, cls: type[V]) -> V | None:
     item = reader.get(pk, VIEW_SK)
     if item is None:
         return None
+    return view_of(item, request_id, cls)
+
+
+def view_of(item: Any, request_id: str, cls: type[V]) -> V:
+    """The view that ``item``, the partition's ``VIEW`` item, holds."""
     return cls(request_id, RequestSnapshot.model_validate(item["request"]))
 
 

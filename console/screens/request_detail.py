@@ -21,7 +21,7 @@ from console.screens.staff import (
     request_url,
     staff,
 )
-from console.web import Console
+from console.web import Console, reads_of
 from shared.errors import DomainError, NotFound
 from shared.http import send_file
 from shared.identity import Principal
@@ -60,9 +60,10 @@ class Detail:
         self.console = console
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
-        p = staff(self.console, req)
-        show(self.console, req, resp, p, request_id, notice=NOTICES.get(
-            req.get_param("aviso") or ""))
+        with reads_of(req, self.console.services).snapshot():
+            p = staff(self.console, req)
+            show(self.console, req, resp, p, request_id, notice=NOTICES.get(
+                req.get_param("aviso") or ""))
 
 
 def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Principal,

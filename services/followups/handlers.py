@@ -70,8 +70,15 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
 
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
-    view = _visible_view(table, require_enabled(who, table), request_id)
-    items, next_cursor = repository.followups(table, request_id, limit, cursor)
+    who = require_enabled(who, table)
+    both = repository.view_and_followups(table, request_id, limit) if cursor is None else None
+    if both is not None:  # a first page with the view: one read
+        view, items = both
+        view.check_visible(who)
+        next_cursor = None
+    else:
+        view = _visible_view(table, who, request_id)
+        items, next_cursor = repository.followups(table, request_id, limit, cursor)
     return FollowupPage(items=[FollowupOut.of(f, view, who) for f in items],
                         next_cursor=next_cursor)
 

@@ -19,7 +19,7 @@ from services.followups.model import Attachment, Followup, RequestView
 from shared.clock import iso, parse
 from shared.messages import Event, Party, RosterChanged
 from shared.outbox import UnitOfWork
-from shared.projection import VIEW_SK, load_view, query_page, store_view
+from shared.projection import VIEW_SK, load_view, query_page, store_view, view_of
 from shared.tables import Item, Page, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -94,6 +94,19 @@ def followups(table: Table, request_id: str, limit: int, cursor: str | None
               ) -> tuple[list[Followup], str | None]:
     page = query(table, _pk(request_id), prefix="FU#", limit=limit, cursor=cursor)
     return [followup_from_item(i) for i in page.items], page.next_cursor
+
+
+def view_and_followups(table: Table, request_id: str, limit: int
+                       ) -> tuple[RequestView, list[Followup]] | None:
+    """The view and every follow-up of the request in one read (the follow-ups' keys sort
+    right before the view's), or None where one read does not hold both: no view, or more
+    than ``limit`` follow-ups (then the two reads, with a cursor)."""
+    page = query(table, _pk(request_id), start="FU#", end=VIEW_SK, limit=limit + 1)
+    items = page.items
+    if not items or items[-1]["sk"] != VIEW_SK:
+        return None
+    view = view_of(items[-1], request_id, RequestView)
+    return view, [followup_from_item(i) for i in items[:-1]]
 
 
 def get_attachment(uow: Reader, request_id: str, followup_id: str,

@@ -286,6 +286,11 @@ def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
     return request_out(visible(uow, require_enabled(p, uow), request_id), p)
 
 
+def read_request_body(uow: UnitOfWork, p: Principal, request_id: str) -> Doc:
+    """``read_request``'s answer as its JSON document (``views.request_body``)."""
+    return views.request_body(visible(uow, require_enabled(p, uow), request_id), p)
+
+
 def document_of(uow: UnitOfWork, p: Principal, request_id: str, doc_id: str) -> Doc:
     """A document or the conclusion's attachment, if the caller may see the request."""
     req = visible(uow, require_enabled(p, uow), request_id)
@@ -344,6 +349,15 @@ def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit
     page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
     return TimelinePage(items=[TimelineEntry.model_validate(views.timeline_entry(i, req, p))
                                for i in page.items], next_cursor=page.next_cursor)
+
+
+def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
+                  limit: int, cursor: str | None) -> Doc:
+    """``timeline``'s answer as its JSON document (``views.timeline_body``)."""
+    req = visible(uow, require_enabled(p, uow), request_id)
+    page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
+    return {"items": [views.timeline_body(i, req, p) for i in page.items],
+            "next_cursor": page.next_cursor}
 
 
 def _query(table: Table, pk: str, *, attribute: str | None = None, **kw: Any) -> Any:

@@ -168,11 +168,10 @@ class RequestItem(_Resource):
     def on_get(self, req: Req, resp: Resp, request_id: str) -> None:
         p = principal(req, self.ctx.verifier)
         with self.ctx.uow() as uow:
-            out = h.read_request(uow, p, request_id)
-        # Serialised by pydantic in one step, not dumped to a dict for orjson to write.
+            body = h.read_request_body(uow, p, request_id)
         resp.content_type = falcon.MEDIA_JSON
-        resp.text = out.model_dump_json()
-        _etag(resp, out.version)
+        resp.data = orjson.dumps(body)
+        _etag(resp, body["version"])
 
 
 class Documents(_Resource):
@@ -265,5 +264,5 @@ class Timeline(_Resource):
         p = principal(req, self.ctx.verifier)
         limit, cursor = page_params(req)
         with self.ctx.uow() as uow:
-            page = h.timeline(uow, self.ctx.table, p, request_id, limit, cursor)
-        resp.media = page.model_dump(mode="json")
+            body = h.timeline_body(uow, self.ctx.table, p, request_id, limit, cursor)
+        resp.media = body

@@ -6,7 +6,8 @@ caller outlives the request that decided it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import orjson
@@ -54,3 +55,16 @@ class Remembered:
 
     def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
         return self.table.scan(prefix, sk)
+
+
+@contextmanager
+def snapshot(tables: Iterable[Table]) -> Iterator[None]:
+    """Reads of ``tables`` from one snapshot of their store, where the store takes reads
+    that way (SQLite: one read transaction, re-entrant, so tables sharing a file share
+    it); elsewhere each read stands alone, as without it. For queries only."""
+    with ExitStack() as stack:
+        for table in tables:
+            reading: Any = getattr(table, "reading", None)
+            if reading is not None:
+                stack.enter_context(reading())
+        yield

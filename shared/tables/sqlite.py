@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,22 @@ class SQLiteDatabase:
         threading.Thread(target=run, name="sqlite-checkpoint", daemon=True).start()
         return stop
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """This thread's reads from one snapshot of the file, for queries only (a write
+        inside fails). Each statement outside a transaction opens and closes a read
+        transaction of its own, most of a point read's cost: a page that reads ten items
+        pays it once. Re-entrant: inside a transaction, nothing more."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -153,6 +169,9 @@ class SQLiteTable:
     def __init__(self, db: SQLiteDatabase, name: str) -> None:
         self.db = db
         self.name = name
+
+    def reading(self) -> AbstractContextManager[None]:
+        return self.db.reading()
 
     def get(self, pk: str, sk: str) -> Item | None:
         row = (

@@ -188,6 +188,26 @@ def test_a_page_seen_before_is_refused_at_once_and_shows_what_changed(
     assert r.status_code == 403 and "Perfil não liberado" in r.text
 
 
+def test_a_detail_page_reads_from_one_snapshot(platform: Platform) -> None:
+    """Its request, timeline, follow-ups and meetings as of one moment (on SQLite, one
+    read transaction: also its reads' cheapest way); the session is read before it."""
+    rid = submit(platform)
+    path = f"/console/solicitacoes/{rid}"
+    ana = as_(platform, "attendant")
+    assert ana.get(path).status_code == 200
+    statements: list[str] = []
+    conn = platform.contexts["requests"].table.db.connection()  # type: ignore[attr-defined]
+    conn.set_trace_callback(statements.append)
+    try:
+        assert ana.get(path).status_code == 200
+    finally:
+        conn.set_trace_callback(None)
+    begin, end = statements.index("BEGIN"), statements.index("COMMIT")
+    inside = [s for s in statements[begin:end] if s.startswith("SELECT")]
+    before = [s for s in statements[:begin] + statements[end:] if s.startswith("SELECT")]
+    assert len(inside) >= 4 and len(before) == 1 and '"console"' in before[0]
+
+
 def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]) -> None:
     platform, clock = clocked
     rid, bruno = in_service(platform)

@@ -5,6 +5,7 @@ in the app and by mail."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.domain.support import (
     CITIZEN,
     COLLEAGUE,
     NOON,
+    OTHER_CITIZEN,
     ROSTER,
     STEP,
     Store,
@@ -176,3 +178,46 @@ def test_a_post_checks_who_may_see_the_request_once(
     monkeypatch.setattr(RequestView, "check_visible", counted)
     post(store, blobs, settings, CITIZEN)
     assert checked == [CITIZEN.sub]
+
+
+class Counted:
+    """The table, noting what a handler reads of it."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self.name = table, table.name
+        self.asked: list[tuple[str, str | None]] = []
+
+    def get(self, pk: str, sk: str) -> Any:
+        self.asked.append(("get", sk))
+        return self.table.get(pk, sk)
+
+    def query(self, pk: str, **kw: Any) -> Any:
+        self.asked.append(("query", kw.get("prefix") or kw.get("start")))
+        return self.table.query(pk, **kw)
+
+
+def test_a_first_page_of_follow_ups_is_read_with_the_view_in_one_read(
+        store: Store, blobs: FileBlobs, settings: Settings) -> None:
+    store.feed(handlers.apply_event, *in_service(RID))
+    table = Counted(store.table)
+    assert handlers.list_followups(table, COLLEAGUE, RID, 10, None).items == []
+    assert ("get", "VIEW") not in table.asked and table.asked[-1] == ("query", "FU#")
+    posted = []
+    for _ in range(3):
+        store.clock.advance(minutes=1)
+        posted.append(post(store, blobs, settings, CITIZEN, []))
+    for limit in (3, 10):
+        table.asked.clear()
+        page = handlers.list_followups(table, COLLEAGUE, RID, limit, None)
+        assert [f.id for f in page.items] == posted and page.next_cursor is None
+        assert [a for a in table.asked if a[0] == "query"] == [("query", "FU#")]
+        assert ("get", "VIEW") not in table.asked
+    # More than a page: the view and the page apart, and the cursor goes on from there.
+    first = handlers.list_followups(table, COLLEAGUE, RID, 2, None)
+    assert first.next_cursor is not None
+    rest = handlers.list_followups(table, COLLEAGUE, RID, 2, first.next_cursor)
+    assert [f.id for f in first.items + rest.items] == posted and rest.next_cursor is None
+    with pytest.raises(NotFound):  # read in the same one read, still judged
+        handlers.list_followups(table, OTHER_CITIZEN, RID, 10, None)
+    with pytest.raises(NotFound):
+        handlers.list_followups(table, COLLEAGUE, "unknown", 10, None)

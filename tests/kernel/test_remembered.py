@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.tables import Item, Put
-from shared.tables.remembered import Remembered
+from shared.tables.remembered import Remembered, snapshot
 from shared.tables.sqlite import SQLiteDatabase, SQLiteTable
 
 
@@ -46,3 +46,34 @@ def test_nothing_is_written_through_them(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         Remembered(t).transact([Put({"pk": "P", "sk": "S", "version": 1})])
     assert t.get("P", "S") is None
+
+
+def test_a_snapshot_reads_one_moment_of_the_store(tmp_path: Path) -> None:
+    t = table(tmp_path)
+    t.transact([Put({"pk": "P", "sk": "S", "version": 1})])
+    # Another process's connection to the same file.
+    other = SQLiteDatabase(tmp_path / "t.db").table("t")
+    with snapshot([t, t]):  # tables sharing a file share the one read transaction
+        assert t.get("P", "S") == {"pk": "P", "sk": "S", "version": 1}
+        other.transact([Put({"pk": "P", "sk": "S", "version": 2}, expect_version=1),
+                        Put({"pk": "P", "sk": "T", "version": 1})])
+        assert t.get("P", "S") == {"pk": "P", "sk": "S", "version": 1}
+        assert t.get("P", "T") is None and t.query("P").items == [
+            {"pk": "P", "sk": "S", "version": 1}]
+    assert t.get("P", "S") == {"pk": "P", "sk": "S", "version": 2}
+    assert not t.db.connection().in_transaction
+
+
+def test_a_snapshot_ends_when_a_read_fails(tmp_path: Path) -> None:
+    t = table(tmp_path)
+    with pytest.raises(LookupError), snapshot([t]):
+        raise LookupError
+    assert not t.db.connection().in_transaction
+
+
+def test_a_table_without_snapshots_reads_as_before(tmp_path: Path) -> None:
+    t = table(tmp_path)
+    reads = Remembered(t)  # nothing to open a snapshot with: each read stands alone
+    with snapshot([reads]):
+        assert reads.get("P", "S") is None
+        assert not t.db.connection().in_transaction
