@@ -59,6 +59,7 @@ def to_bytes(mail: Mail, sender: str) -> bytes:
 
 
 _POLICY = policy.default
+_LINE = 78  # the default policy's max_line_length, past which it encodes a part's text
 
 
 def _header(name: str, value: str) -> str:
@@ -78,7 +79,7 @@ def _part(subtype: str, body: str) -> bytes:
     else quoted-printable or base64, the shorter (the email package's choices)."""
     lines = body.encode().splitlines()
     data = b"\n".join(lines) + b"\n"
-    if max(map(len, lines), default=0) <= _POLICY.max_line_length:
+    if max(map(len, lines), default=0) <= _LINE:
         cte = "7bit" if data.isascii() else "8bit"
     else:
         qp, b64 = binascii.b2a_qp(data, istext=True), base64.encodebytes(data)

@@ -38,16 +38,20 @@ def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bo
     dead-letters it; the in-app notification was committed before and stays. A job run
     again after its mail went out (a redelivery) sends nothing."""
     note_id = str(payload["notification_id"])
+    note = handlers.get_note(ctx.table, note_id)  # read once: what to send, whether sent
+    if note is not None and note.get("mailed_at"):
+        return False
     # A job queued by an older version carried the mail itself.
-    mail = payload if "to" in payload else handlers.pending_mail(ctx.table, note_id)
-    if mail is None or handlers.already_mailed(ctx.table, note_id):
+    mail = payload if "to" in payload else note.get("mail") if note else None
+    if mail is None:
         return False
     ctx.deps.mailer.send(Mail(to=mail["to"], subject=mail["subject"], text=mail["text"],
                               html=mail.get("html")))
     log_fields(log, "mail sent", notification_id=note_id)
-    for _ in range(5):
+    for attempt in range(5):
         with ctx.uow() as uow:
-            handlers.mark_mailed(uow, note_id, ctx.clock)
+            # First as read above; read again only if it changed meanwhile.
+            handlers.mark_mailed(uow, note_id, ctx.clock, note if attempt == 0 else None)
             try:
                 uow.commit()
                 return True

@@ -117,24 +117,19 @@ def mark_read(uow: UnitOfWork, who: Principal, note_id: str) -> NotificationOut:
     return _note_out(item)
 
 
-def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock) -> None:
-    item = repository.get_note(uow, note_id)
+def mark_mailed(uow: UnitOfWork, note_id: str, clock: Clock, seen: Item | None = None
+                ) -> None:
+    """``seen``: the notification as last read, if it was (a stale one fails the commit's
+    condition on its version)."""
+    item = seen if seen is not None else repository.get_note(uow, note_id)
     if item is not None and not item.get("mailed_at"):
         # Sent: the address and the mail's text are kept no longer than needed.
         uow.save({**item, "mailed_at": iso(clock.now()), "mail": None,
                   "version": item["version"] + 1})
 
 
-def pending_mail(table: Table, note_id: str) -> dict[str, Any] | None:
-    """The mail a notification is waiting to send, or None."""
-    item = repository.get_note(table, note_id)
-    mail: dict[str, Any] | None = item.get("mail") if item else None
-    return mail
-
-
-def already_mailed(table: Table, note_id: str) -> bool:
-    item = repository.get_note(table, note_id)
-    return bool(item and item.get("mailed_at"))
+def get_note(table: Table, note_id: str) -> Item | None:
+    return repository.get_note(table, note_id)
 
 
 # --- events ------------------------------------------------------------------------
