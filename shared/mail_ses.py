@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.mail import Mail, to_message
+from shared.mail import Mail, to_bytes
 from shared.settings import Settings
 
 
@@ -28,4 +28,4 @@ class SesMailer:
         # dead letters then keep the notification, rather than dropping it silently.
         self.client.send_raw_email(
             Source=self.sender, Destinations=[mail.to],
-            RawMessage={"Data": bytes(to_message(mail, self.sender))})
+            RawMessage={"Data": to_bytes(mail, self.sender)})

@@ -25,7 +25,7 @@ from shared.ids import new_id
 from shared.outbox import UnitOfWork
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    from jinja2 import Environment, Template
 
 Recipients = Callable[[Any, RequestView | None], Sequence[m.Party | None]]
 
@@ -108,6 +108,12 @@ def _hour(value: datetime) -> str:
     return local.strftime("%H:%M")
 
 
+@functools.cache
+def _template(name: str) -> Template:
+    """A template, compiled on its first use and kept."""
+    return _env().get_template(name)
+
+
 def _named(party: m.Party | None) -> str:
     """A person's name for a text, or "" (the template says who instead): never a sub,
     which with gov.br is a CPF, nor a bare label."""
@@ -126,6 +132,8 @@ def _env() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the code: no stat of each file at every use.
+        auto_reload=False,
     )
     env.filters.update(when=_when, hour=_hour, named=_named)
     return env
@@ -143,6 +151,14 @@ def render(kind: str, event: m.Event, view: RequestView | None,
            recipient: m.Party, link: str | None = None) -> Message:
     """The texts of one notification. Templates see the event (which never carries a
     follow-up's text) and the request's names; what they choose to show is reviewed."""
+    title, body = note_texts(kind, event, view, recipient)
+    text, html = mail_texts(title, body, recipient, event.request_id, link)
+    return Message(title, body, text, html)
+
+
+def note_texts(kind: str, event: m.Event, view: RequestView | None,
+               recipient: m.Party) -> tuple[str, str]:
+    """The in-app notification's title and body."""
     snapshot = event.request if isinstance(event, m.RequestEvent) else (
         view.snapshot if view else None)
     context = {
@@ -151,15 +167,20 @@ def render(kind: str, event: m.Event, view: RequestView | None,
         "citizen": snapshot.citizen if snapshot else None,
         "assignee": snapshot.assignee if snapshot else None,
     }
-    env = _env()
-    module = env.get_template(f"{kind}.txt.j2").make_module(context)
+    module = _template(f"{kind}.txt.j2").make_module(context)
     title = " ".join(str(module.title).split())  # type: ignore[attr-defined]
     body = str(module.body).strip()  # type: ignore[attr-defined]
+    return title, body
+
+
+def mail_texts(title: str, body: str, recipient: m.Party, request_id: str,
+               link: str | None = None) -> tuple[str, str]:
+    """The mail's text and HTML, around the notification's title and body."""
     paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
     page = {"recipient": recipient, "title": title, "body": body,
-            "link": link.format(id=event.request_id) if link else None}
-    return Message(title, body, env.get_template("mail.txt.j2").render(page).strip() + "\n",
-                   env.get_template("mail.html.j2").render(page, paragraphs=paragraphs))
+            "link": link.format(id=request_id) if link else None}
+    return (_template("mail.txt.j2").render(page).strip() + "\n",
+            _template("mail.html.j2").render(page, paragraphs=paragraphs))
 
 
 # --- the effect --------------------------------------------------------------------
@@ -183,15 +204,15 @@ def notify(uow: UnitOfWork, event: m.Event, view: RequestView | None,
 
 def _tell(uow: UnitOfWork, kind: str, event: m.Event, view: RequestView | None,
           party: m.Party, link: str | None = None) -> str:
-    message = render(kind, event, view, party, link)
+    title, body = note_texts(kind, event, view, party)
     note_id = new_id()
-    note = repository.new_note(note_id, party.sub, kind, event.request_id, message.title,
-                               message.body, iso(event.occurred_at))
+    note = repository.new_note(note_id, party.sub, kind, event.request_id, title, body,
+                               iso(event.occurred_at))
     if party.email:
         # The mail waits on the notification; the job names only the notification, so
         # that no address or text travels through the broker, its dead letters or a log.
-        note["mail"] = {"to": party.email, "subject": message.title, "text": message.text,
-                        "html": message.html}
+        text, html = mail_texts(title, body, party, event.request_id, link)
+        note["mail"] = {"to": party.email, "subject": title, "text": text, "html": html}
         uow.send_task("followups", MAIL_ACTOR, {
             "notification_id": note_id, "correlation_id": event.correlation_id})
     uow.put(note, new=True)

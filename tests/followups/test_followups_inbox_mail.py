@@ -20,6 +20,7 @@ from tests.followups.followups_support import (
     ASSIGNEE,
     CITIZEN,
     FailingMailer,
+    RecordingMailer,
     analysis,
     approved,
     feed,
@@ -160,3 +161,59 @@ def test_smtp_down_is_an_error_the_broker_can_retry() -> None:
     with pytest.raises(OSError):
         SmtpMailer("127.0.0.1", _free_port(), "x@y", timeout=2).send(
             Mail(to="a@b", subject="s", text="t"))
+
+
+# --- the mail job ----------------------------------------------------------------------
+
+
+def _note_reads(h: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The notifications the followups table is asked for, from now on."""
+    table, reads = h.platform.contexts["followups"].table, []
+    get = table.get
+
+    def counted(pk: str, sk: str) -> Any:
+        if pk.startswith("NOTE#"):
+            reads.append(pk)
+        return get(pk, sk)
+
+    monkeypatch.setattr(table, "get", counted)
+    return reads
+
+
+def test_the_mail_job_reads_its_notification_once(harness: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """What to send and whether it went out already come from one read, which also
+    conditions the mark that it went out: each read was a statement and a decoding of the
+    mail's texts."""
+    ctx = harness.platform.contexts["followups"]
+    ctx.deps.mailer = RecordingMailer()
+    reads = _note_reads(harness, monkeypatch)
+    rid = new_id()
+    feed(harness, submitted(rid), analysis(rid))
+    harness.drain()
+    [note] = inbox(harness, CITIZEN.sub)
+    assert [m.to for m in ctx.deps.mailer.sent] == [CITIZEN.email]
+    assert note["mailed_at"] and note["mail"] is None
+    assert reads == [f"NOTE#{note['id']}"]
+
+
+def test_a_notification_read_while_its_mail_goes_out_keeps_both_marks(
+        harness: Any) -> None:
+    ctx = harness.platform.contexts["followups"]
+
+    class ReadMeanwhile(RecordingMailer):
+        def send(self, mail: Any) -> None:
+            super().send(mail)
+            [note] = inbox(harness, CITIZEN.sub)
+            with ctx.uow() as uow:  # the citizen opens it as the mail leaves
+                uow.save({**note, "read": True, "version": note["version"] + 1})
+                uow.commit()
+
+    ctx.deps.mailer = ReadMeanwhile()
+    rid = new_id()
+    feed(harness, submitted(rid), analysis(rid))
+    harness.drain()
+    [note] = inbox(harness, CITIZEN.sub)
+    assert len(ctx.deps.mailer.sent) == 1
+    assert note["read"] is True and note["mailed_at"] and note["mail"] is None
+    assert note["version"] == 3

@@ -160,3 +160,21 @@ def test_html_is_escaped_and_text_is_not(harness: Any) -> None:
     assert "<b>Bia</b>" not in msg.html
     assert msg.html.lstrip().startswith("<!DOCTYPE html>")
     assert "Olá, Carla Cidadã." in msg.text
+
+
+def test_templates_are_compiled_once_and_not_looked_at_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template is compiled on its first use and kept: no later message stats its file
+    or reads it again (the worker renders three for every notification it writes)."""
+    from services.followups import notifications
+
+    event = m.FollowupPosted(request_id="req-1", followup_id="f", author=ASSIGNEE,
+                             author_role="attendant", recipient=CITIZEN)
+    first = render("followup_posted", event, None, CITIZEN, "https://a.gov.br/{id}")
+
+    def untouchable(*args: Any) -> Any:
+        raise AssertionError("a template file was looked at again")
+
+    monkeypatch.setattr("os.path.getmtime", untouchable)
+    monkeypatch.setattr(notifications._env.loader, "get_source", untouchable)
+    assert render("followup_posted", event, None, CITIZEN, "https://a.gov.br/{id}") == first
