@@ -3,15 +3,15 @@ default), SMTP (standard library). SES arrives with the AWS adapters."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import random
 import smtplib
-import sys
 from dataclasses import dataclass
-from email import policy
-from email.utils import formatdate, make_msgid, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -39,61 +39,45 @@ class Mailer(Protocol):
 
 
 def to_bytes(mail: Mail, sender: str) -> bytes:
-    """The mail as an RFC 5322 message: the headers, then the text alone or the text and
-    HTML as multipart/alternative, UTF-8, as the email package's default policy writes
-    them. Written here, not by ``EmailMessage``: that parsed every header it was given and
-    then every header it had made, a few times over the cost of everything else a
+    """The mail as an RFC 5322 message: the text alone, or the text and the HTML as
+    multipart/alternative, in UTF-8.
+
+    Built with the email package's ``email.mime`` classes (its compat32 policy), not
+    ``EmailMessage``: under the default policy every header it was given, and every one
+    it made, was parsed again, several times over the cost of everything else a
     notification's mail job does."""
-    head = [_header("From", sender), _header("To", mail.to), _header("Subject", mail.subject),
-            f"Date: {formatdate(localtime=False)}\n",
-            f"Message-ID: {make_msgid(domain='atende.local')}\n", "MIME-Version: 1.0\n"]
-    text = _part("plain", mail.text)
-    if not mail.html:
-        return "".join(head).encode() + text
-    html = _part("html", mail.html)
-    boundary = _boundary(text, html)
-    head.append(f'Content-Type: multipart/alternative;\n boundary="{boundary}"\n\n')
-    # The line break before a delimiter is the delimiter's, not the part's.
-    return b"".join(("".join(head).encode(), f"--{boundary}\n".encode(), text,
-                     f"\n--{boundary}\n".encode(), html, f"\n--{boundary}--\n".encode()))
-
-
-_POLICY = policy.default
-_LINE = 78  # the default policy's max_line_length, past which it encodes a part's text
-
-
-def _header(name: str, value: str) -> str:
-    """One header field, folded. A plain short value is written as it is; any other goes
-    through the email package (encoded words, an address's display name, folding)."""
-    if "\r" in value or "\n" in value:  # as EmailMessage refuses them: no injected header
-        raise ValueError("Header values may not contain linefeed or carriage return "
-                         "characters")
-    if len(name) + len(value) <= 76 and value.isascii() and value.isprintable():
-        return f"{name}: {value}\n"
-    folded: str = _POLICY.header_factory(name, value).fold(policy=_POLICY)
-    return folded
-
-
-def _part(subtype: str, body: str) -> bytes:
-    """A text part's headers and body: 7bit or 8bit when every line fits in 78 octets,
-    else quoted-printable or base64, the shorter (the email package's choices)."""
-    lines = body.encode().splitlines()
-    data = b"\n".join(lines) + b"\n"
-    if max(map(len, lines), default=0) <= _LINE:
-        cte = "7bit" if data.isascii() else "8bit"
+    text = _part(mail.text, "plain")
+    if mail.html:
+        msg: Message = MIMEMultipart("alternative", None, [text, _part(mail.html, "html")])
     else:
-        qp, b64 = binascii.b2a_qp(data, istext=True), base64.encodebytes(data)
-        cte, data = ("quoted-printable", qp) if len(qp) <= len(b64) else ("base64", b64)
-    return (f'Content-Type: text/{subtype}; charset="utf-8"\n'
-            f"Content-Transfer-Encoding: {cte}\n\n").encode() + data
+        msg = text
+    # After the parts: a multipart's headers come first in the message all the same.
+    for name, value in (("From", sender), ("To", mail.to), ("Subject", mail.subject)):
+        if "\r" in value or "\n" in value:  # no header injected through a value
+            raise ValueError("Header values may not contain linefeed or carriage return "
+                             "characters")
+        # compat32 takes a Header as a value, which typeshed does not say.
+        msg[name] = value if value.isascii() else _encoded(name, value)  # type: ignore[assignment]
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="atende.local")
+    return msg.as_bytes()
 
 
-def _boundary(*parts: bytes) -> str:
-    """A boundary found in no part (the email package's form)."""
-    while True:
-        boundary = f"{'=' * 15}{random.randrange(sys.maxsize):019d}=="
-        if not any(boundary.encode() in part for part in parts):
-            return boundary
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP  # readable in a mail file, unlike base64
+
+
+def _part(body: str, subtype: str) -> MIMEText:
+    """A text part, its lines ended as a mail's are (whatever the text used), the last too."""
+    lines = b"\n".join(body.encode().splitlines()).decode()
+    return MIMEText(f"{lines}\n", subtype, _UTF8)  # type: ignore[arg-type]
+
+
+def _encoded(name: str, value: str) -> str | Header:
+    """A header value beyond ASCII as encoded words; in an address, only the name."""
+    if name == "Subject":
+        return Header(value, "utf-8", header_name=name)
+    return formataddr(parseaddr(value), charset="utf-8")
 
 
 class FileMailer:

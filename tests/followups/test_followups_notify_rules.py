@@ -176,5 +176,5 @@ def test_templates_are_compiled_once_and_not_looked_at_again(
         raise AssertionError("a template file was looked at again")
 
     monkeypatch.setattr("os.path.getmtime", untouchable)
-    monkeypatch.setattr(notifications._env.loader, "get_source", untouchable)
+    monkeypatch.setattr(notifications._env().loader, "get_source", untouchable)
     assert render("followup_posted", event, None, CITIZEN, "https://a.gov.br/{id}") == first
