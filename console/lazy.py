@@ -13,4 +13,10 @@ class LazyModule(ModuleType):
     console's first page (the login, the panel) needs none of them."""
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module(self.__name__), name)
+        # The module, once imported, is kept: the import machinery's lookup on every read
+        # (a page reads two or three of these names) cost more than the read. Its names are
+        # still read from it each time, so one replaced there (a test's) is the one used.
+        module = self.__dict__.get("_lazy_target")
+        if module is None:
+            module = self.__dict__["_lazy_target"] = importlib.import_module(self.__name__)
+        return getattr(module, name)
