@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jinja2
 import pytest
 
 from infra.bootstrap import Platform
@@ -186,6 +187,32 @@ def test_a_page_seen_before_is_refused_at_once_and_shows_what_changed(
     assert r.status_code == 200
     r = ana.get(path)
     assert r.status_code == 403 and "Perfil não liberado" in r.text
+
+
+def test_a_detail_page_seen_again_is_the_kept_page(platform: Platform,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request and its timeline reach the page as the services' JSON (plain data), and
+    its follow-ups and meetings as lists: the page seen again unchanged is sent from
+    ``Pages``, not rendered, with this session's own token."""
+    rid, bia = in_service(platform)
+    path = f"/console/solicitacoes/{rid}"
+    assert post_files(bia, path + "/acompanhamentos", {"mensagem": "Segue."},
+                      []).status_code == 303
+    # Once its timeline has the follow-up (delivered by the worker), the page stays as is.
+    eventually(lambda: "Acompanhamento enviado" in bia.get(path).text)
+    first = bia.get(path)
+    assert first.status_code == 200 and "Segue." in first.text
+    rendered: list[str] = []
+    render = jinja2.Template.render
+
+    def counted(self: jinja2.Template, *args: Any, **kwargs: Any) -> str:
+        rendered.append(str(self.name))
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Template, "render", counted)
+    again = bia.get(path)
+    assert again.status_code == 200 and again.text == first.text
+    assert rendered == []
 
 
 def test_a_detail_page_reads_from_one_snapshot(platform: Platform) -> None:
