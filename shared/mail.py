@@ -4,20 +4,23 @@ default), SMTP (standard library). SES arrives with the AWS adapters."""
 from __future__ import annotations
 
 import os
-import smtplib
 from dataclasses import dataclass
-from email.charset import QP, Charset
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.datadir import private_dir, write_private
 from shared.ids import new_id
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from email.charset import Charset
+    from email.header import Header
+    from email.mime.text import MIMEText
+
+# The email package's modules are imported by what builds or sends a message, not with
+# this module: the HTTP functions import it for ADDRESS and the mailer's type and send
+# nothing on a read.
 
 # Exactly one address (RFC 5321's dot-atom local part, a domain of letter-digit-hyphen
 # labels): no list, display name, comment, quoting or route that a mail header or a relay
@@ -46,6 +49,10 @@ def to_bytes(mail: Mail, sender: str) -> bytes:
     ``EmailMessage``: under the default policy every header it was given, and every one
     it made, was parsed again, several times over the cost of everything else a
     notification's mail job does."""
+    from email.message import Message
+    from email.mime.multipart import MIMEMultipart
+    from email.utils import formatdate, make_msgid
+
     text = _part(mail.text, "plain")
     if mail.html:
         msg: Message = MIMEMultipart("alternative", None, [text, _part(mail.html, "html")])
@@ -63,18 +70,28 @@ def to_bytes(mail: Mail, sender: str) -> bytes:
     return msg.as_bytes()
 
 
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP  # readable in a mail file, unlike base64
+@cache
+def _utf8() -> Charset:
+    from email.charset import QP, Charset
+
+    utf8 = Charset("utf-8")
+    utf8.body_encoding = QP  # readable in a mail file, unlike base64
+    return utf8
 
 
 def _part(body: str, subtype: str) -> MIMEText:
     """A text part, its lines ended as a mail's are (whatever the text used), the last too."""
+    from email.mime.text import MIMEText
+
     lines = b"\n".join(body.encode().splitlines()).decode()
-    return MIMEText(f"{lines}\n", subtype, _UTF8)  # type: ignore[arg-type]
+    return MIMEText(f"{lines}\n", subtype, _utf8())  # type: ignore[arg-type]
 
 
 def _encoded(name: str, value: str) -> str | Header:
     """A header value beyond ASCII as encoded words; in an address, only the name."""
+    from email.header import Header
+    from email.utils import formataddr, parseaddr
+
     if name == "Subject":
         return Header(value, "utf-8", header_name=name)
     return formataddr(parseaddr(value), charset="utf-8")
@@ -100,6 +117,9 @@ class SmtpMailer:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
 
     def send(self, mail: Mail) -> None:
+        import smtplib
+        from email.utils import parseaddr
+
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             # SMTP's lines end in CRLF; smtplib leaves bytes as they are given.
             smtp.sendmail(parseaddr(self.sender)[1], [mail.to],

@@ -44,7 +44,8 @@ def test_a_workers_platform_loads_no_http_and_no_token_code(service: str,
 
 def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) -> None:
     """An HTTP function's first public read: its own service's app, without PyJWT (and its
-    cryptography), the other services' contracts or the console's templates."""
+    cryptography), the other services' contracts, the console's templates, or the mail
+    adapters' email.mime and smtplib (the schemas import shared.mail for its ADDRESS)."""
     others = [f"services.{s}.contract" for s in SERVICES if s != "requests"]
     code = ("import sys; from falcon import testing; from shared.settings import Settings; "
             "from infra.bootstrap import build; "
@@ -52,7 +53,8 @@ def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) 
             "got = testing.TestClient(p.apps['requests']).simulate_get('/catalog/services'); "
             "assert got.status_code == 200, got.text; "
             f"loaded = [m for m in ('jwt', 'cryptography', 'jinja2', 'prometheus_client', "
-            f"*{others!r}) if m in sys.modules]; assert not loaded, loaded")
+            f"'email.mime', 'smtplib', *{others!r}) if m in sys.modules]; "
+            "assert not loaded, loaded")
     _runs_clean(code)
 
 
@@ -84,7 +86,8 @@ def test_a_citizens_notifications_load_no_templates(tmp_path: Path) -> None:
             "got = testing.TestClient(p.apps['followups']).simulate_get('/notifications', "
             "headers={'Authorization': 'Bearer ' + token}); "
             "assert got.status_code == 200, got.text; "
-            "assert 'jinja2' not in sys.modules, 'jinja2'")
+            "loaded = [m for m in ('jinja2', 'email.mime', 'smtplib') if m in sys.modules]; "
+            "assert not loaded, loaded")
     _runs_clean(code)
 
 
