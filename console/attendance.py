@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from console.lazy import LazyModule
+from console.lazy import followups_h, meetings_h, meetings_in, reviews_h, reviews_in, reviews_views
 from services.requests import handlers as requests_h
 from services.requests.schemas import ApprovalIn, ConclusionIn, RejectionIn
 from shared.context import ServiceContext
@@ -33,19 +33,6 @@ from shared.tables import ConditionFailed, Table
 
 if TYPE_CHECKING:
     from console.services import Reads
-    from services.followups import handlers as followups_h
-    from services.meetings import handlers as meetings_h
-    from services.meetings import schemas as meetings_in
-    from services.reviews import handlers as reviews_h
-    from services.reviews import schemas as reviews_in
-    from services.reviews import views as reviews_views
-else:  # imported by the pages that use them (console/lazy.py)
-    followups_h = LazyModule("services.followups.handlers")
-    meetings_h = LazyModule("services.meetings.handlers")
-    meetings_in = LazyModule("services.meetings.schemas")
-    reviews_h = LazyModule("services.reviews.handlers")
-    reviews_in = LazyModule("services.reviews.schemas")
-    reviews_views = LazyModule("services.reviews.views")
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from console.lazy import LazyModule
+from console.lazy import followups_h, meetings_h, meetings_in, reviews_h, reviews_in, reviews_views
 from services.requests import handlers as requests_h
 from services.requests import store as requests_store
 from services.requests.schemas import AttendantIn, RequestIn, ServiceIn, ServicePatch
@@ -29,21 +29,6 @@ from shared.outbox import UnitOfWork
 from shared.preconditions import ANY
 from shared.tables import Table
 from shared.tables.remembered import Remembered, snapshot
-
-if TYPE_CHECKING:
-    from services.followups import handlers as followups_h
-    from services.meetings import handlers as meetings_h
-    from services.meetings import schemas as meetings_in
-    from services.reviews import handlers as reviews_h
-    from services.reviews import schemas as reviews_in
-    from services.reviews import views as reviews_views
-else:  # imported by the pages that use them (console/lazy.py)
-    followups_h = LazyModule("services.followups.handlers")
-    meetings_h = LazyModule("services.meetings.handlers")
-    meetings_in = LazyModule("services.meetings.schemas")
-    reviews_h = LazyModule("services.reviews.handlers")
-    reviews_in = LazyModule("services.reviews.schemas")
-    reviews_views = LazyModule("services.reviews.views")
 
 M = TypeVar("M", bound=BaseModel)
 
