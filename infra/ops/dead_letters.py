@@ -178,13 +178,14 @@ def _outbox_list(settings: Settings) -> Iterator[DeadLetter]:
     from shared.outbox import OUTBOX_PK, owed_to
     from shared.tables import Where
 
-    for table in tables(settings).values():
-        page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
-        for e in page.items:
-            event = e.get("event") or {}
-            for service in owed_to(e):
-                yield DeadLetter(e.get("queue") or queue_of(service), e["sk"], e.get("actor"),
-                                 event.get("type"), event.get("id"), event.get("request_id"))
+    with tables(settings) as by_service:
+        for table in by_service.values():
+            page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
+            for e in page.items:
+                event = e.get("event") or {}
+                for service in owed_to(e):
+                    yield DeadLetter(e.get("queue") or queue_of(service), e["sk"], e.get("actor"),
+                                     event.get("type"), event.get("id"), event.get("request_id"))
 
 
 def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
@@ -193,28 +194,29 @@ def _outbox_replay(settings: Settings, ids: set[str] | None) -> int:
     from shared.tables import ConditionFailed, Delete, Put, Where
 
     count = 0
-    by_service = tables(settings)
-    for table in by_service.values():
-        page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
-        for e in page.items:
-            if ids is not None and e["sk"] not in ids:
-                continue
-            # Pending again and never dispatched: the next sweep sends it.
-            again = {**e, "status": "pending", "dispatched_at": None,
-                     "version": e["version"] + 1}
-            try:
-                table.transact([Put(again, expect_version=e["version"])])
-                for service in owed_to(e):
-                    # Every resend is a new message: forget the crash count that
-                    # dead-lettered it (counted under the entry's key when it was sent;
-                    # one set apart when it died has its service's name added).
-                    sent_as = e["sk"].removesuffix(f"#{service}") if "services" in e else e["sk"]
-                    by_service[service].transact([
-                        Delete(APPLIED_PK, f"{DELIVERY_PREFIX}{table.name}#{key}")
-                        for key in {e["sk"], sent_as}])
-                count += 1
-            except ConditionFailed:
-                pass
+    with tables(settings) as by_service:
+        for table in by_service.values():
+            page = table.query(OUTBOX_PK, limit=10_000, where=[Where("status", "=", "dead")])
+            for e in page.items:
+                if ids is not None and e["sk"] not in ids:
+                    continue
+                # Pending again and never dispatched: the next sweep sends it.
+                again = {**e, "status": "pending", "dispatched_at": None,
+                         "version": e["version"] + 1}
+                try:
+                    table.transact([Put(again, expect_version=e["version"])])
+                    for service in owed_to(e):
+                        # Every resend is a new message: forget the crash count that
+                        # dead-lettered it (counted under the entry's key when it was sent;
+                        # one set apart when it died has its service's name added).
+                        sent_as = (e["sk"].removesuffix(f"#{service}") if "services" in e
+                                   else e["sk"])
+                        by_service[service].transact([
+                            Delete(APPLIED_PK, f"{DELIVERY_PREFIX}{table.name}#{key}")
+                            for key in {e["sk"], sent_as}])
+                    count += 1
+                except ConditionFailed:
+                    pass
     return count
 
 

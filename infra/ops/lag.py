@@ -13,6 +13,7 @@ def lag(settings: Settings) -> dict[str, Any]:
     from shared.outbox import Relay
 
     relay = Relay(broker=None, clock=SystemClock(), durable=True)  # type: ignore[arg-type]
-    for table in tables(settings).values():
-        relay.watch(table)
-    return relay.lag()
+    with tables(settings) as by_service:
+        for table in by_service.values():
+            relay.watch(table)
+        return relay.lag()

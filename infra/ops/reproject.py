@@ -71,19 +71,19 @@ def reproject(settings: Settings, services: list[str] | tuple[str, ...] | None =
     unknown = set(services) - {*projecting(), SOURCE}
     if unknown:
         raise ValueError(f"no request projection in {sorted(unknown)}")
-    by_service = tables(settings)
-    source = by_service[SOURCE]
-    panel = Reprojection(SOURCE) if SOURCE in services else None
-    targets = [(by_service[s], *_view_io(s), Reprojection(s)) for s in services if s != SOURCE]
-    # Streamed: a million requests need not fit in memory.
-    for item in _requests(source, request_ids):
-        req = Request.from_doc(item)
-        if panel is not None:
-            panel.count(_panel_row_one(source, item, req, dry_run))
-        snap = req.snapshot()
-        for table, get, put, view_type, done in targets:
-            done.count(_project_one(table, get, put, view_type(item["id"], snap), dry_run))
-    return ([panel] if panel else []) + [done for *_, done in targets]
+    with tables(settings) as by_service:
+        source = by_service[SOURCE]
+        panel = Reprojection(SOURCE) if SOURCE in services else None
+        targets = [(by_service[s], *_view_io(s), Reprojection(s)) for s in services if s != SOURCE]
+        # Streamed: a million requests need not fit in memory.
+        for item in _requests(source, request_ids):
+            req = Request.from_doc(item)
+            if panel is not None:
+                panel.count(_panel_row_one(source, item, req, dry_run))
+            snap = req.snapshot()
+            for table, get, put, view_type, done in targets:
+                done.count(_project_one(table, get, put, view_type(item["id"], snap), dry_run))
+        return ([panel] if panel else []) + [done for *_, done in targets]
 
 
 def _panel_row_one(table: Any, item: dict[str, Any], req: Any, dry_run: bool) -> str:
@@ -158,29 +158,29 @@ def reproject_roster(settings: Settings, services: Iterable[str] | None = None, 
     from shared.roster import apply_roster, get_entry
     from shared.tables import ConditionFailed
 
-    by_service = tables(settings)
-    targets = [(by_service[s], RosterCopy(s))
-               for s in (roster_copies() if services is None else services)]
-    for item in by_service[SOURCE].scan("ROSTER#"):
-        entry = RosterChanged(
-            attendant=Party(sub=item["sub"], name=item["name"], email=item.get("email")),
-            org=item["org"], unit=item["unit"], enabled=item["enabled"],
-            version=int(item["version"]))
-        for table, done in targets:
-            outcome = "unchanged"
-            for _ in range(5):
-                current = get_entry(table, entry.org, entry.attendant.sub)
-                if current is not None and int(current["version"]) >= entry.version:
-                    break
-                outcome = "written"
-                if dry_run:
-                    break
-                uow = UnitOfWork(table, None, SystemClock(), Topology())  # it tells nobody
-                apply_roster(uow, entry)
-                try:
-                    uow.commit()
-                    break
-                except ConditionFailed:
-                    outcome = "unchanged"  # an event delivery wrote it meanwhile: look again
-            done.count(outcome)
-    return [done for _, done in targets]
+    with tables(settings) as by_service:
+        targets = [(by_service[s], RosterCopy(s))
+                   for s in (roster_copies() if services is None else services)]
+        for item in by_service[SOURCE].scan("ROSTER#"):
+            entry = RosterChanged(
+                attendant=Party(sub=item["sub"], name=item["name"], email=item.get("email")),
+                org=item["org"], unit=item["unit"], enabled=item["enabled"],
+                version=int(item["version"]))
+            for table, done in targets:
+                outcome = "unchanged"
+                for _ in range(5):
+                    current = get_entry(table, entry.org, entry.attendant.sub)
+                    if current is not None and int(current["version"]) >= entry.version:
+                        break
+                    outcome = "written"
+                    if dry_run:
+                        break
+                    uow = UnitOfWork(table, None, SystemClock(), Topology())  # it tells nobody
+                    apply_roster(uow, entry)
+                    try:
+                        uow.commit()
+                        break
+                    except ConditionFailed:
+                        outcome = "unchanged"  # an event delivery wrote it meanwhile: look again
+                done.count(outcome)
+        return [done for _, done in targets]

@@ -3,17 +3,27 @@ requests store's data, as their declarations say."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from infra.services import SERVICES, contract
 from shared.settings import Settings
 from shared.tables import Table
 
 
-def tables(settings: Settings) -> dict[str, Table]:
-    """Each service's table, as the platform would open them."""
+@contextmanager
+def tables(settings: Settings) -> Iterator[dict[str, Table]]:
+    """Each service's table, as the platform would open them, for the block's length: the
+    database's connections (PostgreSQL's pool) are let go of after it."""
     from infra.bootstrap import _tables
 
-    found: dict[str, Table] = _tables(settings)[0]
-    return found
+    found, database = _tables(settings)
+    try:
+        yield found
+    finally:
+        close = getattr(database, "close", None)  # SQLite's connections are per thread
+        if close is not None:
+            close()
 
 
 def consumers_of(event_type: str) -> tuple[str, ...]:
