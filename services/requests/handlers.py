@@ -21,7 +21,6 @@ from services.requests.schemas import (
     ServiceOut,
     ServicePage,
     ServicePatch,
-    TimelineEntry,
     TimelinePage,
 )
 from shared import messages as m
@@ -282,13 +281,15 @@ def _for_attendant(uow: UnitOfWork, p: Principal, request_id: str, expected: Exp
 # --- requests: queries ---------------------------------------------------------------
 
 
-def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
-    return request_out(visible(uow, require_enabled(p, uow), request_id), p)
-
-
 def read_request_body(uow: UnitOfWork, p: Principal, request_id: str) -> Doc:
-    """``read_request``'s answer as its JSON document (``views.request_body``)."""
+    """The request as its reader may see it, as RequestOut's JSON document
+    (``views.request_body``): what the detail answers."""
     return views.request_body(visible(uow, require_enabled(p, uow), request_id), p)
+
+
+def read_request(uow: UnitOfWork, p: Principal, request_id: str) -> RequestOut:
+    """``read_request_body`` as its model."""
+    return RequestOut.model_validate(read_request_body(uow, p, request_id))
 
 
 def document_of(uow: UnitOfWork, p: Principal, request_id: str, doc_id: str) -> Doc:
@@ -343,21 +344,20 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
     return views.citizen_panel(page, p.sub) if index == "gsi1" else page
 
 
-def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
-             cursor: str | None) -> TimelinePage:
-    req = visible(uow, require_enabled(p, uow), request_id)
-    page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
-    return TimelinePage(items=[TimelineEntry.model_validate(views.timeline_entry(i, req, p))
-                               for i in page.items], next_cursor=page.next_cursor)
-
-
 def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
                   limit: int, cursor: str | None) -> Doc:
-    """``timeline``'s answer as its JSON document (``views.timeline_body``)."""
+    """A page of the request's timeline, as TimelinePage's JSON document
+    (``views.timeline_body``)."""
     req = visible(uow, require_enabled(p, uow), request_id)
     page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
     return {"items": [views.timeline_body(i, req, p) for i in page.items],
             "next_cursor": page.next_cursor}
+
+
+def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
+             cursor: str | None) -> TimelinePage:
+    """``timeline_body`` as its model."""
+    return TimelinePage.model_validate(timeline_body(uow, table, p, request_id, limit, cursor))
 
 
 def _query(table: Table, pk: str, *, attribute: str | None = None, **kw: Any) -> Any:
