@@ -14,7 +14,8 @@ import falcon
 from console.attendance import Attendance
 from console.forms import Form, posted_files
 from console.screens import request_detail as detail
-from console.screens.staff import BRASILIA, attempt, attendance, request_url, staff
+from console.screens.staff import attempt, attendance, request_url, staff
+from console.templating import BRASILIA
 from console.web import Console
 from shared.errors import DomainError, NotFound
 from shared.http import send_file

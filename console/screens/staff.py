@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import falcon
 
@@ -16,7 +15,6 @@ from console.web import PREFIX, Console, reads_of
 from shared.errors import DomainError, NotFound
 from shared.identity import Principal
 
-BRASILIA = ZoneInfo("America/Sao_Paulo")
 T = TypeVar("T")
 STAFF = frozenset({"attendant", "registrar"})
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from console.screens.staff import BRASILIA
+from console.templating import BRASILIA
 from infra.bootstrap import Platform
 from infra.demo import PEOPLE
 from tests.console.attendant_flow import PDF, PNG, api, review, submit, token
