@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pypdf import PdfWriter
@@ -34,6 +36,15 @@ _keys = itertools.count()
 # restarts PostgreSQL under every database on it, and the platform's queues are named by
 # service (one vhost). Tests that use them run one after another on one xdist worker.
 SHARED_SERVERS = pytest.mark.xdist_group("shared-servers")
+
+# The brokers the tests talk to: 127.0.0.1's by default, another's by these variables.
+REDIS_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def redis_db(n: int) -> str:
+    """REDIS_URL's server, database ``n``: a test's own, which it may flush."""
+    return urlsplit(REDIS_URL)._replace(path=f"/{n}").geturl()
 
 FORM = [
     {"key": "nome", "label": "Nome completo", "type": "text", "required": True},

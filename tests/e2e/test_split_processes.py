@@ -7,21 +7,21 @@ two processes."""
 from __future__ import annotations
 
 import fcntl
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.helpers import (
+    AMQP_URL,
     SHARED_SERVERS,
     approve,
     conclude,
     multipart,
     pdf_bytes,
+    redis_db,
     setup_service,
     submit,
 )
@@ -29,14 +29,12 @@ from tests.live import REPO, LiveHarness, Proc, env_for, eventually, serving
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
-REDIS_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-AMQP_URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 # A Redis db of its own, so FLUSHDB touches nothing but this test's queues.
 REDIS_DB = 13
 
 
 def _redis_url() -> str:
-    return urlsplit(REDIS_URL)._replace(path=f"/{REDIS_DB}").geturl()
+    return redis_db(REDIS_DB)
 
 
 def _queue_names() -> set[str]:

@@ -4,11 +4,9 @@ RabbitMQ), and its dead letters listed and replayed by `atende ops` under its ow
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,20 +24,18 @@ from tests.followups.followups_support import (
     feed,
     submitted,
 )
-from tests.helpers import SHARED_SERVERS
+from tests.helpers import AMQP_URL, SHARED_SERVERS, redis_db
 from tests.live import eventually
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
-REDIS_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-AMQP_URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 MAIL_QUEUE = "followups-mail"
 
 
 def _clean_redis() -> str:
     import redis
 
-    url = urlsplit(REDIS_URL)._replace(path="/13").geturl()  # test_split_processes' db
+    url = redis_db(13)  # test_split_processes' db
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()

@@ -3,7 +3,6 @@ under the same tag (RabbitMQ)."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,15 +13,14 @@ import pika
 import pytest
 
 from shared.rabbitmq_broker import TagSafeRabbitmqBroker
-
-URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+from tests.helpers import AMQP_URL
 
 
 @pytest.fixture
 def queue() -> Iterator[str]:
     name = f"atende-test-tags-{uuid.uuid4().hex[:8]}"
     yield name
-    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     for suffix in ("", ".DQ", ".XQ"):
         conn.channel().queue_delete(name + suffix)
     conn.close()
@@ -38,14 +36,14 @@ def _next(consumer: Any) -> Any:
 
 def _take(queue: str) -> str | None:
     """One ready message's id, settled, or None if the queue holds none."""
-    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     _, _, body = conn.channel().basic_get(queue, auto_ack=True)
     conn.close()
     return dramatiq.Message.decode(body).message_id if body else None
 
 
 def test_an_ack_from_an_earlier_channel_leaves_the_new_delivery_alone(queue: str) -> None:
-    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
 
     @dramatiq.actor(broker=broker, queue_name=queue)
     def job(n: int) -> None: ...

@@ -6,7 +6,6 @@ only; an existing classic queue is kept, every delivery guarded, until `atende o
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +27,13 @@ from shared.rabbitmq_broker import (
 )
 from shared.settings import Settings
 from shared.tables.sqlite import SQLiteDatabase
+from tests.helpers import AMQP_URL
 from tests.kernel.test_rabbitmq_broker import _next
 from tests.live import eventually
 
-URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-
 
 def _delete(*names: str) -> None:
-    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     for name in names:
         for suffix in ("", ".DQ", ".XQ", ops_queues.HOLDING):
             conn.channel().queue_delete(name + suffix)
@@ -51,7 +49,7 @@ def queue() -> Iterator[str]:
 
 def _is_quorum(queue: str) -> bool:
     """A quorum declaration of a classic queue is refused."""
-    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     try:
         conn.channel().queue_declare(queue, durable=True, arguments=quorum_arguments(queue))
         return True
@@ -64,7 +62,7 @@ def _is_quorum(queue: str) -> bool:
 
 
 def _count(queue: str) -> int:
-    conn = pika.BlockingConnection(pika.URLParameters(URL))
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     n = int(conn.channel().queue_declare(queue, passive=True).method.message_count)
     conn.close()
     return n
@@ -87,7 +85,7 @@ class CountingTable:
 
 def test_a_new_queue_is_a_quorum_queue_whose_deliveries_the_broker_counts(queue: str
                                                                           ) -> None:
-    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
     broker.declare_queue(queue, ensure=True)
     assert broker.counts_deliveries(queue) and broker.counts_deliveries(queue + ".DQ")
     assert _is_quorum(queue)
@@ -96,10 +94,10 @@ def test_a_new_queue_is_a_quorum_queue_whose_deliveries_the_broker_counts(queue:
 
 def test_an_existing_classic_queue_is_kept_and_named_in_one_log_line(
         queue: str, caplog: pytest.LogCaptureFixture) -> None:
-    before = RabbitmqBroker(url=URL, confirm_delivery=True)  # a deployment of before
+    before = RabbitmqBroker(url=AMQP_URL, confirm_delivery=True)  # a deployment of before
     before.declare_queue(queue, ensure=True)
     before.close()
-    broker = TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
 
     @dramatiq.actor(broker=broker, queue_name=queue)
     def job(n: int) -> None: ...
@@ -124,8 +122,8 @@ def _returned(queue: str) -> str:
 
 def _declare(kind: str, queue: str) -> TagSafeRabbitmqBroker:
     if kind == "classic":  # as a deployment of before declared it
-        RabbitmqBroker(url=URL).declare_queue(queue, ensure=True)
-    return TagSafeRabbitmqBroker(url=URL, confirm_delivery=True)
+        RabbitmqBroker(url=AMQP_URL).declare_queue(queue, ensure=True)
+    return TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
 
 
 def _crash_until_dead_lettered(broker: TagSafeRabbitmqBroker, queue: str, table: Any, *,
@@ -257,17 +255,17 @@ def test_messages_returned_with_a_poison_one_are_not_dead_lettered_with_it(
 
 def test_migrate_moves_a_classic_queue_and_its_messages_to_a_quorum_queue(queue: str
                                                                           ) -> None:
-    old = RabbitmqBroker(url=URL, confirm_delivery=True)
+    old = RabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
 
     @dramatiq.actor(broker=old, queue_name=queue)
     def job(n: int) -> None: ...
 
     sent = {job.send(n).message_id for n in range(3)}
     old.close()
-    settings = Settings(broker_url=URL)
+    settings = Settings(broker_url=AMQP_URL)
     ops = _OneQueue(queue)
     assert ops.states(settings) == {queue: "classic"}
-    consumer = TagSafeRabbitmqBroker(url=URL).consume(queue, prefetch=1, timeout=100)
+    consumer = TagSafeRabbitmqBroker(url=AMQP_URL).consume(queue, prefetch=1, timeout=100)
     _next(consumer)  # attached (pika subscribes on the first read)
     with pytest.raises(OperatorError, match="consumer"):  # a worker is still attached
         ops.migrate(settings)
@@ -275,7 +273,7 @@ def test_migrate_moves_a_classic_queue_and_its_messages_to_a_quorum_queue(queue:
     moved = ops.migrate(settings)
     assert moved == {queue: 3} and ops.states(settings) == {queue: "quorum"}
     assert _is_quorum(queue) and _count(queue) == 3
-    broker = TagSafeRabbitmqBroker(url=URL)
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL)
     broker.declare_queue(queue, ensure=True)
     assert broker.counts_deliveries(queue)
     consumer = broker.consume(queue, prefetch=3, timeout=100)

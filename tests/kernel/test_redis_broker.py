@@ -12,9 +12,9 @@ import redis
 from dramatiq.errors import ConnectionClosed
 
 from shared.redis_broker import ResilientRedisBroker
+from tests.helpers import REDIS_URL
 
 # The run's own database (nothing else of a run uses it): flushing it touches nobody else.
-URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The tests that flush the whole database use another one by default.
 OWN_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 QUEUE = "stranded"
@@ -22,7 +22,7 @@ QUEUE = "stranded"
 
 @pytest.fixture
 def broker() -> Iterator[ResilientRedisBroker]:
-    b = ResilientRedisBroker(url=URL, namespace="atende-test-stranded")
+    b = ResilientRedisBroker(url=REDIS_URL, namespace="atende-test-stranded")
     b.client.flushdb()
     b.heartbeat_timeout = 300  # ms: the test waits this out instead of a minute
     b.maintenance_chance = 1_000_000
