@@ -2,17 +2,20 @@
 
 The Lambda package's build (infra/aws/package.py) compiles the templates to Python
 modules beside them, which a function's console then loads without Jinja compiling any
-at its cold start. Only Jinja is imported here: the build needs nothing else."""
+at its cold start. Only Jinja and the kernel's clock are imported here: the build needs
+nothing else."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+
+from shared.clock import in_brasilia
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMPILED = Path(__file__).parent / "templates_compiled"
@@ -45,16 +48,13 @@ def local(value: str | None, with_time: bool = True) -> str:
     return f"{day} {at.hour:02d}:{at.minute:02d}" if with_time else day
 
 
-BRT = timezone(timedelta(hours=-3), "BRT")  # no daylight saving since 2019
-
-
 def when(value: str | datetime) -> str:
     """An instant as the mails say it: dd/mm/aaaa às HH:MM, Brasília time."""
     try:
         at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     except ValueError:
         return str(value)
-    return at.astimezone(BRT).strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
+    return in_brasilia(at)
 
 
 def environment(loader: jinja2.BaseLoader, **options: Any) -> jinja2.Environment:

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
+
+# Brasília time, in which the platform's texts give an instant: Brazil has had no daylight
+# saving time since 2019.
+BRT = timezone(timedelta(hours=-3), "BRT")
+
+
+def in_brasilia(at: datetime) -> str:
+    """An instant as the texts say it; a naive one is UTC, as the platform stores it."""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BRT)
+    return local.strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
 
 
 class Clock(Protocol):

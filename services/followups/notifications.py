@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from services.followups import repository
 from services.followups.contract import MAIL_ACTOR
 from services.followups.model import RequestView
 from shared import messages as m
-from shared.clock import iso
+from shared.clock import BRT, in_brasilia, iso
 from shared.identity import real_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
@@ -94,15 +94,6 @@ RULES: tuple[Rule, ...] = (
 
 # --- texts -------------------------------------------------------------------------
 
-# Brasília time: Brazil has had no daylight saving time since 2019.
-BRT = timezone(timedelta(hours=-3), "BRT")
-
-
-def _when(value: datetime) -> str:
-    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(BRT)
-    return local.strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
-
-
 def _hour(value: datetime) -> str:
     local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(BRT)
     return local.strftime("%H:%M")
@@ -135,7 +126,7 @@ def _env() -> Environment:
         # The templates ship with the code: no stat of each file at every use.
         auto_reload=False,
     )
-    env.filters.update(when=_when, hour=_hour, named=_named)
+    env.filters.update(when=in_brasilia, hour=_hour, named=_named)
     return env
 
 

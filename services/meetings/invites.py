@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
+from shared.clock import BRT
 from shared.identity import dev_secret
 from shared.mail import Mail
 from shared.settings import Settings
@@ -49,15 +50,11 @@ def invites_from(settings: Settings) -> InviteTokens:
     return InviteTokens(settings.invite_secret or dev_secret(settings))
 
 
-# Brasília time: Brazil has had no daylight saving time since 2019.
-_BRT = timezone(timedelta(hours=-3), "BRT")
-
-
 def invitation(*, to: str, guest_name: str, attendant: str, subject: str,
                starts_at: datetime, ends_at: datetime, token: str,
                console_url: str | None = None) -> Mail:
-    start = starts_at.astimezone(_BRT)
-    end = ends_at.astimezone(_BRT)
+    start = starts_at.astimezone(BRT)
+    end = ends_at.astimezone(BRT)
     when = f"{start:%d/%m/%Y}, das {start:%H:%M} às {end:%H:%M} (horário de Brasília)"
     text = (
         f"Olá, {guest_name}.\n\n"
