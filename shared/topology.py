@@ -22,10 +22,13 @@ def job_queue(service: str, queue: str) -> str:
     return f"{service}-{queue}"
 
 
+def _job_queue(service: str, own: str | None) -> str:
+    return job_queue(service, own) if own else queue_of(service)
+
+
 def queue_of_job(contract: Contract, actor: str) -> str:
     """The queue a service's job is declared on: its own, or the service's event queue."""
-    own = contract.own_queues.get(actor)
-    return job_queue(contract.name, own) if own else queue_of(contract.name)
+    return _job_queue(contract.name, contract.own_queues.get(actor))
 
 
 def own_queues_of(contract: Contract) -> tuple[str, ...]:
@@ -43,11 +46,12 @@ def actor_of(service: str) -> str:
 
 
 class Topology:
-    """Event type -> the services that consume it, in a stable order; and a job's queue
-    where it has one of its own."""
+    """Event type -> the services that consume it, in a stable order; and the jobs that
+    have a queue of their own (``Contract.own_queues``)."""
 
     def __init__(self, consumers: Mapping[str, Iterable[str]] | None = None,
                  jobs: Mapping[tuple[str, str], str] | None = None) -> None:
+        # jobs: (service, actor) -> the name of the job's own queue, as the contract gives it
         self._table: dict[str, tuple[str, ...]] | None = {
             event: tuple(services) for event, services in (consumers or {}).items()}
         self._jobs: dict[tuple[str, str], str] = dict(jobs or {})
@@ -61,7 +65,7 @@ class Topology:
             for event_type in contract.consumed:
                 consumers.setdefault(event_type, []).append(contract.name)
             for actor, queue in contract.own_queues.items():
-                jobs[contract.name, actor] = job_queue(contract.name, queue)
+                jobs[contract.name, actor] = queue
         return cls(consumers, jobs)
 
     @classmethod
@@ -92,4 +96,4 @@ class Topology:
         """The queue a service's job is sent on: its own, or the service's event queue."""
         if self._table is None:
             self._consumers  # noqa: B018 (reads the contracts, jobs with them)
-        return self._jobs.get((service, actor)) or queue_of(service)
+        return _job_queue(service, self._jobs.get((service, actor)))
