@@ -148,6 +148,9 @@ class _RunLock:
 
     def acquire(self, exclusive: bool) -> None:
         with self._cond:
+            if not (exclusive or self._exclusive or self._waiting):
+                self._shared += 1  # the common case, without wait_for's predicate calls
+                return
             if exclusive:
                 self._waiting += 1
                 self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
@@ -163,7 +166,18 @@ class _RunLock:
                 self._exclusive = False
             else:
                 self._shared -= 1
+                if not self._waiting:
+                    # Only a suspect waits on a shared hold's release: the ordinary
+                    # messages blocked behind one were woken when it went.
+                    return
             self._cond.notify_all()
+
+
+def _delivery_key(message: Message[Any] | MessageProxy) -> str:
+    """The crash guard's record of a message: by its outbox entry when it has one."""
+    ref = message.options.get("outbox")
+    key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
+    return f"{DELIVERY_PREFIX}{key}"
 
 
 def _broker_counts(broker: dramatiq.Broker, message: MessageProxy) -> bool:
@@ -217,20 +231,19 @@ class CrashGuard(Middleware):
         table = self.tables.get(q_name(message.queue_name))
         if table is None:
             return None
-        ref = message.options.get("outbox")
-        key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
-        return table, f"{DELIVERY_PREFIX}{key}"
+        return table, _delivery_key(message)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        where = self._where(message)
-        if where is None:
+        table = self.tables.get(q_name(message.queue_name))
+        if table is None:
             return
+        first = getattr(message, "redelivered", True) is False
         counted = _broker_counts(broker, message)
-        if counted and getattr(message, "redelivered", True) is False:
+        if counted and first:  # the common case: nothing to read, no key to make
             self.lock.acquire(False)
             self._run.suspect, self._run.guarded = False, False
             return
-        table, sk = where
+        sk = _delivery_key(message)
         item = table.get(APPLIED_PK, sk)
         suspect = item is not None or counted
         self.lock.acquire(suspect)
