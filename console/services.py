@@ -9,7 +9,6 @@ method here that calls the service's handler (in a unit of work for commands, as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,9 +27,8 @@ from shared.http import validation_errors
 from shared.identity import Principal
 from shared.outbox import UnitOfWork
 from shared.preconditions import ANY
-from shared.roster import roster_pk
 from shared.tables import Table
-from shared.tables.remembered import Remembered, read_ahead, snapshot
+from shared.tables.remembered import Remembered, snapshot
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,22 +47,10 @@ class Reads:
         self.tables: dict[str, Remembered] = {}
 
     def table(self, service: str) -> Table:
-        return self._remembered(service)
-
-    def _remembered(self, service: str) -> Remembered:
         found = self.tables.get(service)
         if found is None:
             found = self.tables[service] = Remembered(self.contexts[service].table)
         return found
-
-    def roster_ahead(self, p: Principal, services: Iterable[str]) -> None:
-        """``p``'s roster entry in each of ``services``' tables (each service's own copy,
-        in shared.roster's layout) read together (``read_ahead``): a page whose
-        services each judge the person reads them in one statement. Each service still
-        judges the person by the entry its own table holds."""
-        if p.org:
-            read_ahead([(self._remembered(s), roster_pk(p.org), p.sub) for s in services
-                        if s in self.contexts])
 
     def snapshot(self) -> AbstractContextManager[None]:
         """The page's reads from one snapshot of the store (``shared.tables.remembered``):

@@ -50,8 +50,6 @@ EVENTS = {"RequestSubmitted": "Solicitação enviada", "DocumentAdded": "Documen
           "MeetingJoined": "Entrada na reunião", "MeetingReminderDue": "Lembrete de reunião",
           "ReviewSubmitted": "Atendimento avaliado", "ReviewModerated": "Comentário moderado"}
 LABELS = {"justificativa": "Justificativa", "atendente": "Atendente"}
-# Whose copies of the roster the detail's handlers read (the console's own check too).
-ROSTER_READERS = ("requests", "followups", "meetings")
 
 
 class Detail:
@@ -62,11 +60,7 @@ class Detail:
         self.console = console
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
-        reads = reads_of(req, self.console.services)
-        with reads.snapshot():
-            signed_in = self.console.person(req, frozenset())
-            if signed_in is not None:  # the services the page asks, each of its own copy
-                reads.roster_ahead(signed_in, ROSTER_READERS)
+        with reads_of(req, self.console.services).snapshot():
             p = staff(self.console, req)
             show(self.console, req, resp, p, request_id, notice=NOTICES.get(
                 req.get_param("aviso") or ""))

@@ -43,13 +43,6 @@ class Remembered:
         return [None if (kept := self.items[key]) is None else orjson.loads(kept)
                 for key in keys]
 
-    def knows(self, pk: str, sk: str) -> bool:
-        return (pk, sk) in self.items
-
-    def keep(self, pk: str, sk: str, stored: bytes | None) -> None:
-        """The item as read ahead (``read_ahead``): its stored JSON, or None if absent."""
-        self.items[(pk, sk)] = stored
-
     def query(self, pk: str, **kw: Any) -> Page:
         return self.table.query(pk, **kw)
 
@@ -75,18 +68,3 @@ def snapshot(tables: Iterable[Table]) -> Iterator[None]:
             if reading is not None:
                 stack.enter_context(reading())
         yield
-
-
-def read_ahead(wanted: Sequence[tuple[Remembered, str, str]]) -> None:
-    """Items of several tables read ahead together, each then answered from the table
-    that holds it as if it had read it: one statement where the tables share a SQLite
-    file (``SQLiteDatabase.get_across``); elsewhere nothing is read ahead, and each read
-    is made when it is asked for, as without it."""
-    todo = [(r, pk, sk) for r, pk, sk in wanted if not r.knows(pk, sk)]
-    dbs = {id(getattr(r.table, "db", None)) for r, _, _ in todo}
-    db: Any = getattr(todo[0][0].table, "db", None) if todo else None
-    if len(todo) < 2 or len(dbs) != 1 or not hasattr(db, "get_across"):
-        return
-    found = db.get_across([(r.name, pk, sk) for r, pk, sk in todo])
-    for (r, pk, sk), stored in zip(todo, found, strict=True):
-        r.keep(pk, sk, stored)

@@ -128,18 +128,6 @@ class SQLiteDatabase:
         finally:
             conn.execute("COMMIT")
 
-    def get_across(self, keys: Sequence[tuple[str, str, str]]) -> list[bytes | None]:
-        """Items of this file's tables, each named (table, pk, sk), as their stored JSON,
-        in one statement: a page that reads one item from each of several services'
-        tables (each its copy of the person's roster entry) pays one statement's cost."""
-        if not keys:
-            return []
-        rows = self.connection().execute(
-            _across_sql(tuple(t for t, _, _ in keys)),
-            [v for _, pk, sk in keys for v in (pk, sk)]).fetchall()
-        found: dict[int, bytes] = dict(rows)
-        return [found.get(n) for n in range(len(keys))]
-
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -463,13 +451,6 @@ def _keys_sql(order_cols: list[str]) -> str:
 # and under a threaded server every such hand-over costs a few context switches. Bodies
 # come back as bytes (CAST AS BLOB), which orjson reads as they are: as text they would be
 # decoded into a str that orjson then encodes again (docs/performance.md has the figures).
-
-
-@functools.lru_cache(maxsize=64)
-def _across_sql(tables: tuple[str, ...]) -> str:
-    return " UNION ALL ".join(
-        f'SELECT {n}, CAST(body AS BLOB) FROM "{t}" WHERE pk = ? AND sk = ?'
-        for n, t in enumerate(tables))
 
 
 @functools.lru_cache(maxsize=512)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.tables import Item, Put
-from shared.tables.remembered import Remembered, read_ahead, snapshot
+from shared.tables.remembered import Remembered, snapshot
 from shared.tables.sqlite import SQLiteDatabase, SQLiteTable
 
 
@@ -77,27 +77,3 @@ def test_a_table_without_snapshots_reads_as_before(tmp_path: Path) -> None:
     with snapshot([reads]):
         assert reads.get("P", "S") is None
         assert not t.db.connection().in_transaction
-
-
-def test_items_of_tables_sharing_a_file_are_read_ahead_in_one_statement(
-        tmp_path: Path) -> None:
-    """Each table's item as its own read would find it (or its absence), in one
-    statement; a table of another store is not read ahead, and reads itself."""
-    db = SQLiteDatabase(tmp_path / "t.db")
-    a, b = db.table("a"), db.table("b")
-    a.transact([Put({"pk": "R", "sk": "ana", "version": 1, "enabled": True})])
-    b.transact([Put({"pk": "R", "sk": "ana", "version": 3, "enabled": False})])
-    ra, rb, rb2 = Remembered(a), Remembered(b), Remembered(b)
-    statements: list[str] = []
-    db.connection().set_trace_callback(statements.append)
-    read_ahead([(ra, "R", "ana"), (rb, "R", "ana"), (rb2, "R", "bia")])
-    assert ra.get("R", "ana") == a.get("R", "ana") and rb.get("R", "ana") == b.get("R", "ana")
-    assert rb2.get("R", "bia") is None
-    db.connection().set_trace_callback(None)
-    assert len([s for s in statements if s.startswith("SELECT")]) == 3  # 1 + the two checks
-    assert db.get_across([]) == []
-    elsewhere = Counting(SQLiteDatabase(tmp_path / "u.db"), "a")
-    SQLiteDatabase(tmp_path / "u.db").table("a")
-    other = Remembered(elsewhere)
-    read_ahead([(Remembered(a), "R", "ana"), (other, "R", "ana")])
-    assert elsewhere.gets == 0 and other.get("R", "ana") is None and elsewhere.gets == 1
