@@ -108,18 +108,15 @@ class Attendance:
 
     # --- requests --------------------------------------------------------------------
 
-    def request(self, p: Principal, request_id: str) -> dict[str, Any]:
+    def request(self, p: Principal, request_id: str
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The request (with its service's form) and its timeline's first 100 entries."""
         with self._reading("requests") as uow:
-            doc = requests_h.read_request_body(uow, p, request_id)
+            doc, timeline = requests_h.request_and_timeline(uow, uow.table, p, request_id, 100)
             service = requests_h.store.get_service(uow, doc["service_id"]) or {}
         doc["form"] = service.get("form", [])
-        return doc
-
-    def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
-        with self._reading("requests") as uow:
-            items: list[dict[str, Any]] = requests_h.timeline_body(
-                uow, uow.table, p, request_id, 100, None)["items"]
-        return items
+        items: list[dict[str, Any]] = timeline["items"]
+        return doc, items
 
     def attendants(self, p: Principal, unit: str) -> list[dict[str, Any]]:
         page = requests_h.list_attendants(self._table("requests"), p, unit, 100, None)

@@ -9,10 +9,13 @@ starts a new one (the id changes: no fixation).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import orjson
 
 from shared.clock import Clock
 from shared.identity import Principal
@@ -26,6 +29,13 @@ TOUCH_SECONDS = 60
 
 def _key(session_id: str) -> str:
     return "SESSION#" + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _principal(doc: bytes) -> Principal:
+    """A session's person, kept by its stored JSON: every page read it again, and a
+    Principal is frozen, so the sessions of the same person share one."""
+    return Principal.model_validate_json(doc)
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,8 @@ class SessionStore:
             id=session_id, csrf=item["csrf"], created=item["created"], seen=item["seen"],
             version=item["version"], pending=item.get("pending"),
             id_token=item.get("id_token"), extra=item.get("extra") or {},
-            principal=Principal(**item["principal"]) if item.get("principal") else None)
+            principal=_principal(orjson.dumps(item["principal"]))
+            if item.get("principal") else None)
         if now - session.seen > TOUCH_SECONDS:
             session = self.save(replace(session, seen=now)) or session
         return session

@@ -160,6 +160,8 @@ class Console:
     demo: dict[str, dict[str, Any]] | None = None  # `atende dev --demo`'s people
     oidc: Any = None  # console.oidc.Provider when an identity provider is configured
     menu: list[MenuEntry] = field(default_factory=list)
+    _menus: dict[tuple[str, ...], list[MenuEntry]] = field(default_factory=dict, init=False,
+                                                            repr=False)
 
     def __post_init__(self) -> None:
         dev = self.settings.console_dev_login
@@ -182,11 +184,17 @@ class Console:
         self.app.add_route(PREFIX + path, resource)
         if menu is not None:
             self.menu.append(MenuEntry(menu, PREFIX + path, frozenset(roles)))
+            self._menus.clear()
 
     def menu_for(self, p: Principal | None) -> list[MenuEntry]:
+        """The entries of ``p``'s roles, worked out once per set of roles (every page
+        shows them)."""
         if p is None:
             return []
-        return [m for m in self.menu if any(p.has(r) for r in m.roles)]
+        found = self._menus.get(p.roles)
+        if found is None:
+            found = self._menus[p.roles] = [m for m in self.menu if m.roles & set(p.roles)]
+        return list(found)
 
     def home_for(self, p: Principal | None) -> str:
         entries = self.menu_for(p)

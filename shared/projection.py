@@ -3,8 +3,11 @@ may see it. Followups and meetings decide access from it; each adds its own rule
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import orjson
 
 from shared.errors import NotFound, ValidationFailed
 from shared.identity import Principal
@@ -62,7 +65,16 @@ def load_view(reader: Any, pk: str, request_id: str, cls: type[V]) -> V | None:
 
 def view_of(item: Any, request_id: str, cls: type[V]) -> V:
     """The view that ``item``, the partition's ``VIEW`` item, holds."""
-    return cls(request_id, RequestSnapshot.model_validate(item["request"]))
+    return cls(request_id, _snapshot(orjson.dumps(item["request"])))
+
+
+@functools.lru_cache(maxsize=2048)
+def _snapshot(doc: bytes) -> RequestSnapshot:
+    """A stored snapshot's model, kept by its JSON: validating it cost ten times writing
+    the JSON again, and every read of a view (each service's detail, list and command)
+    validated it. The model is frozen (its parties too), so one value serves every
+    reader; what a table holds is read every time, only equal JSON shares a model."""
+    return RequestSnapshot.model_validate_json(doc)
 
 
 def store_view(uow: Any, pk: str, view: RequestView, previous: RequestView | None) -> None:

@@ -71,11 +71,11 @@ def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Princi
          notice: str | None = None, template: str = "request_detail.html",
          title: str | None = None, **extra: Any) -> None:
     svc = attendance(console, req)
-    r = svc.request(p, request_id)
+    r, timeline = svc.request(p, request_id)
     data: dict[str, Any] = {
         "r": r, "status_names": STATUS, "events": EVENTS, "verdicts": VERDICT, "notice": notice,
         "form": form or Form(labels=dict(LABELS)), "me": p.sub,
-        "timeline": svc.timeline(p, request_id),
+        "timeline": timeline,
         "is_analyst": r["status"] == "in_analysis" and (r.get("analyst") or {}).get("sub")
         == p.sub,
         "is_assignee": r["status"] == "in_service" and (r.get("assignee") or {}).get("sub")

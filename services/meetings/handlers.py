@@ -173,8 +173,15 @@ def _publish(uow: UnitOfWork, meeting: Meeting) -> None:
 
 def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
                   cursor: str | None) -> MeetingPage:
-    view = _visible_view(table, require_enabled(who, table), request_id)
-    items, next_cursor = repo.meetings(table, request_id, limit, cursor)
+    who = require_enabled(who, table)
+    both = repo.view_and_meetings(table, request_id, limit) if cursor is None else None
+    if both is not None:  # a first page with the view: one read
+        view, items = both
+        view.check_visible(who)
+        next_cursor = None
+    else:
+        view = _visible_view(table, who, request_id)
+        items, next_cursor = repo.meetings(table, request_id, limit, cursor)
     return MeetingPage(items=[MeetingOut.of(mt, view, who) for mt in items],
                        next_cursor=next_cursor)
 

@@ -25,7 +25,7 @@ from shared.clock import iso, parse
 from shared.errors import Conflict
 from shared.messages import Event, Party, RequestEvent
 from shared.outbox import UnitOfWork
-from shared.projection import VIEW_SK, load_view, query_page, store_view
+from shared.projection import VIEW_SK, load_view, query_page, store_view, view_of
 from shared.tables import Check, Item, Table
 
 Reader = UnitOfWork | Table  # anything with get(pk, sk)
@@ -106,6 +106,22 @@ def meetings(table: Table, request_id: str, limit: int, cursor: str | None
              ) -> tuple[list[Meeting], str | None]:
     page = query(table, _pk(request_id), prefix="MEET#", limit=limit, cursor=cursor)
     return [meeting_from_item(i) for i in page.items], page.next_cursor
+
+
+def view_and_meetings(table: Table, request_id: str, limit: int
+                      ) -> tuple[RequestView, list[Meeting]] | None:
+    """The view and every meeting of the request in one read: the meetings' keys sort
+    before the view's, with only their reminders (one at most a meeting) between. None
+    where one read does not hold both: no view, or more than ``limit`` meetings (then the
+    two reads, with a cursor)."""
+    page = query(table, _pk(request_id), start="MEET#", end=VIEW_SK, limit=2 * limit + 1)
+    items = page.items
+    if not items or items[-1]["sk"] != VIEW_SK:
+        return None
+    found = [meeting_from_item(i) for i in items[:-1] if i["sk"].startswith("MEET#")]
+    if len(found) > limit:
+        return None
+    return view_of(items[-1], request_id, RequestView), found
 
 
 # --- the attendant's calendar ------------------------------------------------------

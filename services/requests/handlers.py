@@ -354,6 +354,19 @@ def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
             "next_cursor": page.next_cursor}
 
 
+def request_and_timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
+                         limit: int) -> tuple[Doc, Doc]:
+    """``read_request_body`` and ``timeline_body``'s first page, as those two answer them,
+    from one read of the request's partition: a page that shows both (the console's
+    detail)."""
+    p = require_enabled(p, uow)
+    req, entries, cursor = store.request_and_timeline(table, request_id, limit)
+    if req is None or not can_see(p, req):
+        raise NotFound("no such request")
+    return views.request_body(req, p), {
+        "items": [views.timeline_body(i, req, p) for i in entries], "next_cursor": cursor}
+
+
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
              cursor: str | None) -> TimelinePage:
     """``timeline_body`` as its model."""

@@ -27,10 +27,12 @@ from shared.identity import shown_name
 from shared.ids import new_id
 from shared.messages import Event
 from shared.outbox import UnitOfWork
+from shared.projection import query_page
 from shared.roster import roster_pk
-from shared.tables import Item, Put
+from shared.tables import Item, Put, Table, encode_cursor
 
 CATALOG = "CATALOG"
+TIMELINE_END = "TL#\U0010ffff"  # after every timeline key, before the uploads'
 _KEYS = frozenset(["pk", "sk", *(f"gsi{n}{k}" for n in range(1, 5) for k in ("pk", "sk"))])
 
 
@@ -89,6 +91,21 @@ def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
         return None
     del doc["pk"], doc["sk"]  # a fresh dict, ours to change
     return Request.from_doc(doc)
+
+
+def request_and_timeline(table: Table, request_id: str, limit: int
+                         ) -> tuple[Request | None, list[Item], str | None]:
+    """The request and the first ``limit`` entries of its timeline in one range read (the
+    request's key sorts right before its timeline's), with the timeline's next cursor."""
+    pk, sk = request_key(request_id)
+    items = query_page(table, pk, start=sk, end=TIMELINE_END, limit=limit + 2).items
+    if not items or items[0]["sk"] != sk:
+        return None, [], None
+    doc = items[0]
+    del doc["pk"], doc["sk"]
+    entries = items[1:limit + 1]
+    cursor = encode_cursor([entries[-1]["sk"]]) if len(items) > limit + 1 else None
+    return Request.from_doc(doc), entries, cursor
 
 
 def save_request(uow: UnitOfWork, req: Request) -> None:

@@ -232,7 +232,26 @@ def test_a_detail_page_reads_from_one_snapshot(platform: Platform) -> None:
     begin, end = statements.index("BEGIN"), statements.index("COMMIT")
     inside = [s for s in statements[begin:end] if s.startswith("SELECT")]
     before = [s for s in statements[:begin] + statements[end:] if s.startswith("SELECT")]
-    assert len(inside) >= 4 and len(before) == 1 and '"console"' in before[0]
+    # The roster entry, the request with its timeline (one range read), its service.
+    assert len(inside) >= 3 and len(before) == 1 and '"console"' in before[0]
+
+
+def test_a_request_in_service_is_shown_from_seven_reads(platform: Platform) -> None:
+    """Each service's roster copy (the requests one also the console's check), the request
+    with its timeline, its service, the follow-ups with their view and the meetings with
+    theirs: one range read each."""
+    rid, bruno = in_service(platform)
+    path = f"/console/solicitacoes/{rid}"
+    assert bruno.get(path).status_code == 200
+    statements: list[str] = []
+    conn = platform.contexts["requests"].table.db.connection()  # type: ignore[attr-defined]
+    conn.set_trace_callback(statements.append)
+    try:
+        assert bruno.get(path).status_code == 200
+    finally:
+        conn.set_trace_callback(None)
+    begin, end = statements.index("BEGIN"), statements.index("COMMIT")
+    assert len([s for s in statements[begin:end] if s.startswith("SELECT")]) == 7
 
 
 def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]) -> None:

@@ -25,7 +25,10 @@ from tests.domain.support import (
     ASSIGNEE,
     CITIZEN,
     COLLEAGUE,
+    ELSEWHERE,
+    FOREIGN,
     NOON,
+    OTHER_CITIZEN,
     ROSTER,
     Store,
     analysis,
@@ -190,3 +193,30 @@ def test_a_request_the_service_has_not_heard_of_is_not_found(store: Store,
     body = MeetingIn.model_validate({"starts_at": iso(START), "subject": "Conferir"})
     store.refused(lambda uow: handlers.schedule(uow, ROOMS, settings, ASSIGNEE, "r-unknown",
                                                 body, store.clock), NotFound)
+
+
+def test_a_first_page_of_meetings_and_the_view_are_one_read_across_the_reminders(
+        store: Store, settings: Settings) -> None:
+    """The meetings' keys sort before the view's, their reminders between: one read holds
+    a first page and the view; a longer list pages as before; the view still decides who
+    sees the meetings."""
+    first = schedule(store, settings, iso(START))
+    second = schedule(store, settings, iso(START + timedelta(hours=1)))
+    assert repo.get_reminder(store.table, RID, first.id) is not None  # read past, not kept
+    both = repo.view_and_meetings(store.table, RID, 100)
+    assert both is not None
+    view, found = both
+    assert view.id == RID and [mt.id for mt in found] == [first.id, second.id]
+    assert repo.view_and_meetings(store.table, RID, 1) is None  # more than a page
+    one = handlers.list_meetings(store.table, ASSIGNEE, RID, 1, None)
+    assert [mt.id for mt in one.items] == [first.id] and one.next_cursor is not None
+    rest = handlers.list_meetings(store.table, ASSIGNEE, RID, 1, one.next_cursor)
+    assert [mt.id for mt in rest.items] == [second.id]
+    page = handlers.list_meetings(store.table, ASSIGNEE, RID, 100, None)
+    assert [mt.id for mt in page.items] == [first.id, second.id] and page.next_cursor is None
+    assert page.items == [MeetingOut.of(mt, view, ASSIGNEE) for mt in found]
+    for outsider in (OTHER_CITIZEN, ELSEWHERE, FOREIGN):
+        with pytest.raises(NotFound):
+            handlers.list_meetings(store.table, outsider, RID, 100, None)
+    with pytest.raises(NotFound):
+        handlers.list_meetings(store.table, ASSIGNEE, "unknown", 100, None)

@@ -29,6 +29,7 @@ from tests.domain.support import (
     COLLEAGUE,
     ELSEWHERE,
     ORG,
+    OTHER_CITIZEN,
     OTHER_UNIT,
     REGISTRAR,
     UNIT,
@@ -243,3 +244,31 @@ def test_the_timeline_shows_each_step_and_other_services_events(store: Store,
     out = store.run(lambda uow: handlers.read_request(uow, CITIZEN, rid))
     assert out.citizen_verdict == "approved"
     assert out.last_activity_at == iso(store.clock.now())
+
+
+def test_the_request_and_its_timeline_from_one_read_answer_as_the_two_queries(
+        store: Store, service_id: str) -> None:
+    """The console's detail reads the request and its timeline's first page together:
+    each as its own query answers it, for each reader, a longer timeline with the same
+    cursor, and the same refusals."""
+    rid = submit(store, service_id)
+    other = submit(store, service_id)  # its partition sorts beside: none of it is read
+    store.clock.advance(minutes=1)
+    analyse(store, rid)
+    store.clock.advance(minutes=1)
+    store.run(lambda uow: handlers.approve(uow, ANALYST, rid, ASSIGNEE.sub, ANY, store.clock))
+    analyse(store, other)
+    for who in (CITIZEN, ANALYST, ASSIGNEE, REGISTRAR):
+        for limit in (20, 2):
+            doc, page = handlers.request_and_timeline(store.uow(), store.table, who, rid,
+                                                      limit)
+            assert doc == handlers.read_request_body(store.uow(), who, rid)
+            assert page == handlers.timeline_body(store.uow(), store.table, who, rid, limit,
+                                                  None)
+    assert len(page["items"]) == 2 and page["next_cursor"] is not None
+    for who, error in ((ELSEWHERE, NotFound), (OTHER_CITIZEN, NotFound),
+                       (COLLEAGUE, AttendantNotEnabled)):
+        with pytest.raises(error):
+            handlers.request_and_timeline(store.uow(), store.table, who, rid, 20)
+    with pytest.raises(NotFound):
+        handlers.request_and_timeline(store.uow(), store.table, ANALYST, "unknown", 20)
