@@ -46,7 +46,8 @@ def _tables(settings: Settings
     from shared.tables.sqlite import SQLiteDatabase
 
     db = SQLiteDatabase(settings.path("atende.db"))
-    return {name: db.table(name) for name in SERVICES}, db
+    return {name: db.table(name, json_attributes=contract(name).json_pages)
+            for name in SERVICES}, db
 
 
 def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresDatabase]:
