@@ -69,3 +69,12 @@ def test_a_table_made_before_gets_the_column_and_its_old_rows_still_read(
     # Declared again in another process: nothing to add.
     again = adapter.SQLiteDatabase(path).table("t", json_attributes=("view",))
     assert again.json_attributes == ("view",)
+
+
+def test_get_many_reads_past_one_statements_worth_of_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = adapter.SQLiteDatabase(tmp_path / "t.db").table("t")
+    table.transact([Put({"pk": "p", "sk": f"{i}", "version": 1, "n": i}) for i in range(7)])
+    monkeypatch.setattr(adapter, "_MAX_ROWS", 3)
+    keys = [("p", f"{i}") for i in (6, 9, 0, 1, 2, 3, 6, 5)]
+    assert [(i or {}).get("n") for i in table.get_many(keys)] == [6, None, 0, 1, 2, 3, 6, 5]
