@@ -158,7 +158,11 @@ class SQLiteDatabase:
             if kept is None or not set(wanted) <= set(kept):
                 kept = self._create(name, wanted)
                 self._created[name] = kept
-        return SQLiteTable(self, name, kept)
+        return SQLiteTable(self, name)
+
+    def kept(self, name: str) -> tuple[str, ...]:
+        """The attributes of table ``name`` kept in columns of their own."""
+        return self._created.get(name, ())
 
     def _create(self, name: str, json_attributes: tuple[str, ...]) -> tuple[str, ...]:
         """Make the table or add the columns it lacks; the attributes it keeps apart."""
@@ -201,12 +205,16 @@ class SQLiteDatabase:
 
 
 class SQLiteTable:
-    def __init__(self, db: SQLiteDatabase, name: str, json_attributes: tuple[str, ...] = ()
-                 ) -> None:
+    def __init__(self, db: SQLiteDatabase, name: str) -> None:
         self.db = db
         self.name = name
-        self.json_attributes = json_attributes
-        self.columns = (*_COLUMNS, *map(_json_column, json_attributes))
+
+    @property
+    def json_attributes(self) -> tuple[str, ...]:
+        """The attributes kept apart, as the database last found them: a table of this
+        process opened before a column was added writes it too."""
+        return self.db.kept(self.name)
+
 
     def reading(self) -> AbstractContextManager[None]:
         return self.db.reading()
@@ -319,9 +327,10 @@ class SQLiteTable:
         """New items in one statement: a command's item and its outbox entry, a
         consumer's effect and its marker, each a statement apiece before. A key that
         exists undoes the statement whole; one at a time then tells which it was."""
-        rows = [self._row(w.item) for w in puts]
+        kept = self.json_attributes
+        rows = [_kept_row(w.item, kept) for w in puts]
         try:
-            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(self.columns)}) VALUES '
+            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_columns(kept))}) VALUES '
                          + ", ".join(map(_marks, rows)), [v for row in rows for v in _bound(row)])
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
@@ -350,7 +359,8 @@ class SQLiteTable:
             raise TableError(f"unknown write {w!r}")
 
     def _put(self, conn: sqlite3.Connection, n: int, w: Put) -> None:
-        cols, vals = list(self.columns), self._row(w.item)
+        kept = self.json_attributes
+        cols, vals = list(_columns(kept)), _kept_row(w.item, kept)
         if w.expect_version is not None:
             self._update(conn, n, w.expect_version, cols, vals)
             return
@@ -409,15 +419,6 @@ class SQLiteTable:
         conn.execute(f'UPDATE "{self.name}" SET {_assigns(changed)} WHERE pk = ? AND sk = ?',
                      [vals[2], vals[3], *_bound([v for _, v in changed]), vals[0], vals[1]])
 
-    def _row(self, item: Item) -> list[Any]:
-        """An item's values for ``self.columns``: each attribute kept apart as its JSON
-        text, NULL where the item has none (or null: read through the body, the same)."""
-        vals = _row(item)
-        for a in self.json_attributes:
-            value = item.get(a)
-            vals.append(None if value is None else orjson.dumps(value).decode())
-        return vals
-
     def _check(self, conn: sqlite3.Connection, n: int, w: Check) -> None:
         row = conn.execute(
             f'SELECT version FROM "{self.name}" WHERE pk = ? AND sk = ?', (w.pk, w.sk)
@@ -441,6 +442,12 @@ def _json_column(attribute: str) -> str:
     return _JSON_PREFIX + attribute
 
 
+@functools.cache
+def _columns(json_attributes: tuple[str, ...]) -> tuple[str, ...]:
+    """A table's columns as its writes name them."""
+    return (*_COLUMNS, *map(_json_column, json_attributes))
+
+
 def _assigns(extra: Sequence[tuple[str, Any]]) -> str:
     """SET of an update's version and body (their values first) and of ``extra``, NULL
     written into the statement as ``_marks`` does."""
@@ -455,6 +462,16 @@ def _row(item: Item) -> list[Any]:
     vals: list[Any] = [item["pk"], item["sk"], item.get("version"), orjson.dumps(item).decode()]
     for i in INDEXES:
         vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+    return vals
+
+
+def _kept_row(item: Item, kept: tuple[str, ...]) -> list[Any]:
+    """An item's values for ``_columns(kept)``: each attribute kept apart as its JSON
+    text, NULL where the item has none (or null: read through the body, the same)."""
+    vals = _row(item)
+    for a in kept:
+        value = item.get(a)
+        vals.append(None if value is None else orjson.dumps(value).decode())
     return vals
 
 

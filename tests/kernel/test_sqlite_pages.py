@@ -78,3 +78,11 @@ def test_get_many_reads_past_one_statements_worth_of_keys(
     monkeypatch.setattr(adapter, "_MAX_ROWS", 3)
     keys = [("p", f"{i}") for i in (6, 9, 0, 1, 2, 3, 6, 5)]
     assert [(i or {}).get("n") for i in table.get_many(keys)] == [6, None, 0, 1, 2, 3, 6, 5]
+
+
+def test_a_table_opened_before_its_column_was_added_writes_it_too(tmp_path: Path) -> None:
+    db = adapter.SQLiteDatabase(tmp_path / "t.db")
+    first = db.table("t")
+    db.table("t", json_attributes=("view",))
+    first.transact([Put({"pk": "p", "sk": "s#1", "version": 1, "view": {"n": 1}})])
+    assert orjson.loads(str(_kept(first, "s#1"))) == {"n": 1}
