@@ -34,9 +34,11 @@ if TYPE_CHECKING:  # imported where used: a worker never loads falcon, a Lambda 
     from shared.tables.sqlite import SQLiteDatabase
 
 
-def _tables(settings: Settings
+def _tables(settings: Settings, services: tuple[str, ...] = SERVICES
             ) -> tuple[dict[str, Table], SQLiteDatabase | PostgresDatabase | None]:
-    """The services' tables, and the database holding them (None on DynamoDB)."""
+    """The services' tables, and the database holding them (None on DynamoDB); those of
+    ``services``, the ones this process runs, with the attributes their contracts serve as
+    JSON pages (another service's contract is not imported)."""
     if settings.table_backend == "dynamodb":
         from shared.tables.dynamodb import dynamodb_tables
 
@@ -46,7 +48,9 @@ def _tables(settings: Settings
     from shared.tables.sqlite import SQLiteDatabase
 
     db = SQLiteDatabase(settings.path("atende.db"))
-    return {name: db.table(name) for name in SERVICES}, db
+    return {name: db.table(name, json_attributes=contract(name).json_pages
+                           if name in services else ())
+            for name in SERVICES}, db
 
 
 def _postgres_tables(settings: Settings) -> tuple[dict[str, Table], PostgresDatabase]:
@@ -197,7 +201,7 @@ def build(
                   repeat_seconds=settings.log_repeat_seconds)
     if not durable:
         broker.add_middleware(DeliveryAcks(relay))
-    tables, database = _tables(settings)
+    tables, database = _tables(settings, services)
     if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
         broker.add_middleware(CrashGuard({queue: tables[n] for n in services
                                           for queue in queues_of(contract(n))}))

@@ -124,13 +124,18 @@ class Contract:
 
     An event is named by its type name or given as its schema: the publisher's class in
     ``publishes``; in ``consumes``, a model in the consumer's own folder with the same
-    name and the fields it reads (a service imports no other)."""
+    name and the fields it reads (a service imports no other).
+
+    ``json_pages`` names the attributes of its table's items that its list routes answer
+    as JSON pages (``Table.query_json``): a table adapter may keep each apart, to join a
+    page without reading the items whole."""
 
     name: str
     operations: tuple[Operation, ...]
     publishes: tuple[EventRef, ...] = ()
     consumes: tuple[EventRef, ...] = ()
     jobs: tuple[str | Job, ...] = ()
+    json_pages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         actors = [j.actor if isinstance(j, Job) else j for j in self.jobs]

@@ -47,6 +47,14 @@ def is_enabled(entry: Item | None, unit: str | None) -> bool:
     return entry is not None and bool(entry["enabled"]) and entry["unit"] == unit
 
 
+def entry_keys(who: Principal) -> list[tuple[str, str]]:
+    """The key ``require_enabled`` reads for ``who`` (none for a caller it does not
+    check): for a handler to read it with its own items at once."""
+    if who.has("attendant") and who.org and who.unit:
+        return [(roster_pk(who.org), who.sub)]
+    return []
+
+
 def require_enabled(who: Principal, reader: Reader) -> Principal:
     """The caller as the roster lets them act: unchanged, without the attendant role, or
     refused (403 ``attendant_not_enabled``) when that role was all they had."""

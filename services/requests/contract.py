@@ -142,4 +142,5 @@ CONTRACT = Contract(
     publishes=(*REQUEST_EVENTS, "RosterChanged"),
     consumes=("FollowupPosted", "MeetingScheduled", "MeetingRescheduled", "MeetingCanceled",
               "GuestInvited", "MeetingJoined", "ReviewSubmitted", "ReviewModerated"),
+    json_pages=("view",),  # the panel's rows (handlers.panel)
 )

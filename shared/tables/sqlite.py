@@ -59,7 +59,7 @@ class SQLiteDatabase:
                     ensure_private_file(Path(self.path + suffix))
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._created: set[str] = set()
+        self._created: dict[str, tuple[str, ...]] = {}  # name -> the attributes it keeps apart
         self._writer = threading.Lock()
         self._writer_file: tuple[int, int] | None = None  # (pid, fd) of the lock file
 
@@ -144,31 +144,77 @@ class SQLiteDatabase:
             self._local.conn = conn
         return conn
 
-    def table(self, name: str) -> SQLiteTable:
+    def table(self, name: str, *, json_attributes: Sequence[str] = ()) -> SQLiteTable:
+        """The table ``name``, made if missing. ``json_attributes``: top-level attributes
+        its items' JSON pages serve (``query_json``), each kept in a column of its own as
+        JSON text, which SQLite joins into a page without parsing the item (on the panel,
+        a third of its statement's cost went to parsing each row's body to cut its view
+        out). A table made before gets the column added; its rows written before then read
+        through the body until they are written again. Every attribute with a column is
+        written, whoever declared it, so that no process leaves one stale."""
+        wanted = tuple(attribute_name(a) for a in json_attributes)
         with self._lock:
-            if name not in self._created:
-                self._create(name)
-                self._created.add(name)
+            kept = self._created.get(name)
+            if kept is None or not set(wanted) <= set(kept):
+                kept = self._create(name, wanted)
+                self._created[name] = kept
         return SQLiteTable(self, name)
 
-    def _create(self, name: str) -> None:
+    def kept(self, name: str) -> tuple[str, ...]:
+        """The attributes of table ``name`` kept in columns of their own."""
+        return self._created.get(name, ())
+
+    def _create(self, name: str, json_attributes: tuple[str, ...]) -> tuple[str, ...]:
+        """Make the table or add the columns it lacks; the attributes it keeps apart."""
         cols = ", ".join(f"{i}pk TEXT, {i}sk TEXT" for i in INDEXES)
+        # Before the body: a column is read without reading those stored before it, and a
+        # body long enough spills onto overflow pages.
+        kept = "".join(f"{_json_column(a)} TEXT, " for a in json_attributes)
         conn = self.connection()
         conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{name}" (pk TEXT NOT NULL, sk TEXT NOT NULL, '
-            f"version INTEGER, body TEXT NOT NULL, {cols}, PRIMARY KEY (pk, sk)) WITHOUT ROWID"
+            f"version INTEGER, {kept}body TEXT NOT NULL, {cols}, PRIMARY KEY (pk, sk)) "
+            "WITHOUT ROWID"
         )
         for i in INDEXES:
             conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "{name}_{i}" ON "{name}" ({i}pk, {i}sk, pk, sk) '
                 f"WHERE {i}pk IS NOT NULL"
             )
+        present = self._json_attributes(conn, name)
+        if set(json_attributes) <= set(present):
+            return present
+        with self.writing():  # another process may be adding the same column
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                present = self._json_attributes(conn, name)
+                for a in json_attributes:
+                    if a not in present:
+                        conn.execute(f'ALTER TABLE "{name}" ADD COLUMN {_json_column(a)} TEXT')
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return self._json_attributes(conn, name)
+
+    @staticmethod
+    def _json_attributes(conn: sqlite3.Connection, name: str) -> tuple[str, ...]:
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')]
+        return tuple(c.removeprefix(_JSON_PREFIX) for c in columns
+                     if c.startswith(_JSON_PREFIX))
 
 
 class SQLiteTable:
     def __init__(self, db: SQLiteDatabase, name: str) -> None:
         self.db = db
         self.name = name
+
+    @property
+    def json_attributes(self) -> tuple[str, ...]:
+        """The attributes kept apart, as the database last found them: a table of this
+        process opened before a column was added writes it too."""
+        return self.db.kept(self.name)
+
 
     def reading(self) -> AbstractContextManager[None]:
         return self.db.reading()
@@ -183,8 +229,18 @@ class SQLiteTable:
         return orjson.loads(row[0]) if row else None
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
-        # In the process: a statement apiece costs no round trip.
-        return [self.get(pk, sk) for pk, sk in keys]
+        """One statement for up to ``_MAX_ROWS`` keys, one row back: each statement lets go
+        of the GIL at every step, and under a threaded server each hand-over costs context
+        switches (a JSON detail reads the roster entry and the request)."""
+        if len(keys) < 2:
+            return [self.get(pk, sk) for pk, sk in keys]
+        found: list[Item | None] = []
+        for start in range(0, len(keys), _MAX_ROWS):
+            chunk = keys[start:start + _MAX_ROWS]
+            row = self.db.connection().execute(
+                _many_sql(self.name, len(chunk)), [v for key in chunk for v in key]).fetchone()
+            found += [None if body is None else orjson.loads(body) for body in row]
+        return found
 
     def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
         """In pages, each read finished before the caller writes: a write on this
@@ -235,7 +291,8 @@ class SQLiteTable:
         made for an item, which matters most under the server, where cold caches make every
         object dearer (docs/performance.md)."""
         args, shape = _range_args(pk, **query)
-        sql = _json_page_sql(self.name, attribute_name(attribute), shape)
+        attribute = attribute_name(attribute)
+        sql = _json_page_sql(self.name, attribute, attribute in self.json_attributes, shape)
         items, order, count = self.db.connection().execute(
             sql, [*args, limit + 1, *args, limit]).fetchone()
         keys = orjson.loads(order) if order else []
@@ -270,9 +327,10 @@ class SQLiteTable:
         """New items in one statement: a command's item and its outbox entry, a
         consumer's effect and its marker, each a statement apiece before. A key that
         exists undoes the statement whole; one at a time then tells which it was."""
-        rows = [_row(w.item) for w in puts]
+        kept = self.json_attributes
+        rows = [_kept_row(w.item, kept) for w in puts]
         try:
-            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_COLUMNS)}) VALUES '
+            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_columns(kept))}) VALUES '
                          + ", ".join(map(_marks, rows)), [v for row in rows for v in _bound(row)])
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
@@ -301,7 +359,8 @@ class SQLiteTable:
             raise TableError(f"unknown write {w!r}")
 
     def _put(self, conn: sqlite3.Connection, n: int, w: Put) -> None:
-        cols, vals = list(_COLUMNS), _row(w.item)
+        kept = self.json_attributes
+        cols, vals = list(_columns(kept)), _kept_row(w.item, kept)
         if w.expect_version is not None:
             self._update(conn, n, w.expect_version, cols, vals)
             return
@@ -324,11 +383,12 @@ class SQLiteTable:
         panel row is in four); an UPDATE tried first cost a new row (a timeline entry) a
         second statement. False when the row's index keys change: the caller replaces
         it."""
-        same = " AND ".join(f"{c} IS excluded.{c}" for c in cols[4:])
+        same = " AND ".join(f"{c} IS excluded.{c}" for c in _KEYS)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in ("version", "body", *cols[_JSON:]))
         return conn.execute(
             f'INSERT INTO "{self.name}" ({", ".join(cols)}) VALUES {_marks(vals)} '
-            "ON CONFLICT (pk, sk) DO UPDATE SET version = excluded.version, "
-            f"body = excluded.body WHERE {same}", _bound(vals)).rowcount == 1
+            f"ON CONFLICT (pk, sk) DO UPDATE SET {sets} WHERE {same}", _bound(vals)
+        ).rowcount == 1
 
     def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
                 vals: list[Any]) -> None:
@@ -338,13 +398,15 @@ class SQLiteTable:
         none of them: one UPDATE conditioned on the version and the keys as they are does
         it; only when it touches nothing are the stored keys read, to tell a stale version
         from keys that moved."""
-        keys = cols[4:]
+        keys, key_vals = _KEYS, vals[4:_JSON]
         same = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = ?"
-                            for c, v in zip(keys, vals[4:], strict=True))
+                            for c, v in zip(keys, key_vals, strict=True))
+        kept = list(zip(cols[_JSON:], vals[_JSON:], strict=True))  # always rewritten
         if conn.execute(
-                f'UPDATE "{self.name}" SET version = ?, body = ? WHERE pk = ? AND sk = ? '
+                f'UPDATE "{self.name}" SET {_assigns(kept)} WHERE pk = ? AND sk = ? '
                 f"AND version = ? AND {same}",
-                [vals[2], vals[3], vals[0], vals[1], expect_version, *_bound(vals[4:])]
+                [vals[2], vals[3], *_bound(vals[_JSON:]), vals[0], vals[1], expect_version,
+                 *_bound(key_vals)]
         ).rowcount:
             return
         row = conn.execute(
@@ -352,10 +414,9 @@ class SQLiteTable:
             "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
         if row is None:
             raise ConditionFailed(n)
-        changed = [(c, v) for c, v, old in zip(keys, vals[4:], row, strict=True) if v != old]
-        assigns = ", ".join(["version = ?", "body = ?", *(
-            f"{c} = NULL" if v is None else f"{c} = ?" for c, v in changed)])
-        conn.execute(f'UPDATE "{self.name}" SET {assigns} WHERE pk = ? AND sk = ?',
+        changed = kept + [(c, v) for c, v, old in zip(keys, key_vals, row, strict=True)
+                          if v != old]
+        conn.execute(f'UPDATE "{self.name}" SET {_assigns(changed)} WHERE pk = ? AND sk = ?',
                      [vals[2], vals[3], *_bound([v for _, v in changed]), vals[0], vals[1]])
 
     def _check(self, conn: sqlite3.Connection, n: int, w: Check) -> None:
@@ -371,7 +432,27 @@ class SQLiteTable:
             raise ConditionFailed(n)
 
 
-_COLUMNS = ("pk", "sk", "version", "body", *(f"{i}{k}" for i in INDEXES for k in ("pk", "sk")))
+_KEYS = tuple(f"{i}{k}" for i in INDEXES for k in ("pk", "sk"))
+_COLUMNS = ("pk", "sk", "version", "body", *_KEYS)
+_JSON = len(_COLUMNS)  # where a table's columns of attributes kept apart begin
+_JSON_PREFIX = "json_"
+
+
+def _json_column(attribute: str) -> str:
+    return _JSON_PREFIX + attribute
+
+
+@functools.cache
+def _columns(json_attributes: tuple[str, ...]) -> tuple[str, ...]:
+    """A table's columns as its writes name them."""
+    return (*_COLUMNS, *map(_json_column, json_attributes))
+
+
+def _assigns(extra: Sequence[tuple[str, Any]]) -> str:
+    """SET of an update's version and body (their values first) and of ``extra``, NULL
+    written into the statement as ``_marks`` does."""
+    return ", ".join(["version = ?", "body = ?",
+                      *(f"{c} = NULL" if v is None else f"{c} = ?" for c, v in extra)])
 # New items inserted by one statement at most (SQLite allows 32,766 parameters in one).
 _MAX_ROWS = 500
 
@@ -381,6 +462,16 @@ def _row(item: Item) -> list[Any]:
     vals: list[Any] = [item["pk"], item["sk"], item.get("version"), orjson.dumps(item).decode()]
     for i in INDEXES:
         vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
+    return vals
+
+
+def _kept_row(item: Item, kept: tuple[str, ...]) -> list[Any]:
+    """An item's values for ``_columns(kept)``: each attribute kept apart as its JSON
+    text, NULL where the item has none (or null: read through the body, the same)."""
+    vals = _row(item)
+    for a in kept:
+        value = item.get(a)
+        vals.append(None if value is None else orjson.dumps(value).decode())
     return vals
 
 
@@ -427,12 +518,14 @@ def _range_args(pk: str, index: str | None = None, prefix: str | None = None,
 
 def _range_sql(table: str, index: str | None, prefix: bool, start: bool, end: bool,
                cursor: bool, forward: bool, where: tuple[tuple[str, str, int], ...],
-               body: bool = True) -> tuple[str, list[str]]:
+               body: str | None = "body") -> tuple[str, list[str]]:
     """The rows of a page, in order (the limit its last parameter), and its key columns;
-    without ``body``, the keys alone, which an index holds (unless a filter reads bodies)."""
+    ``body``: what each row gives first (the body, or an SQL expression named v); without
+    it, the keys alone, which an index holds (unless a filter reads bodies)."""
     pcol, scol = key_columns(index)
     order_cols = [scol, "pk", "sk"] if index else ["sk"]
-    columns = ", ".join(["body", *order_cols] if body else order_cols)
+    value = [] if body is None else [body if body == "body" else f"{body} AS v"]
+    columns = ", ".join([*value, *order_cols])
     keys, order = key_range_sql(scol, order_cols, prefix, start, end, cursor, forward, "?")
     sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?', *keys,
            *("AND " + _where_sql(attr, op, n) for attr, op, n in where), order, "LIMIT ?"]
@@ -460,15 +553,26 @@ def _page_sql(table: str, shape: Shape) -> str:
             f"{_keys_sql(order_cols)} FROM ({rows})")
 
 
+@functools.lru_cache(maxsize=64)
+def _many_sql(table: str, keys: int) -> str:
+    """The bodies at ``keys`` keys, as one row of as many columns (NULL for none)."""
+    one = f'(SELECT CAST(body AS BLOB) FROM "{table}" WHERE pk = ? AND sk = ?)'
+    return "SELECT " + ", ".join([one] * keys)
+
+
 @functools.lru_cache(maxsize=512)
-def _json_page_sql(table: str, attribute: str, shape: Shape) -> str:
+def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape) -> str:
     """The attribute of up to ``limit`` rows, their keys, and how many rows there are up to
-    ``limit + 1`` (whether a next page exists), read from the index alone."""
-    rows, order_cols = _range_sql(table, *shape)
-    keys_only, _ = _range_sql(table, *shape, body=False)
+    ``limit + 1`` (whether a next page exists), read from the index alone. ``kept``: the
+    attribute has a column of its own, read where set (coalesce stops at the first value,
+    so the body of such a row is never parsed)."""
     # ->, not json_extract: it gives JSON back (true, "text"), not SQL values (1, text).
-    return (f"SELECT CAST('[' || coalesce(group_concat("
-            f"coalesce(body -> '$.{attribute}', 'null'), ','), '') || ']' AS BLOB), "
+    value = f"body -> '$.{attribute}', 'null'"
+    if kept:
+        value = f"{_json_column(attribute)}, {value}"
+    rows, order_cols = _range_sql(table, *shape, body=f"coalesce({value})")
+    keys_only, _ = _range_sql(table, *shape, body=None)
+    return (f"SELECT CAST('[' || coalesce(group_concat(v, ','), '') || ']' AS BLOB), "
             f"{_keys_sql(order_cols)}, (SELECT count(*) FROM ({keys_only})) FROM ({rows})")
 
 

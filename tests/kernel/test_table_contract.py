@@ -215,6 +215,36 @@ def test_query_json_refuses_what_query_refuses(table: Table) -> None:
         table.query_json("p", attribute="view') --", limit=1)
 
 
+def test_query_json_follows_every_kind_of_write(table: Table) -> None:
+    """An adapter that keeps an attribute apart keeps it in step with the item: new items
+    (one and many), puts over them with keys kept or moved, versioned puts, the attribute
+    gone, an item deleted."""
+    def views(pk: str, index: str | None = "gsi1") -> list[object]:
+        page = table.query_json(pk, index=index, attribute="view")
+        assert orjson.loads(page.items) == [i.get("view") for i in table.query(
+            pk, index=index).items]
+        return orjson.loads(page.items)  # type: ignore[no-any-return]
+
+    def row(sk: str, version: int | None, view: object, g: str = "A") -> dict[str, object]:
+        found = item("w", sk, version, gsi1pk=g, gsi1sk=sk)  # type: ignore[arg-type]
+        return found if view is None else {**found, "view": view}
+
+    table.transact([Put(row("1", 1, {"n": 1}), must_not_exist=True),
+                    Put(row("2", 1, {"n": 2}), must_not_exist=True)])
+    table.transact([Put(row("3", 1, [3]), must_not_exist=True)])
+    assert views("A") == [{"n": 1}, {"n": 2}, [3]]
+    table.transact([Put(row("1", None, {"n": 10}))])  # keys as they were
+    table.transact([Put(row("2", 2, "two"), expect_version=1)])
+    table.transact([Put(row("3", 2, None), expect_version=1)])  # the attribute gone
+    assert views("A") == [{"n": 10}, "two", None]
+    table.transact([Put(row("1", None, {"n": 11}, "B"))])  # moved to another partition
+    table.transact([Put(row("2", 3, 2.5, "B"), expect_version=2)])
+    assert views("A") == [None] and views("B") == [{"n": 11}, 2.5]
+    table.transact([Delete("w", "1"), Put(row("3", 3, True), expect_version=2)])
+    assert views("A") == [True] and views("B") == [2.5]
+    assert views("w", None) == [2.5, True]
+
+
 def test_a_put_over_an_item_moves_it_between_indexes_as_its_keys_say(table: Table) -> None:
     def in_index(pk: str) -> list[object]:
         return [i["v"] for i in table.query(pk, index="gsi1").items]

@@ -175,3 +175,20 @@ def test_staff_may_not_submit_requests(harness, who):
     r = harness.client.simulate_post("/requests", headers=s.h(who), json={
         "service_id": s.service_id, "answers": {"nome": "X", "cpf": "52998224725"}})
     assert r.status_code == 403
+
+
+def test_a_detail_reads_the_roster_entry_and_the_request_in_one_statement(harness):
+    """Each SQLite statement hands the GIL over at every step: under the server's threads
+    the detail's two point reads cost twice the hand-overs of one (docs/performance.md)."""
+    s = setup_service(harness)
+    rid = submit(harness, s)
+    statements: list[str] = []
+    conn = harness.platform.contexts["requests"].table.db.connection()
+    conn.set_trace_callback(statements.append)
+    try:
+        r = harness.client.simulate_get(f"/requests/{rid}", headers=s.h("analyst"))
+        missing = harness.client.simulate_get("/requests/nope", headers=s.h("analyst"))
+    finally:
+        conn.set_trace_callback(None)
+    assert r.status_code == 200 and r.json["id"] == rid and missing.status_code == 404
+    assert len(statements) == 2 and all("ROSTER#" in q and "REQ#" in q for q in statements)
