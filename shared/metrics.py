@@ -16,10 +16,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from dramatiq.broker import MessageProxy
-from dramatiq.common import xq_name
-from dramatiq.middleware import Middleware
-
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
@@ -201,35 +197,10 @@ def _http_collector() -> Any:
     return HttpCollector()
 
 
-class MessageMetrics(Middleware):
-    """Counts each message a worker runs by queue, type (the event's, or the job's actor)
-    and outcome, and times it."""
-
-    def before_process_message(self, broker: Any, message: MessageProxy) -> None:
-        import time
-
-        message.options["_metrics_started"] = time.perf_counter()
-
-    def after_process_message(self, broker: Any, message: MessageProxy, *, result: Any = None,
-                              exception: BaseException | None = None) -> None:
-        import time
-
-        started = message.options.pop("_metrics_started", None)
-        queue = message.queue_name
-        payload = message.args[0] if message.args else None
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        outcome = "failed" if exception is not None or message.failed else "ok"
-        MESSAGES.labels(queue, str(kind or message.actor_name), outcome).inc()
-        if started is not None:
-            MESSAGE_SECONDS.labels(queue).observe(time.perf_counter() - started)
-
-    def after_skip_message(self, broker: Any, message: MessageProxy) -> None:
-        message.options.pop("_metrics_started", None)
-        MESSAGES.labels(message.queue_name, message.actor_name, "skipped").inc()
-
-
 def dead_letters(broker: Any) -> dict[str, int]:
     """Dead-lettered messages per queue, as the broker counts them."""
+    from dramatiq.common import xq_name
+
     queues = [q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ"))]
     if hasattr(broker, "dead_letters"):  # the in-process broker
         counts = dict.fromkeys(queues, 0)
