@@ -5,29 +5,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import dramatiq
 
 from infra.services import SERVICES, contract, load_service, topology
 from shared import judge, metrics
 from shared.blobs import blobs_of
-from shared.broker import build_broker, declare_consumer, is_durable
 from shared.clock import Clock, SystemClock
-from shared.consumer import CrashGuard, EventConsumer
+from shared.consumer import EventConsumer
 from shared.context import ServiceContext
 from shared.datadir import private_dir
+from shared.health import is_durable
 from shared.identity import verifier_from
 from shared.logs import install_scrubber
-from shared.metrics import MessageMetrics
-from shared.outbox import DeliveryAcks, Relay
+from shared.outbox import Relay
 from shared.service import ServiceDef
 from shared.settings import Settings
 from shared.tables import Table
-from shared.topology import own_queues_of, queues_of
+from shared.topology import own_queues_of
 
 if TYPE_CHECKING:  # imported where used: a worker never loads falcon, a Lambda neither DB
+    # nor (until it sends or consumes) Dramatiq
+    import dramatiq
     import falcon
 
     from shared.tables.postgres import PostgresDatabase
@@ -120,7 +120,6 @@ class _Unless(logging.Filter):
 @dataclass
 class Platform:
     settings: Settings
-    broker: dramatiq.Broker
     relay: Relay
     clock: Clock
     services: dict[str, ServiceDef]
@@ -131,6 +130,12 @@ class Platform:
     consumers: dict[str, EventConsumer] = field(default_factory=dict)
     database: SQLiteDatabase | PostgresDatabase | None = None  # None on DynamoDB
     tables: dict[str, Table] = field(default_factory=dict)  # every service's, built or not
+
+    @property
+    def broker(self) -> dramatiq.Broker:
+        """The relay's broker, with the services' actors declared (built now if it was
+        left for its first use: see ``build``)."""
+        return self.relay.broker
 
     def start_checkpoints(self) -> threading.Event | None:
         """SQLite's checkpoints from a thread of their own (see SQLiteDatabase); None where
@@ -147,11 +152,16 @@ class Platform:
         if close is not None:
             close()
 
+    def close_broker(self) -> None:
+        self.relay.close_broker()
+
     def start_workers(self) -> list[dramatiq.Worker]:
         """Dramatiq workers on this platform's queues, started: ``worker_threads`` for the
         event queues (and the jobs that share them), and ``io_threads`` of their own for
         the jobs that have a queue of their own, so that a job waiting on a slow server
         never holds a thread an event delivery needs."""
+        import dramatiq
+
         io = {q for name in self.services for q in own_queues_of(self.services[name].contract)}
         events = set(self.broker.get_declared_queues()) - io
         pools = [(events, self.settings.worker_threads)]
@@ -184,31 +194,28 @@ def build(
     with_http: bool = True,
     with_console: bool | None = None,
     demo: dict[str, dict[str, Any]] | None = None,
+    broker_on_use: Callable[[dramatiq.Broker], None] | None = None,
 ) -> Platform:
     """The platform; with ``with_http``, its HTTP apps; with ``with_console`` (by default,
     with the apps), the console, when the requests service is here (``demo``: the people
-    its development login offers)."""
+    its development login offers).
+
+    ``broker_on_use``: the broker (``broker``, or the settings') is built, its middleware
+    added and the services' actors declared when it is first used (a send, a worker), and
+    then handed to this function too; else now. A Lambda function whose first event sends
+    nothing loads no Dramatiq."""
     clock = clock or SystemClock()
     install_scrubber()  # every process that builds the platform: no message in a log line
     private_dir(settings.data_dir)
     metrics.configure(settings.metrics)
-    broker = broker or build_broker(settings)
-    if settings.metrics and not any(isinstance(m, MessageMetrics) for m in broker.middleware):
-        broker.add_middleware(MessageMetrics())
-    durable = is_durable(settings.broker_url)
-    relay = Relay(broker, clock, durable=durable,
-                  redeliver_after=settings.outbox_redeliver_seconds,
-                  repeat_seconds=settings.log_repeat_seconds)
-    if not durable:
-        broker.add_middleware(DeliveryAcks(relay))
     tables, database = _tables(settings, services)
-    if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
-        broker.add_middleware(CrashGuard({queue: tables[n] for n in services
-                                          for queue in queues_of(contract(n))}))
+    relay = Relay(None, clock, durable=is_durable(settings.broker_url),
+                  redeliver_after=settings.outbox_redeliver_seconds,
+                  repeat_seconds=settings.log_repeat_seconds,
+                  broker_on_use=lambda: _wired(platform, broker, broker_on_use))
     verifier = verifier_from(settings)
     judge.configure(settings)  # uploads are judged within this platform's budget
-    platform = Platform(settings, broker, relay, clock, {}, {}, database=database,
-                        tables=tables)
+    platform = Platform(settings, relay, clock, {}, {}, database=database, tables=tables)
     for name in services:
         svc = load_service(name)
         ctx = ServiceContext(settings=settings, table=tables[name], blobs=blobs_of(settings, name),
@@ -220,14 +227,45 @@ def build(
         consumer = svc.consumer(ctx)
         if consumer is not None:
             platform.consumers[name] = consumer
-            platform.actors[name] = declare_consumer(broker, name, consumer, settings)
-        if svc.actors is not None:
-            svc.actors(broker, ctx)
         if with_http:
             platform.apps[name] = svc.create_app(ctx)
+    if broker_on_use is None:
+        relay.broker  # noqa: B018 (built now)
     if (with_http if with_console is None else with_console) and "requests" in services:
         platform.console = LazyApp(lambda: _console(platform, demo))
     return platform
+
+
+def _wired(platform: Platform, broker: dramatiq.Broker | None,
+           then: Callable[[dramatiq.Broker], None] | None) -> dramatiq.Broker:
+    """The platform's broker with its middleware and the services' actors."""
+    from shared.acks import DeliveryAcks
+    from shared.broker import build_broker, declare_consumer
+    from shared.topology import queues_of
+
+    settings = platform.settings
+    broker = broker or build_broker(settings)
+    if settings.metrics:
+        from shared.message_metrics import MessageMetrics
+
+        if not any(isinstance(m, MessageMetrics) for m in broker.middleware):
+            broker.add_middleware(MessageMetrics())
+    if not platform.relay.durable:
+        broker.add_middleware(DeliveryAcks(platform.relay))
+    if not settings.broker_url.startswith("sqs://"):  # SQS counts receives itself
+        from shared.crash_guard import CrashGuard
+
+        broker.add_middleware(CrashGuard({queue: platform.tables[n] for n in platform.services
+                                          for queue in queues_of(contract(n))}))
+    for name, svc in platform.services.items():
+        consumer = platform.consumers.get(name)
+        if consumer is not None:
+            platform.actors[name] = declare_consumer(broker, name, consumer, settings)
+        if svc.actors is not None:
+            svc.actors(broker, platform.contexts[name])
+    if then is not None:
+        then(broker)
+    return broker
 
 
 def _console(platform: Platform, demo: dict[str, dict[str, Any]] | None) -> Any:

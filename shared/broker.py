@@ -59,10 +59,6 @@ class OrjsonEncoder(dramatiq.JSONEncoder):
         return doc
 
 
-def is_durable(url: str) -> bool:
-    return not url.startswith("memory://")
-
-
 def build_broker(settings: Settings) -> dramatiq.Broker:
     url = settings.broker_url
     broker: dramatiq.Broker

@@ -4,24 +4,17 @@ one transaction, so a repeat delivery changes nothing."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-
-import dramatiq
-from dramatiq import Message
-from dramatiq.broker import MessageProxy
-from dramatiq.common import q_name
-from dramatiq.middleware import Middleware
 
 from shared.clock import iso
 from shared.logs import log as log_fields
 from shared.messages import Event
 from shared.metrics import EFFECTS
 from shared.outbox import UnitOfWork
-from shared.tables import ConditionFailed, Delete, Put, Table
+from shared.tables import ConditionFailed, Delete, Put
 
 log = logging.getLogger("atende.consumer")
 APPLIED_PK = "APPLIED"
@@ -126,193 +119,3 @@ class EventConsumer:
         result = self.effect(uow, event) or {}
         log_fields(self.log, "event applied", type=event.type, event_id=event.id,
                    request_id=event.request_id, **result)
-
-
-# --- deliveries that take their worker down ---------------------------------------------
-
-# A message whose processing started this many times and never finished (its worker died
-# under it each time) is dead-lettered instead of being run again.
-CRASH_LIMIT = 3
-
-
-class _RunLock:
-    """Many ordinary messages at once, or one suspect alone: a message that was running
-    when its worker died runs by itself next time, so only the culprit of a crash is
-    charged for the next one, not the innocent messages that shared the process."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._shared = 0
-        self._exclusive = False
-        self._waiting = 0
-
-    def acquire(self, exclusive: bool) -> None:
-        with self._cond:
-            if not (exclusive or self._exclusive or self._waiting):
-                self._shared += 1  # the common case, without wait_for's predicate calls
-                return
-            if exclusive:
-                self._waiting += 1
-                self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
-                self._waiting -= 1
-                self._exclusive = True
-            else:
-                self._cond.wait_for(lambda: not self._exclusive and self._waiting == 0)
-                self._shared += 1
-
-    def release(self, exclusive: bool) -> None:
-        with self._cond:
-            if exclusive:
-                self._exclusive = False
-            else:
-                self._shared -= 1
-                if not self._waiting:
-                    # Only a suspect waits on a shared hold's release: the ordinary
-                    # messages blocked behind one were woken when it went.
-                    return
-            self._cond.notify_all()
-
-
-def _delivery_key(message: Message[Any] | MessageProxy) -> str:
-    """The crash guard's record of a message: by its outbox entry when it has one."""
-    ref = message.options.get("outbox")
-    key = f"{ref[0]}#{ref[1]}" if ref else message.message_id
-    return f"{DELIVERY_PREFIX}{key}"
-
-
-def _broker_counts(broker: dramatiq.Broker, message: MessageProxy) -> bool:
-    counts = getattr(broker, "counts_deliveries", None)
-    return counts is not None and bool(counts(message.queue_name))
-
-
-class CrashGuard(Middleware):
-    """Dead-letters a message that keeps killing its worker process.
-
-    Dramatiq counts retries only when an actor raises; a worker killed mid-message (out of
-    memory, a crash in native code, SIGKILL) has its message redelivered uncounted, so such
-    a message would kill every worker forever. Before running a message the guard counts
-    the start in the consuming service's table (committed, so a crash cannot lose it) and
-    clears it when the run ends, however it ends: what is left counts crashes. At
-    ``limit`` the message is failed without running, which dead-letters it. The count is
-    keyed by the outbox entry when there is one, so a resend of the same entry (the
-    in-process broker's recovery) counts too.
-
-    The guard's own records are committed without waiting for the store's disk
-    (``durable=False``): they must outlive the worker process, which such a commit does,
-    not the store's server (on PostgreSQL that wait, a WAL flush, was most of the
-    guard's time). Only a crash of the server within a fraction of a second of a start
-    can lose it, and then the count is one short for that one message. An effect's
-    commit, which clears the count with it, is durable as every other write.
-
-    Where the broker counts deliveries (RabbitMQ's quorum queues: the broker's
-    ``counts_deliveries``), a message it hands out for the first time never ran anywhere:
-    it runs with no read and no record, nothing to clear. Only a redelivery is guarded: a
-    suspect, run alone, counted from one (its first, unwritten, run). The broker's own
-    delivery limit cannot stand in for that: it also charges the messages a dying worker
-    had only prefetched, so the innocent messages that came back with a poison one would
-    be dead-lettered with it; run alone, they finish and are not charged again. The outbox
-    may send one entry as several messages (a resend after a store outage), each copy's
-    first run unwritten: copies of a poison message, rare, each take down one worker more
-    than ``limit`` allows. (SQS, whose redrive policy counts receives, has no guard.)
-    """
-
-    def __init__(self, tables: dict[str, Table], limit: int = CRASH_LIMIT) -> None:
-        self.tables = tables  # by queue name
-        self.limit = limit
-        self.lock = _RunLock()
-        # Per worker thread, not per message id: two deliveries of one message can run at
-        # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
-        # on), and keyed by id the second would overwrite the first's hold, which would
-        # then never be released and stall the next suspect and everything behind it.
-        # .suspect: None, or whether this run is alone; .guarded: whether it was counted
-        self._run = threading.local()
-
-    def _where(self, message: Message[Any] | MessageProxy) -> tuple[Table, str] | None:
-        table = self.tables.get(q_name(message.queue_name))
-        if table is None:
-            return None
-        return table, _delivery_key(message)
-
-    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        table = self.tables.get(q_name(message.queue_name))
-        if table is None:
-            return
-        first = getattr(message, "redelivered", True) is False
-        counted = _broker_counts(broker, message)
-        if counted and first:  # the common case: nothing to read, no key to make
-            self.lock.acquire(False)
-            self._run.suspect, self._run.guarded = False, False
-            return
-        sk = _delivery_key(message)
-        item = table.get(APPLIED_PK, sk)
-        suspect = item is not None or counted
-        self.lock.acquire(suspect)
-        self._run.suspect, self._run.guarded = suspect, True
-        _delivery.set(_Delivery(table.name, sk))
-        again = getattr(message, "redelivered", None) is True  # RabbitMQ alone says
-        if self._count_start(table, sk, message.message_id, item, again,
-                             unwritten=counted) >= self.limit:
-            log.error("message dead-lettered: its worker died under it", extra={"fields": {
-                "actor": message.actor_name, "message_id": message.message_id}})
-            message.fail()
-
-    def _count_start(self, table: Table, sk: str, message_id: str,
-                     item: dict[str, Any] | None, again: bool = False,
-                     unwritten: bool = False) -> int:
-        """Record one more start; how many earlier starts never finished. Once the limit is
-        reached the record stays (``dead``): other copies of the same entry (two relays
-        may both have sent it) are failed at once instead of each killing workers anew.
-        The very message that was dead-lettered, replayed, gets a fresh count. ``item`` is
-        the record as last read; a stale one fails the conditional write and is read again
-        (a ``dead`` one is read again at once, since it fails a message without a write).
-        ``again``: the broker handed this very message out before; the dead-lettered
-        message itself coming back so (its rejection was dropped with the channel it was
-        delivered on) is still dead, not a replay. ``unwritten``: a redelivery whose first
-        run was not written down (a broker that counts deliveries); with no record yet, that
-        run is counted."""
-        for attempt in range(20):
-            if attempt or (item and item.get("dead")):
-                item = table.get(APPLIED_PK, sk)
-            before = int(item["starts"]) if item else int(unwritten)
-            if item and item.get("dead"):
-                if item["dead"] != message_id or again:
-                    return before
-                before = 0
-            new = {"pk": APPLIED_PK, "sk": sk, "starts": before + 1,
-                   "version": int(item["version"]) + 1 if item else 1,
-                   "dead": message_id if before >= self.limit else None}
-            try:
-                # Not durable: the count is of this worker process's deaths, which a
-                # commit survives once made; the server's own crash is not what it
-                # counts. The effect's commit (durable) later deletes it.
-                table.transact([Put(new, expect_version=int(item["version"]))] if item
-                               else [Put(new, must_not_exist=True)], durable=False)
-                return before
-            except ConditionFailed:
-                continue  # a duplicate delivery counted at the same moment
-        return 0
-
-    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
-                              *, result: Any = None, exception: BaseException | None = None
-                              ) -> None:
-        suspect, self._run.suspect = getattr(self._run, "suspect", None), None
-        if suspect is None:
-            return
-        if not self._run.guarded:
-            self.lock.release(suspect)
-            return
-        delivery, _ = _delivery.get(), _delivery.set(None)
-        try:
-            where = self._where(message)
-            done = delivery is not None and delivery.cleared
-            if where is not None and not message.failed and not done:
-                # Not durable either: a clear lost with the server is as a clear that
-                # could not be made (below), a count left behind that harms nothing.
-                where[0].transact([Delete(APPLIED_PK, where[1])], durable=False)
-        except Exception:  # the table is out of reach: the count stays, no harm done
-            log.warning("could not clear a delivery count", exc_info=True)
-        finally:
-            self.lock.release(suspect)
-
-    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        self.after_process_message(broker, message)

@@ -23,6 +23,11 @@ def broker_kind(url: str) -> str:
     return url.split("://", 1)[0] if "://" in url else url
 
 
+def is_durable(url: str) -> bool:
+    """Whether the broker keeps what it took across a crash (all but the in-process one)."""
+    return broker_kind(url) != "memory"
+
+
 def safe_url(url: str) -> str:
     """The broker URL without its credentials, for start-up lines and probes."""
     parts = urlsplit(url)

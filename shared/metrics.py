@@ -12,14 +12,9 @@ function's registry, and its cold start should not pay for one."""
 from __future__ import annotations
 
 import threading
-import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-
-from dramatiq.broker import MessageProxy
-from dramatiq.common import xq_name
-from dramatiq.middleware import Middleware
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -197,7 +192,7 @@ _messages: dict[tuple[str, str, str], int] = {}
 _message_seconds: dict[str, list[float]] = {}
 
 
-def _count_message(queue: str, kind: str, outcome: str, seconds: float | None) -> None:
+def count_message(queue: str, kind: str, outcome: str, seconds: float | None) -> None:
     if not _on:
         return
     key = (queue, kind, outcome)
@@ -245,29 +240,10 @@ def _buckets(bounds: tuple[float, ...], row: list[float]) -> list[tuple[str, flo
     return buckets
 
 
-class MessageMetrics(Middleware):
-    """Counts each message a worker runs by queue, type (the event's, or the job's actor)
-    and outcome, and times it."""
-
-    def before_process_message(self, broker: Any, message: MessageProxy) -> None:
-        message.options["_metrics_started"] = time.perf_counter()
-
-    def after_process_message(self, broker: Any, message: MessageProxy, *, result: Any = None,
-                              exception: BaseException | None = None) -> None:
-        started = message.options.pop("_metrics_started", None)
-        payload = message.args[0] if message.args else None
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        outcome = "failed" if exception is not None or message.failed else "ok"
-        _count_message(message.queue_name, str(kind or message.actor_name), outcome,
-                       None if started is None else time.perf_counter() - started)
-
-    def after_skip_message(self, broker: Any, message: MessageProxy) -> None:
-        message.options.pop("_metrics_started", None)
-        _count_message(message.queue_name, message.actor_name, "skipped", None)
-
-
 def dead_letters(broker: Any) -> dict[str, int]:
     """Dead-lettered messages per queue, as the broker counts them."""
+    from dramatiq.common import xq_name
+
     queues = [q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ"))]
     if hasattr(broker, "dead_letters"):  # the in-process broker
         counts = dict.fromkeys(queues, 0)

@@ -23,12 +23,6 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-import dramatiq
-from dramatiq import Message
-from dramatiq.broker import MessageProxy
-from dramatiq.errors import QueueNotFound
-from dramatiq.middleware import Middleware
-
 from shared.clock import Clock, iso
 from shared.dispatcher import Dispatcher
 from shared.health import Throttled
@@ -40,6 +34,9 @@ from shared.tables import ConditionFailed, Delete, Item, Put, Table, Where, Writ
 from shared.topology import Topology, actor_of, queue_of
 
 if TYPE_CHECKING:  # the relay sends stored entries: it never loads the event models
+    import dramatiq
+    from dramatiq import Message
+
     from shared.messages import Event
 
 log = logging.getLogger("atende.outbox")
@@ -171,9 +168,14 @@ def _transact_if(table: Table, write: Write, *, durable: bool = True) -> bool:
 class Relay:
     """Hands outbox entries to the broker."""
 
-    def __init__(self, broker: dramatiq.Broker, clock: Clock, *, durable: bool,
-                 redeliver_after: float = 30.0, repeat_seconds: float = 30.0) -> None:
-        self.broker = broker
+    def __init__(self, broker: dramatiq.Broker | None, clock: Clock, *, durable: bool,
+                 redeliver_after: float = 30.0, repeat_seconds: float = 30.0,
+                 broker_on_use: Callable[[], dramatiq.Broker] | None = None) -> None:
+        """``broker``, or (None) the one ``broker_on_use`` builds when the relay first has
+        something to send: a Lambda function whose first event sends nothing loads no
+        Dramatiq, no broker client."""
+        self._broker, self._broker_on_use = broker, broker_on_use
+        self._broker_lock = threading.RLock()
         self.failures = Throttled(log, repeat_seconds)
         self.clock = clock
         self.durable = durable
@@ -185,6 +187,23 @@ class Relay:
         self._unsettled_lock = threading.Lock()
         self._settler: tuple[threading.Thread, threading.Event] | None = None
         self._declared: set[str] = set()  # jobs' own queues declared on the broker
+
+    @property
+    def broker(self) -> dramatiq.Broker:
+        broker = self._broker
+        if broker is None:
+            with self._broker_lock:
+                if self._broker is None and self._broker_on_use is not None:
+                    self._broker = self._broker_on_use()
+                broker = self._broker
+            if broker is None:  # one that only reads the outboxes (atende ops lag)
+                raise RuntimeError("this relay has no broker")
+        return broker
+
+    def close_broker(self) -> None:
+        """Close the broker, if it was built."""
+        if self._broker is not None:
+            self._broker.close()
 
     def start_dispatcher(self, settle_every: float = 0.05) -> None:
         """From now on a commit's entries go out from threads of their own (long-running
@@ -315,6 +334,8 @@ class Relay:
     def _hand(self, table: Table, entry: Item) -> tuple[list[str], bool]:
         """Send an entry to every service it is owed to, one message at a time (a queue
         may be missing): who got it, and whether the broker was reachable."""
+        from dramatiq.errors import QueueNotFound
+
         owed = owed_to(entry)
         got: list[str] = []
         try:
@@ -348,6 +369,8 @@ class Relay:
         return queue
 
     def _message(self, table: Table, entry: Item, service: str) -> Message[Any]:
+        from dramatiq import Message
+
         event = entry["event"]
         return Message(
             queue_name=self._queue(entry, service),
@@ -465,35 +488,6 @@ class Relay:
                 "oldest": pending[0]["created_at"] if pending else None,
             }
         return out
-
-
-class DeliveryAcks(Middleware):
-    """For the in-process broker: an outbox entry is done only when its consumer applied
-    the event (or it was dead-lettered), not when the broker took it."""
-
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-
-    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
-                              *, result: Any = None, exception: BaseException | None = None
-                              ) -> None:
-        ref = message.options.get("outbox")
-        # A failed message (e.g. by the crash guard) is not done: its nack marks it dead.
-        if ref and exception is None and not message.failed:
-            self.relay.acknowledge(ref[0], ref[1], service=_service_of(ref))
-
-    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        self.after_process_message(broker, message)
-
-    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        ref = message.options.get("outbox")
-        if ref:
-            self.relay.acknowledge(ref[0], ref[1], service=_service_of(ref), dead=True)
-
-
-def _service_of(ref: list[str]) -> str | None:
-    """The consumer an outbox reference names (None: sent before references named it)."""
-    return ref[2] if len(ref) > 2 else None
 
 
 class SweepThread(threading.Thread):

@@ -52,7 +52,7 @@ class _Consumer(_RabbitmqConsumer):
             super().nack(message)
 
 
-# A backstop above the crash guard's own limit (shared.consumer.CRASH_LIMIT): the broker
+# A backstop above the crash guard's own limit (shared.crash_guard.CRASH_LIMIT): the broker
 # also counts the returns of messages that were only prefetched when a worker died, which
 # the guard does not charge; it dead-letters only what the guard could not (its table out
 # of reach at every start). On a quorum queue the guard counts redeliveries only, so the

@@ -6,14 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import dramatiq
-
 from shared.consumer import Effect, EventConsumer, Reads
 from shared.context import ServiceContext
 from shared.contract import Contract, Operation
 from shared.settings import Settings
 
 if TYPE_CHECKING:  # a worker never builds an app: it need not import the HTTP stack
+    import dramatiq
     import falcon
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.model import empty_list
 
@@ -172,6 +172,17 @@ class Settings(BaseSettings):
     table_prefix: str = "atende"
     bucket: str = "atende-blobs"
     ses_sender: str = "atende@example.gov.br"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The platform is configured by its environment alone (no .env file, no secrets
+        # directory is configured): the other two sources would each walk every field to
+        # find nothing, at every process's start.
+        return init_settings, env_settings
 
     @property
     def redirect_bytes(self) -> int:

@@ -58,6 +58,24 @@ def test_a_public_read_loads_no_token_code_and_no_other_service(tmp_path: Path) 
     _runs_clean(code)
 
 
+def test_a_read_with_the_broker_left_for_its_first_use_loads_no_dramatiq(tmp_path: Path
+                                                                        ) -> None:
+    """A Lambda HTTP function's platform (``broker_on_use``): a read loads neither Dramatiq
+    nor a broker client; the broker is built, its actors declared and the hook called when
+    it is first used (a command's send)."""
+    code = ("import sys; from falcon import testing; from shared.settings import Settings; "
+            "from infra.bootstrap import build; seen = []; "
+            f"p = build(Settings(data_dir={str(tmp_path)!r}), services=('requests',), "
+            "broker_on_use=seen.append); "
+            "got = testing.TestClient(p.apps['requests']).simulate_get('/catalog/services'); "
+            "assert got.status_code == 200, got.text; "
+            "loaded = [m for m in sys.modules if m.split('.')[0] in ('dramatiq', "
+            "'dramatiq_sqs')]; assert not loaded and not seen and not p.actors, loaded; "
+            "broker = p.broker; assert seen == [broker] and p.broker is broker, seen; "
+            "assert 'requests' in p.actors")
+    _runs_clean(code)
+
+
 def test_the_consoles_first_page_loads_no_token_code_and_no_metrics(tmp_path: Path) -> None:
     """The console function's first page: PyJWT (and its cryptography) wait for a login,
     prometheus_client for a metric's use or a scrape, the other services' handlers for

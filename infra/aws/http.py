@@ -6,11 +6,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from infra.aws.collector import first_event_paused
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def lazy_handler(build_wsgi: Callable[[], Any]) -> Handler:
-    """A Lambda handler whose WSGI app is built on the first event, not at import."""
+    """A Lambda handler whose WSGI app is built on the first event, not at import (that
+    event with the garbage collector paused: infra/aws/collector.py)."""
     lock = threading.Lock()
     wrapped: list[Handler] = []
 
@@ -24,8 +27,9 @@ def lazy_handler(build_wsgi: Callable[[], Any]) -> Handler:
                     wrapped.append(make_lambda_handler(build_wsgi(), binary_support=True))
         return wrapped[0](event, context)
 
-    handler.reset = wrapped.clear  # type: ignore[attr-defined]
-    return handler
+    cold = first_event_paused(handler)
+    cold.reset = wrapped.clear  # type: ignore[attr-defined]
+    return cold
 
 
 def service_handler(service: str) -> Handler:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from infra.aws.collector import first_event_paused
+
 log = logging.getLogger("atende.relay")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
     from shared.outbox import OUTBOX_PK
     from shared.tables.dynamodb import from_item
@@ -42,3 +44,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if relay.dispatch(table, [current]) != 1:
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
     return {"batchItemFailures": failures}
+
+
+handler = first_event_paused(handle)

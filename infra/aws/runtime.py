@@ -25,11 +25,14 @@ def configure(*, settings: Settings | None = None, clock: Clock | None = None) -
 
 
 def reset() -> None:
+    import gc
+
+    gc.unfreeze()  # what the first events built (infra/aws/collector.py) is garbage now
     with _lock:
         for built in _built.values():
-            broker = getattr(built, "broker", None)
-            if broker is not None:
-                broker.close()
+            close = getattr(built, "close_broker", None)  # a platform's, the relay's
+            if close is not None:
+                close()
         _built.clear()
         _overrides.clear()
 
@@ -56,13 +59,14 @@ def _configure_logs() -> None:
         logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"))
 
 
-def _declare_event_queues(broker: Any) -> None:
+def _declare_event_queues(broker: Any) -> Any:
     # A function built for one service still publishes to every consumer's queue.
     from infra.services import SERVICES
     from shared.topology import queue_of
 
     for service in SERVICES:
         broker.declare_queue(queue_of(service))
+    return broker
 
 
 def platform(services: tuple[str, ...], *, http: bool, console: bool = False) -> Platform:
@@ -73,10 +77,10 @@ def platform(services: tuple[str, ...], *, http: bool, console: bool = False) ->
             from infra.bootstrap import build
 
             _configure_logs()
-            built = build(settings(), clock=_overrides.get("clock"), services=services,
-                          with_http=http, with_console=http or console)
-            _declare_event_queues(built.broker)
-            _built[key] = built
+            # The broker when a first event sends or consumes: a read loads no Dramatiq.
+            _built[key] = build(settings(), clock=_overrides.get("clock"), services=services,
+                                with_http=http, with_console=http or console,
+                                broker_on_use=_declare_event_queues)
         return _built[key]
 
 
@@ -102,19 +106,24 @@ def relay() -> tuple[Any, dict[str, Any]]:
     by table name."""
     with _lock:
         if "relay" not in _built:
-            from shared.broker import build_broker
             from shared.clock import SystemClock
             from shared.outbox import Relay
 
             tables = _tables()
-            broker = build_broker(settings())
-            _declare_event_queues(broker)
-            relay = Relay(broker, _overrides.get("clock") or SystemClock(), durable=True)
+            # The broker when a record is still to be sent: most were, by their commit.
+            relay = Relay(None, _overrides.get("clock") or SystemClock(), durable=True,
+                          broker_on_use=_relays_broker)
             for table in tables.values():
                 relay.watch(table)
             _built["relay"] = relay
         relay = _built["relay"]
         return relay, relay.tables
+
+
+def _relays_broker() -> Any:
+    from shared.broker import build_broker
+
+    return _declare_event_queues(build_broker(settings()))
 
 
 class RelayOnUse:

@@ -11,12 +11,14 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from infra.aws.collector import first_event_paused
+
 log = logging.getLogger("atende.scheduler")
 # Old enough not to race a commit's own dispatch or the stream relay.
 MIN_AGE = 10.0
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
 
     tables = runtime.tables()
@@ -28,6 +30,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         swept = send(reads)
         failed = sum(_failed(done) for done in running)
     return {"jobs": len(jobs), "failed": failed, "swept": swept}
+
+
+handler = first_event_paused(handle)
 
 
 Reads = list[tuple[Any, "Future[list[dict[str, Any]]]"]]

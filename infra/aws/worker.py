@@ -16,10 +16,12 @@ import os
 from base64 import b64decode
 from typing import Any
 
+from infra.aws.collector import first_event_paused
+
 log = logging.getLogger("atende.worker")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
 
     service = os.environ["ATENDE_SERVICE"]
@@ -35,6 +37,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures.append({"itemIdentifier": record["messageId"]})
             _back_off(platform.settings, record)
     return {"batchItemFailures": failures}
+
+
+handler = first_event_paused(handle)
 
 
 def run(broker: Any, body: str) -> Any:

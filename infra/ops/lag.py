@@ -12,7 +12,7 @@ def lag(settings: Settings) -> dict[str, Any]:
     from shared.clock import SystemClock
     from shared.outbox import Relay
 
-    relay = Relay(broker=None, clock=SystemClock(), durable=True)  # type: ignore[arg-type]
+    relay = Relay(broker=None, clock=SystemClock(), durable=True)
     with tables(settings) as by_service:
         for table in by_service.values():
             relay.watch(table)

@@ -4,21 +4,21 @@ told what), and the mail job the service sends itself through the outbox."""
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import dramatiq
+from typing import TYPE_CHECKING, Any
 
 from services.followups import handlers, repository
 from services.followups.contract import CONTRACT
 from services.followups.deps import FollowupsDeps
 from services.followups.notifications import MAIL_ACTOR
-from shared.broker import declare_job
 from shared.consumer import Effect
 from shared.context import ServiceContext
 from shared.logs import log as log_fields
 from shared.mail import Mail
 from shared.tables import ConditionFailed
 from shared.topology import queue_of_job
+
+if TYPE_CHECKING:  # the broker is built, and Dramatiq loaded, where actors are declared
+    import dramatiq
 
 log = logging.getLogger("atende.followups.worker")
 
@@ -63,6 +63,8 @@ def send_mail(ctx: ServiceContext[FollowupsDeps], payload: dict[str, Any]) -> bo
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
+    from shared.broker import declare_job
+
     def followups_send_mail(payload: dict[str, Any]) -> None:
         send_mail(ctx, payload)
 

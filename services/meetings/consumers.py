@@ -4,15 +4,12 @@ service sends itself through the outbox; plus what ServiceDef needs to wire them
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import dramatiq
+from typing import TYPE_CHECKING, Any
 
 from services.meetings import handlers
 from services.meetings import repository as repo
 from services.meetings.deps import MeetingsDeps
 from services.meetings.invites import invitation
-from shared.broker import declare_job
 from shared.clock import iso
 from shared.consumer import Effect
 from shared.context import ServiceContext
@@ -22,6 +19,9 @@ from shared.messages import Event
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
+
+if TYPE_CHECKING:  # the broker is built, and Dramatiq loaded, where actors are declared
+    import dramatiq
 
 log = logging.getLogger("atende.meetings.worker")
 
@@ -69,6 +69,8 @@ def send_invite(ctx: ServiceContext[MeetingsDeps], payload: dict[str, Any]) -> b
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
+    from shared.broker import declare_job
+
     def meetings_send_invite(payload: dict[str, Any]) -> None:
         send_invite(ctx, payload)
 

@@ -3,18 +3,18 @@ it sends itself through the outbox."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import dramatiq
+from typing import TYPE_CHECKING, Any
 
 from services.reviews import handlers
-from shared.broker import declare_job
 from shared.consumer import Effect
 from shared.context import ServiceContext
 from shared.messages import Event, RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
 from shared.tables import ConditionFailed
 from shared.topology import queue_of
+
+if TYPE_CHECKING:  # the broker is built, and Dramatiq loaded, where actors are declared
+    import dramatiq
 
 
 def apply(ctx: ServiceContext) -> Effect:
@@ -44,6 +44,8 @@ def run_screening(ctx: ServiceContext, payload: dict[str, Any]) -> bool:
 
 
 def declare_actors(broker: dramatiq.Broker, ctx: ServiceContext) -> None:
+    from shared.broker import declare_job
+
     def reviews_screen(payload: dict[str, Any]) -> None:
         run_screening(ctx, payload)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from infra.bootstrap import _tables
 from infra.ops import dead_letters
 from shared.clock import iso
-from shared.consumer import CRASH_LIMIT
+from shared.crash_guard import CRASH_LIMIT
 from shared.outbox import OUTBOX_PK
 from shared.settings import Settings
 from shared.tables import Put, Table

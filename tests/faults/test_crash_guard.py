@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from infra import ops
 from shared.clock import iso
-from shared.consumer import APPLIED_PK, CRASH_LIMIT, DELIVERY_PREFIX
+from shared.consumer import APPLIED_PK, DELIVERY_PREFIX
+from shared.crash_guard import CRASH_LIMIT
 from shared.outbox import OUTBOX_PK
 from shared.tables import Put
 

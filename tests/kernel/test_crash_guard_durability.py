@@ -14,7 +14,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
 
 from shared.clock import FrozenClock
-from shared.consumer import APPLIED_PK, DELIVERY_PREFIX, CrashGuard, apply_once
+from shared.consumer import APPLIED_PK, DELIVERY_PREFIX, apply_once
+from shared.crash_guard import CrashGuard
 from shared.messages import FollowupPosted, Party
 from shared.outbox import UnitOfWork
 from shared.tables import Delete, Put, Table, Write

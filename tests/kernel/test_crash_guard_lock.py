@@ -10,7 +10,7 @@ from pathlib import Path
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 
-from shared.consumer import CrashGuard
+from shared.crash_guard import CrashGuard
 from shared.tables.sqlite import SQLiteDatabase
 
 

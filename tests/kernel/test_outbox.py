@@ -11,11 +11,12 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from shared.acks import DeliveryAcks
 from shared.broker import declare_consumer
 from shared.clock import FrozenClock
 from shared.consumer import apply_once
 from shared.messages import Event, FollowupPosted, Party
-from shared.outbox import OUTBOX_PK, DeliveryAcks, Relay, UnitOfWork
+from shared.outbox import OUTBOX_PK, Relay, UnitOfWork
 from shared.settings import Settings
 from shared.tables import ConditionFailed, Put
 from shared.tables.sqlite import SQLiteDatabase

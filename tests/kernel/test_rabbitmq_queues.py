@@ -18,7 +18,8 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from infra.ops import queues as ops_queues
 from infra.process import OperatorError
-from shared.consumer import APPLIED_PK, CRASH_LIMIT, DELIVERY_PREFIX, CrashGuard
+from shared.consumer import APPLIED_PK, DELIVERY_PREFIX
+from shared.crash_guard import CRASH_LIMIT, CrashGuard
 from shared.rabbitmq_broker import (
     DELIVERY_LIMIT,
     PRECONDITION_FAILED,
