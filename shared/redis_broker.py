@@ -15,10 +15,12 @@ import logging
 from typing import Any
 from uuid import uuid4
 
+import dramatiq
 from dramatiq import Message, get_encoder
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
+from dramatiq.middleware import Middleware, MiddlewareError
 from redis.exceptions import NoScriptError, ResponseError
 
 from shared.ids import uuid_text
@@ -54,6 +56,21 @@ class ResilientRedisBroker(RedisBroker):
     def consumer_class(self) -> type[_RedisConsumer]:
         return _Consumer
 
+    def add_middleware(self, middleware: Middleware, **where: Any) -> None:
+        super().add_middleware(middleware, **where)
+        self._enqueue_hooks: tuple[list[Middleware], list[Middleware]] | None = None
+
+    def _hooks(self) -> tuple[list[Middleware], list[Middleware]]:
+        """The middleware that act before and after a message is enqueued: of the nine a
+        worker's broker carries, none does, and emitting to each (and copying every
+        message for them) was a quarter of what handing a commit's messages over cost."""
+        hooks = getattr(self, "_enqueue_hooks", None)
+        if hooks is None:
+            hooks = self._enqueue_hooks = (
+                [m for m in self.middleware if _acts_on(m, "before_enqueue")],
+                [m for m in self.middleware if _acts_on(m, "after_enqueue")])
+        return hooks
+
     def enqueue_many(self, messages: list[Message[Any]]) -> list[Message[Any]]:
         """``enqueue`` each of ``messages`` (none delayed), in one round trip: an event
         goes to every service that consumes it, and a busy server's commits go out
@@ -63,14 +80,18 @@ class ResilientRedisBroker(RedisBroker):
         pipeline encodes each of a call's 14 arguments in Python, which with its
         bookkeeping was most of what handing over a command's event cost the server. On
         an error none may be taken for sent (some may be: their consumers apply a repeat
-        once)."""
-        queued = []
+        once). Returns the messages (with their ids); as ``enqueue`` makes them, with
+        their Redis id among the options, where a middleware acts on enqueueing."""
+        before, after = self._hooks()
+        queued: list[tuple[Message[Any], dict[str, Any]]] = []
         for message in messages:
-            message = message.copy(options={"redis_message_id": uuid_text()})
-            self.emit_before("enqueue", message, None)
-            queued.append(message)
+            options = {**message.options, "redis_message_id": uuid_text()}
+            if before or after:
+                message = message.copy(options=options)
+                _emit(self, before, "before_enqueue", message)
+            queued.append((message, options))
         if not queued:
-            return queued
+            return []
         # The script's arguments (``_dispatch``): its command, the time, the queue, this
         # process's identity and settings, then the message's id and body.
         sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
@@ -82,9 +103,9 @@ class ResilientRedisBroker(RedisBroker):
             b"EVALSHA", sha, b"1", namespace, b"enqueue", b"%d" % current_millis(),
             message.queue_name.encode(), me, *settings,
             b"%d" % self._should_do_maintenance("enqueue"), unpack,
-            message.options["redis_message_id"].encode(),
-            encode({name: getattr(message, name) for name in _FIELDS})])
-            for message in queued]
+            options["redis_message_id"].encode(),
+            encode({name: getattr(message, name) for name in _FIELDS} | {"options": options})])
+            for message, options in queued]
         errors = self._send_packed(b"".join(request), len(queued))
         if any(isinstance(e, NoScriptError) for e in errors):
             # The server lost the script (a restart, SCRIPT FLUSH): nothing ran; one at a
@@ -92,9 +113,9 @@ class ResilientRedisBroker(RedisBroker):
             return [self.enqueue(message) for message in messages]
         if errors:
             raise errors[0]
-        for message in queued:
-            self.emit_after("enqueue", message, None)
-        return queued
+        for message, _ in queued:
+            _emit(self, after, "after_enqueue", message)
+        return [message for message, _ in queued]
 
     def _send_packed(self, request: bytes, replies: int) -> list[ResponseError]:
         """Send ``request`` on a pooled connection and read its ``replies``, with the
@@ -121,6 +142,23 @@ class ResilientRedisBroker(RedisBroker):
             raise
         finally:
             pool.release(conn)
+
+
+def _acts_on(middleware: Middleware, hook: str) -> bool:
+    return getattr(type(middleware), hook) is not getattr(Middleware, hook)
+
+
+def _emit(broker: dramatiq.Broker, hooks: list[Middleware], hook: str,
+          message: Message[Any]) -> None:
+    """``Broker.emit_before``/``emit_after`` over ``hooks`` alone (the others do nothing)."""
+    for middleware in hooks:
+        try:
+            getattr(middleware, hook)(broker, message, None)
+        except MiddlewareError:
+            raise
+        except Exception:
+            broker.logger.critical("Unexpected failure in %s of %r.", hook, middleware,
+                                   exc_info=True)
 
 
 def resp_command(args: list[bytes]) -> bytes:

@@ -85,6 +85,47 @@ def test_messages_enqueued_together_are_each_fetched_from_their_queue() -> None:
         b.close()
 
 
+class _Seen(dramatiq.Middleware):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[object],
+                       delay: int | None) -> None:
+        self.seen.append(("before", message.message_id, message.options["redis_message_id"]))
+
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[object],
+                      delay: int | None) -> None:
+        self.seen.append(("after", message.message_id, message.options["redis_message_id"]))
+
+
+def test_a_middleware_that_acts_on_enqueueing_sees_each_message_enqueued_together() -> None:
+    """Only middleware that act on enqueueing are told of it (of the worker's, none): one
+    added later is, before and after, with the message as ``enqueue`` gives it."""
+    b = ResilientRedisBroker(url=OWN_URL, namespace="atende-test-many")
+    try:
+        b.declare_queue("many-a")
+        b.flush("many-a")
+        b.enqueue_many([dramatiq.Message(queue_name="many-a", actor_name="x", args=(0,),
+                                         kwargs={}, options={})])
+        seen = _Seen()
+        b.add_middleware(seen)
+        sent = b.enqueue_many([dramatiq.Message(queue_name="many-a", actor_name="x",
+                                                args=(n,), kwargs={}, options={})
+                               for n in (1, 2)])
+        ids = [(m.message_id, m.options["redis_message_id"]) for m in sent]
+        assert seen.seen == [("before", *ids[0]), ("before", *ids[1]),
+                             ("after", *ids[0]), ("after", *ids[1])]
+        consumer = b.consume("many-a", prefetch=3, timeout=100)
+        got = [next(consumer) for _ in range(3)]
+        assert [g.args for g in got if g is not None] == [(0,), (1,), (2,)]
+        assert [g.options["redis_message_id"] for g in got[1:] if g is not None] == [
+            rid for _, rid in ids]
+        consumer.close()
+    finally:
+        b.flush("many-a")
+        b.close()
+
+
 def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
     b = ResilientRedisBroker(url=OWN_URL,
                              namespace="atende-test-many")
