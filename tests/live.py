@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,9 @@ class Proc:
     def kill(self) -> None:
         """SIGKILL: no cleanup, as in a crash."""
         if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            # It may die on its own in between (a worker a poison message takes down).
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(10)
 
     def stop(self) -> int:
