@@ -358,8 +358,7 @@ def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
     (``views.timeline_body``)."""
     req = seen(uow, p, request_id)
     page = _query(table, f"REQ#{request_id}", prefix="TL#", limit=limit, cursor=cursor)
-    return {"items": [views.timeline_body(i, req, p) for i in page.items],
-            "next_cursor": page.next_cursor}
+    return _timeline_page(req, p, page.items, page.next_cursor)
 
 
 def request_and_timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
@@ -371,8 +370,11 @@ def request_and_timeline(uow: UnitOfWork, table: Table, p: Principal, request_id
     req, entries, cursor = store.request_and_timeline(table, request_id, limit)
     if req is None or not can_see(p, req):
         raise NotFound("no such request")
-    return views.request_body(req, p), {
-        "items": [views.timeline_body(i, req, p) for i in entries], "next_cursor": cursor}
+    return views.request_body(req, p), _timeline_page(req, p, entries, cursor)
+
+
+def _timeline_page(req: Request, p: Principal, entries: list[Doc], cursor: str | None) -> Doc:
+    return {"items": [views.timeline_body(i, req, p) for i in entries], "next_cursor": cursor}
 
 
 def timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str, limit: int,
