@@ -4,6 +4,7 @@ may see it. Followups and meetings decide access from it; each adds its own rule
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -53,6 +54,23 @@ class RequestView:
 
 
 V = TypeVar("V", bound=RequestView)
+T = TypeVar("T")
+
+
+def page_with_view(who: Principal, cursor: str | None,
+                   together: Callable[[], tuple[V, list[T]] | None],
+                   apart: Callable[[], tuple[V, tuple[list[T], str | None]]]
+                   ) -> tuple[V, list[T], str | None]:
+    """A page of a request's items with the view that says who may see them. A first page
+    comes with its view in one read (``together``: None where one read does not hold
+    both); any other page, ``apart``, checks the view before reading the items."""
+    both = together() if cursor is None else None
+    if both is not None:
+        view, items = both
+        view.check_visible(who)
+        return view, items, None
+    view, (items, next_cursor) = apart()
+    return view, items, next_cursor
 
 
 def load_view(reader: Any, pk: str, request_id: str, cls: type[V]) -> V | None:

@@ -25,6 +25,7 @@ from shared.ids import new_id
 from shared.logs import log as log_fields
 from shared.messages import Event, RequestEvent, RosterChanged
 from shared.outbox import UnitOfWork
+from shared.projection import page_with_view
 from shared.roster import apply_roster, require_enabled
 from shared.settings import Settings
 from shared.tables import Item, Table
@@ -71,14 +72,10 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
     who = require_enabled(who, table)
-    both = repository.view_and_followups(table, request_id, limit) if cursor is None else None
-    if both is not None:  # a first page with the view: one read
-        view, items = both
-        view.check_visible(who)
-        next_cursor = None
-    else:
-        view = _visible_view(table, who, request_id)
-        items, next_cursor = repository.followups(table, request_id, limit, cursor)
+    view, items, next_cursor = page_with_view(
+        who, cursor, lambda: repository.view_and_followups(table, request_id, limit),
+        lambda: (_visible_view(table, who, request_id),
+                 repository.followups(table, request_id, limit, cursor)))
     return FollowupPage(items=[FollowupOut.of(f, view, who) for f in items],
                         next_cursor=next_cursor)
 

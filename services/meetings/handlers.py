@@ -30,6 +30,7 @@ from shared.ids import new_id
 from shared.logs import log as log_fields
 from shared.messages import Event, Party, RequestEvent, RequestReassigned, RosterChanged
 from shared.outbox import UnitOfWork
+from shared.projection import page_with_view
 from shared.roster import apply_roster, require_enabled
 from shared.settings import Settings
 from shared.tables import Table
@@ -174,14 +175,10 @@ def _publish(uow: UnitOfWork, meeting: Meeting) -> None:
 def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
                   cursor: str | None) -> MeetingPage:
     who = require_enabled(who, table)
-    both = repo.view_and_meetings(table, request_id, limit) if cursor is None else None
-    if both is not None:  # a first page with the view: one read
-        view, items = both
-        view.check_visible(who)
-        next_cursor = None
-    else:
-        view = _visible_view(table, who, request_id)
-        items, next_cursor = repo.meetings(table, request_id, limit, cursor)
+    view, items, next_cursor = page_with_view(
+        who, cursor, lambda: repo.view_and_meetings(table, request_id, limit),
+        lambda: (_visible_view(table, who, request_id),
+                 repo.meetings(table, request_id, limit, cursor)))
     return MeetingPage(items=[MeetingOut.of(mt, view, who) for mt in items],
                        next_cursor=next_cursor)
 
