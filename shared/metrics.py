@@ -151,13 +151,19 @@ _http: dict[tuple[str, str, str, str], list[float]] = {}
 def observe_http(service: str, method: str, route: str, status: str, seconds: float) -> None:
     if not _on:
         return
-    key = (service, method, route, status)
-    row = _http.get(key)
+    _observe(_http, (service, method, route, status), HTTP_BUCKETS, seconds)
+
+
+def _observe(rows: dict[Any, list[float]], key: Any, bounds: tuple[float, ...],
+             seconds: float) -> None:
+    """One more observation in a histogram row: count, sum, then a count per bucket and
+    one beyond the last."""
+    row = rows.get(key)
     if row is None:
-        row = _http.setdefault(key, [0.0] * (3 + len(HTTP_BUCKETS)))  # + beyond the last
+        row = rows.setdefault(key, [0.0] * (3 + len(bounds)))
     row[0] += 1
     row[1] += seconds
-    row[2 + bisect_left(HTTP_BUCKETS, seconds)] += 1
+    row[2 + bisect_left(bounds, seconds)] += 1
 
 
 def _http_collector() -> Any:
@@ -197,14 +203,8 @@ def count_message(queue: str, kind: str, outcome: str, seconds: float | None) ->
         return
     key = (queue, kind, outcome)
     _messages[key] = _messages.get(key, 0) + 1
-    if seconds is None:
-        return
-    row = _message_seconds.get(queue)
-    if row is None:
-        row = _message_seconds.setdefault(queue, [0.0] * (3 + len(MESSAGE_BUCKETS)))
-    row[0] += 1
-    row[1] += seconds
-    row[2 + bisect_left(MESSAGE_BUCKETS, seconds)] += 1
+    if seconds is not None:
+        _observe(_message_seconds, queue, MESSAGE_BUCKETS, seconds)
 
 
 def _message_collector() -> Any:
