@@ -221,19 +221,25 @@ def test_a_detail_page_reads_from_one_snapshot(platform: Platform) -> None:
     rid = submit(platform)
     path = f"/console/solicitacoes/{rid}"
     ana = as_(platform, "attendant")
-    assert ana.get(path).status_code == 200
-    statements: list[str] = []
-    conn = platform.contexts["requests"].table.db.connection()  # type: ignore[attr-defined]
-    conn.set_trace_callback(statements.append)
-    try:
-        assert ana.get(path).status_code == 200
-    finally:
-        conn.set_trace_callback(None)
+    statements = _statements_of_a_repeat_view(platform, ana, path)
     begin, end = statements.index("BEGIN"), statements.index("COMMIT")
     inside = [s for s in statements[begin:end] if s.startswith("SELECT")]
     before = [s for s in statements[:begin] + statements[end:] if s.startswith("SELECT")]
     # The roster entry, the request with its timeline (one range read), its service.
     assert len(inside) >= 3 and len(before) == 1 and '"console"' in before[0]
+
+
+def _statements_of_a_repeat_view(platform: Platform, client: Any, path: str) -> list[str]:
+    """The SQL statements of a second view of ``path`` (the first warms what is kept)."""
+    assert client.get(path).status_code == 200
+    statements: list[str] = []
+    conn = platform.contexts["requests"].table.db.connection()  # type: ignore[attr-defined]
+    conn.set_trace_callback(statements.append)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        conn.set_trace_callback(None)
+    return statements
 
 
 def test_a_request_in_service_is_shown_from_seven_reads(platform: Platform) -> None:
@@ -242,14 +248,7 @@ def test_a_request_in_service_is_shown_from_seven_reads(platform: Platform) -> N
     theirs: one range read each."""
     rid, bruno = in_service(platform)
     path = f"/console/solicitacoes/{rid}"
-    assert bruno.get(path).status_code == 200
-    statements: list[str] = []
-    conn = platform.contexts["requests"].table.db.connection()  # type: ignore[attr-defined]
-    conn.set_trace_callback(statements.append)
-    try:
-        assert bruno.get(path).status_code == 200
-    finally:
-        conn.set_trace_callback(None)
+    statements = _statements_of_a_repeat_view(platform, bruno, path)
     begin, end = statements.index("BEGIN"), statements.index("COMMIT")
     assert len([s for s in statements[begin:end] if s.startswith("SELECT")]) == 7
 
