@@ -101,7 +101,7 @@ class _Seen(dramatiq.Middleware):
 def test_a_middleware_that_acts_on_enqueueing_sees_each_message_enqueued_together() -> None:
     """Only middleware that act on enqueueing are told of it (of the worker's, none): one
     added later is, before and after, with the message as ``enqueue`` gives it."""
-    b = ResilientRedisBroker(url=OWN_URL, namespace="atende-test-many")
+    b = ResilientRedisBroker(url=OWN_URL, namespace="atende-test-many-hooks")
     try:
         b.declare_queue("many-a")
         b.flush("many-a")
@@ -128,7 +128,7 @@ def test_a_middleware_that_acts_on_enqueueing_sees_each_message_enqueued_togethe
 
 def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
     b = ResilientRedisBroker(url=OWN_URL,
-                             namespace="atende-test-many")
+                             namespace="atende-test-many-noscript")
     try:
         b.declare_queue("many-a")
         b.flush("many-a")
@@ -136,7 +136,7 @@ def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
         b.scripts["dispatch"].sha = "0" * 40
         b.enqueue_many([dramatiq.Message(queue_name="many-a", actor_name="x", args=(n,),
                                          kwargs={}, options={}) for n in range(2)])
-        assert b.client.llen("atende-test-many:many-a") == 2
+        assert b.client.llen("atende-test-many-noscript:many-a") == 2
     finally:
         b.flush("many-a")
         b.close()
