@@ -16,10 +16,13 @@ Tokens are in ``s.tokens`` by role name ("registrar", "analyst", "assignee", "ci
 
 from __future__ import annotations
 
+import fcntl
 import io
 import itertools
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +48,47 @@ AMQP_URL = os.environ.get("ATENDE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:
 def redis_db(n: int) -> str:
     """REDIS_URL's server, database ``n``: a test's own, which it may flush."""
     return urlsplit(REDIS_URL)._replace(path=f"/{n}").geturl()
+
+
+BROKER_KINDS = ("rabbitmq", "redis")
+
+
+def _emptied(kind: str) -> str:
+    """The broker of ``kind`` with none of the platform's queues' messages; its URL."""
+    if kind == "redis":
+        import redis
+
+        url = redis_db(13)  # the platform's queues on a real Redis: this db alone
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+        return url
+    import pika
+    from dramatiq.common import dq_name, xq_name
+
+    from infra.services import queues
+
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = conn.channel()
+    for queue, _ in queues():
+        for name in (queue, dq_name(queue), xq_name(queue)):
+            channel.queue_delete(name)
+    conn.close()
+    return AMQP_URL
+
+
+@contextmanager
+def platform_broker(kind: str) -> Iterator[str]:
+    """A real broker for a whole platform, emptied before and after, held alone: its queues
+    are named by service, so two such tests side by side (or two runs of the suite on one
+    machine) would take each other's messages."""
+    with open("/tmp/atende-e2e-brokers.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url = _emptied(kind)
+        try:
+            yield url
+        finally:
+            _emptied(kind)
 
 FORM = [
     {"key": "nome", "label": "Nome completo", "type": "text", "required": True},

@@ -6,8 +6,6 @@ two processes."""
 
 from __future__ import annotations
 
-import fcntl
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +13,13 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
-    AMQP_URL,
+    BROKER_KINDS,
     SHARED_SERVERS,
     approve,
     conclude,
     multipart,
     pdf_bytes,
-    redis_db,
+    platform_broker,
     setup_service,
     submit,
 )
@@ -29,65 +27,14 @@ from tests.live import REPO, LiveHarness, Proc, env_for, eventually, serving
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 
-# A Redis db of its own, so FLUSHDB touches nothing but this test's queues.
-REDIS_DB = 13
-
-
-def _redis_url() -> str:
-    return redis_db(REDIS_DB)
-
-
-def _queue_names() -> set[str]:
-    """Every queue the platform declares, with Dramatiq's delay and dead-letter queues."""
-    from dramatiq.brokers.stub import StubBroker
-    from dramatiq.common import dq_name, q_name, xq_name
-
-    from infra.bootstrap import build
-    from shared.settings import Settings
-
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = StubBroker()
-        build(Settings(data_dir=Path(tmp)), broker=broker, with_http=False)
-        bases = {q_name(q) for q in broker.get_declared_queues()}
-        broker.close()
-    return {name(q) for q in bases for name in (q_name, dq_name, xq_name)}
-
-
-def _clean_redis() -> str:
-    import redis
-
-    url = _redis_url()
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
-
-
-def _clean_rabbitmq() -> str:
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = conn.channel()
-    for name in sorted(_queue_names()):
-        channel.queue_delete(name)
-    conn.close()
-    return AMQP_URL
-
-
-CLEANERS = {"redis": _clean_redis, "rabbitmq": _clean_rabbitmq}
-
 
 @pytest.fixture
 def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A broker with none of our queues' old messages, held alone: two runs of this suite
-    on one machine would otherwise take each other's messages (queues are named by
-    service, and each run has its own database)."""
-    with open("/tmp/atende-e2e-brokers.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield CLEANERS[request.param]()
+    with platform_broker(request.param) as url:
+        yield url
 
 
-@pytest.mark.parametrize("broker_url", sorted(CLEANERS), indirect=True)
+@pytest.mark.parametrize("broker_url", BROKER_KINDS, indirect=True)
 def test_flow_with_http_and_workers_apart(broker_url: str, tmp_path: Path) -> None:
     data = tmp_path / "var"
     env = env_for(data, broker_url)

@@ -3,7 +3,6 @@ RabbitMQ), and its dead letters listed and replayed by `atende ops` under its ow
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from tests.followups.followups_support import (
     feed,
     submitted,
 )
-from tests.helpers import AMQP_URL, SHARED_SERVERS, redis_db
+from tests.helpers import BROKER_KINDS, SHARED_SERVERS, platform_broker
 from tests.live import eventually
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
@@ -32,40 +31,10 @@ pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
 MAIL_QUEUE = "followups-mail"
 
 
-def _clean_redis() -> str:
-    import redis
-
-    url = redis_db(13)  # test_split_processes' db
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
-
-
-def _clean_rabbitmq() -> str:
-    import pika
-    from dramatiq.common import dq_name, xq_name
-
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = conn.channel()
-    for queue, _ in queues():
-        for name in (queue, dq_name(queue), xq_name(queue)):
-            channel.queue_delete(name)
-    conn.close()
-    return AMQP_URL
-
-
-CLEANERS = {"redis": _clean_redis, "rabbitmq": _clean_rabbitmq}
-
-
 @pytest.fixture
 def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    # Held alone, as the split-process test holds it: the queues are named by service.
-    with open("/tmp/atende-e2e-brokers.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        url = CLEANERS[request.param]()
+    with platform_broker(request.param) as url:
         yield url
-        CLEANERS[request.param]()
 
 
 class _Bare:
@@ -76,7 +45,7 @@ class _Bare:
         return self.platform.contexts[service].table
 
 
-@pytest.mark.parametrize("broker_url", sorted(CLEANERS), indirect=True)
+@pytest.mark.parametrize("broker_url", BROKER_KINDS, indirect=True)
 def test_a_dead_mail_is_listed_and_replayed_on_its_own_queue(broker_url: str,
                                                               tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", broker_url=broker_url, max_retries=0,
