@@ -55,14 +55,17 @@ def _median(rows: list[Row], key: str) -> Row:
 
 
 def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
-        rounds: int = 3) -> list[Row]:
+        rounds: int = 3, cpus: frozenset[int] | None = None) -> list[Row]:
     """Each round loads the bare app and then each read route right after it, and a
     route's figures are those of its median round by ratio: on a shared virtual machine
     the speed of the whole machine drifts by a fifth within minutes, and a ratio against a
     reading taken minutes apart carries that drift. The follow-up posts come last (their
     deliveries keep the worker busy after them), as many rounds of the twin and then the
     post, each round once the worker has caught up with the last; the median round by
-    ratio is judged."""
+    ratio is judged.
+
+    ``cpus`` (``atende bench --pin-http``): the platform's server, the bare app and the twin
+    each run on these CPUs only; the worker and the load generator run where they will."""
     seeded = seed(work / "http", requests)
     spec = {"host": "127.0.0.1", "threads": threads, "seconds": seconds,
             "warmup": min(1.0, seconds / 2)}
@@ -70,14 +73,15 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
     brokers.reset("redis", tuple(q for q, _ in queues()))
     bare_port = free_port()
     server, port = serve_platform(seeded.data_dir, work / "logs", "http-serve", broker_url=url,
-                                  http_only=True)
+                                  http_only=True, cpus=cpus)
     bare_proc = Proc.python("infra.bench.bare", str(bare_port), env=env_for(work / "bare"),
-                            log=work / "logs" / "bare.log")
+                            log=work / "logs" / "bare.log", cpus=cpus)
     twin_port, twin_dir = free_port(), work / "twin"
     twin_dir.mkdir(parents=True, exist_ok=True)
     (twin_dir / "twin.db").unlink(missing_ok=True)
     twin_proc = Proc.python("infra.bench.twin", str(twin_port), str(twin_dir / "twin.db"),
-                            env=env_for(twin_dir, url), log=work / "logs" / "twin.log")
+                            env=env_for(twin_dir, url), log=work / "logs" / "twin.log",
+                            cpus=cpus)
     reads = routes(seeded, consolebench.session_cookie(seeded.data_dir))
     followup = reads.pop("followup")
     readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}

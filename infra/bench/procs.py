@@ -30,18 +30,22 @@ def env_for(data_dir: Path, broker_url: str = "memory://", **extra: str) -> dict
 
 
 class Proc:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path,
+                 cpus: frozenset[int] | None = None) -> None:
+        """``cpus``: the process runs on these CPUs only, and so do the threads it starts."""
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
         self._out = log.open("wb")
         # In the bench's own process group: whoever stops the bench by its group (Ctrl-C,
         # a test's timeout) stops these too, and none is left consuming the bench's queues.
-        self.popen = subprocess.Popen(args, env=env, stdout=self._out,
-                                      stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            args, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus))
 
     @classmethod
-    def python(cls, module: str, *args: str, env: dict[str, str], log: Path) -> Proc:
-        return cls([sys.executable, "-m", module, *args], env, log)
+    def python(cls, module: str, *args: str, env: dict[str, str], log: Path,
+               cpus: frozenset[int] | None = None) -> Proc:
+        return cls([sys.executable, "-m", module, *args], env, log, cpus)
 
     def wait_http(self, port: int, timeout: float = 30.0) -> None:
         self._wait(lambda: _answers(port), timeout, f"HTTP on port {port}")
@@ -98,28 +102,30 @@ def _answers(port: int) -> bool:
         return False
 
 
-def atende(*args: str, env: dict[str, str], log: Path) -> Proc:
-    return Proc.python("infra.cli", *args, env=env, log=log)
+def atende(*args: str, env: dict[str, str], log: Path,
+           cpus: frozenset[int] | None = None) -> Proc:
+    return Proc.python("infra.cli", *args, env=env, log=log, cpus=cpus)
 
 
 def launch_platform(data_dir: Path, logs: Path, name: str, *,
                     broker_url: str = "memory://", http_only: bool = False,
-                    extra: dict[str, str] | None = None) -> tuple[Proc, int]:
+                    extra: dict[str, str] | None = None,
+                    cpus: frozenset[int] | None = None) -> tuple[Proc, int]:
     """``atende dev`` (or ``serve``, when workers run apart) on a free port, starting;
-    ``extra``: more settings (the store's, for PostgreSQL)."""
+    ``extra``: more settings (the store's, for PostgreSQL); ``cpus``: pinned to these."""
     port = free_port()
     proc = atende("serve" if http_only else "dev", "--port", str(port), "--data-dir",
                   str(data_dir), env=env_for(data_dir, broker_url, **(extra or {})),
-                  log=logs / f"{name}.log")
+                  log=logs / f"{name}.log", cpus=cpus)
     return proc, port
 
 
 def serve_platform(data_dir: Path, logs: Path, name: str, *, broker_url: str = "memory://",
-                   http_only: bool = False, extra: dict[str, str] | None = None
-                   ) -> tuple[Proc, int]:
+                   http_only: bool = False, extra: dict[str, str] | None = None,
+                   cpus: frozenset[int] | None = None) -> tuple[Proc, int]:
     """``launch_platform``, once it answers."""
     proc, port = launch_platform(data_dir, logs, name, broker_url=broker_url,
-                                 http_only=http_only, extra=extra)
+                                 http_only=http_only, extra=extra, cpus=cpus)
     try:
         proc.wait_http(port, 60)
     except BaseException:

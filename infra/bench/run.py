@@ -104,7 +104,8 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = ()) -> list[Row]:
+def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = (),
+          pin_http: frozenset[int] | None = None) -> list[Row]:
     """The suites in order (``chosen``: only those, by their first word); the quick form
     runs independent groups side by side (its figures mean nothing anyway) to finish in
     seconds. Groups that share a broker run one after the other, since each suite empties
@@ -120,7 +121,7 @@ def bench(work: Path, sizes: Sizes, quick: bool, chosen: tuple[str, ...] = ()) -
 
     per_broker = {k: broker_suites(k) for k in ("memory", "redis", "rabbitmq")}
     http = ("http", lambda: httpbench.run(work, requests=sizes.requests, seconds=sizes.seconds,
-                                          rounds=sizes.rounds))
+                                          rounds=sizes.rounds, cpus=pin_http))
     groups: list[list[tuple[str, Callable[[], list[Row]]]]] = [
         [http, *per_broker["redis"]],  # the HTTP suite's platform runs on Redis too
         per_broker["memory"],
@@ -168,9 +169,11 @@ def run(args: argparse.Namespace) -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp:
         work = args.work_dir or Path(tmp)
-        rows = bench(work, sizes, args.quick, tuple(args.suites or ()))
+        pin = args.pin_http
+        rows = bench(work, sizes, args.quick, tuple(args.suites or ()), pin)
     result = {"machine": machine(), "quick": args.quick, "sizes": sizes.__dict__,
               "suites": list(args.suites or ()),
+              "pin_http": sorted(pin) if pin else None,
               "load_generator": generator(),
               "seconds": round(time.perf_counter() - started, 1),
               # The machine's 1-minute load average before and after: on a shared machine
@@ -179,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
     print(table(rows))
     print(f"\n{result['machine']}  ({result['seconds']} s, load from "
           f"{result['load_generator']}; load average {result['load'][0]} before, "
-          f"{result['load'][1]} after)")
+          f"{result['load'][1]} after" + (f"; HTTP servers on CPUs {result['pin_http']}"
+                                         if pin else "") + ")")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
