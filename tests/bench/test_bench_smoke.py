@@ -60,7 +60,7 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in result["rows"]}
     assert sorted(rows) == sorted(expected)
     assert result["quick"] is True and result["machine"]["cores"] >= 1
-    assert len(result["load"]) == 2 and result["suites"] == []
+    assert len(result["load"]) == 2 and result["suites"] == [] and result["pin_http"] is None
     for name in expected:  # every measure produced a figure, with no failed request
         row = rows[name]
         assert row.get("rps") or row.get("p50_ms"), row

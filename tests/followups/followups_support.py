@@ -27,6 +27,9 @@ ORG, UNIT, SERVICE_NAME = "pref-fu", "habitacao", "Auxílio Moradia"
 CITIZEN = Party(sub="carla", name="Carla Cidadã", email="carla@example.com")
 ANALYST = Party(sub="alan", name="Alan Analista", email="alan@example.gov.br")
 ASSIGNEE = Party(sub="bia", name="Bia Atendente", email="bia@example.gov.br")
+# The mail queue by the name operators see (docs/operations.md), not derived from the contract:
+# a rename shows up here.
+MAIL_QUEUE = "followups-mail"
 
 # (sub, roles, org, unit) of everyone the tests use; tokens come from ``token``.
 PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {

@@ -17,6 +17,7 @@ from services.followups.contract import MAIL_ACTOR
 from shared.settings import Settings
 from tests.followups.followups_support import (
     CITIZEN,
+    MAIL_QUEUE,
     FailingMailer,
     RecordingMailer,
     analysis,
@@ -27,8 +28,6 @@ from tests.helpers import BROKER_KINDS, SHARED_SERVERS, platform_broker
 from tests.live import eventually
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
-
-MAIL_QUEUE = "followups-mail"
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from shared.topology import actor_of, queue_of, queues_of
 from tests.followups.followups_support import (
     ASSIGNEE,
     CITIZEN,
+    MAIL_QUEUE,
     FailingMailer,
     RecordingMailer,
     analysis,
@@ -34,8 +35,6 @@ from tests.followups.followups_support import (
     submitted,
 )
 from tests.live import eventually
-
-MAIL_QUEUE = "followups-mail"
 
 
 class BlockedMailer:
