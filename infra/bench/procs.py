@@ -29,6 +29,11 @@ def env_for(data_dir: Path, broker_url: str = "memory://", **extra: str) -> dict
     return env
 
 
+_PINNED = ("import os, sys; "
+           "os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); "
+           "os.execvp(sys.argv[2], sys.argv[2:])")
+
+
 class Proc:
     def __init__(self, args: list[str], env: dict[str, str], log: Path,
                  cpus: frozenset[int] | None = None) -> None:
@@ -38,9 +43,11 @@ class Proc:
         self._out = log.open("wb")
         # In the bench's own process group: whoever stops the bench by its group (Ctrl-C,
         # a test's timeout) stops these too, and none is left consuming the bench's queues.
-        self.popen = subprocess.Popen(
-            args, env=env, stdout=self._out, stderr=subprocess.STDOUT,
-            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus))
+        if cpus is not None:  # pinned by a first interpreter that then becomes the command
+            # (not by preexec_fn, which may deadlock in a parent with threads, as --quick's)
+            args = [sys.executable, "-c", _PINNED, ",".join(map(str, sorted(cpus))), *args]
+        self.popen = subprocess.Popen(args, env=env, stdout=self._out,
+                                      stderr=subprocess.STDOUT)
 
     @classmethod
     def python(cls, module: str, *args: str, env: dict[str, str], log: Path,
