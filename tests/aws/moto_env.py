@@ -48,10 +48,10 @@ def mocked() -> Iterator[None]:
     import shared.aws
 
     fake_credentials()
-    # The process's one boto3 session keeps the credentials it found first: a test that
+    # The process's one AWS session keeps the credentials it found first: a test that
     # ran earlier on this worker with others (tests/postgres's S3 server) must not sign
     # these requests.
-    shared.aws._session = None
+    shared.aws._session = shared.aws._boto3 = None
     lock = threading.RLock()
     with ExitStack() as stack:
         for name in _WRITES:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from base64 import b64decode
 
 import pytest
@@ -96,11 +99,24 @@ def test_sqs_broker_is_dramatiq_sqs_s_without_its_own_session(aws: Settings) -> 
     assert lazy.sqs.meta.client.meta.region_name == aws.aws_region
     assert lazy.sqs is lazy.sqs
     assert shared.aws._session is not None
-    assert lazy.sqs.meta.client._loader is shared.aws._session._session.get_component(
-        "data_loader")
+    assert lazy.sqs.meta.client._loader is shared.aws._session.get_component("data_loader")
     theirs.close()
     lazy.close()
 
 
 def test_ops_create_is_idempotent(aws: Settings) -> None:
     assert all(not line.startswith("table") for line in ops.create(aws))
+
+
+def test_clients_come_from_botocore_and_only_a_resource_loads_boto3() -> None:
+    """A function that reads DynamoDB or S3 loads no boto3 (and no s3transfer) on its first
+    answer; the SQS resource dramatiq_sqs needs brings boto3, over the same session."""
+    code = ("import sys; from shared import aws; from shared.settings import Settings; "
+            "s = Settings(aws_region='us-east-1'); aws.client(s, 'dynamodb'); "
+            "aws.client(s, 's3'); "
+            "assert not [m for m in ('boto3', 's3transfer') if m in sys.modules]; "
+            "q = aws.resource(s, 'sqs'); assert 'boto3' in sys.modules; "
+            "assert q.meta.client._loader is aws._session.get_component('data_loader'); "
+            "assert aws.resource(s, 'sqs') is not q; aws.client(s, 's3')")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
