@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -61,6 +62,7 @@ class Principal(Model, frozen=True):
         return shown_name(self.name, self.sub, citizen=role == "citizen")
 
 
+@functools.lru_cache(maxsize=4096)  # every party of every answer passes here, a few names
 def real_name(name: str | None, sub: str | None = None) -> str:
     """``name`` if it is a person's name: not blank, not the sub, not a bare number (a CPF
     in the name claim) and not one of the labels; else ""."""
