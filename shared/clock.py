@@ -10,10 +10,14 @@ from typing import Protocol
 BRT = timezone(timedelta(hours=-3), "BRT")
 
 
+def to_brasilia(at: datetime) -> datetime:
+    """An instant on Brasília's clock; a naive one is UTC, as the platform stores it."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BRT)
+
+
 def in_brasilia(at: datetime) -> str:
-    """An instant as the texts say it; a naive one is UTC, as the platform stores it."""
-    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BRT)
-    return local.strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
+    """An instant as the texts say it."""
+    return to_brasilia(at).strftime("%d/%m/%Y às %H:%M (horário de Brasília)")
 
 
 class Clock(Protocol):

@@ -116,20 +116,16 @@ class CrashGuard(Middleware):
         # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
         # on), and keyed by id the second would overwrite the first's hold, which would
         # then never be released and stall the next suspect and everything behind it.
-        # .suspect: None, or whether this run is alone; .guarded: whether it was counted
+        # .suspect: None, or whether this run is alone; .guarded: whether it was counted;
+        # .where: the counted run's table and record key
         self._run = threading.local()
-
-    def _where(self, message: Message[Any] | MessageProxy) -> tuple[Table, str] | None:
-        table = self.tables.get(q_name(message.queue_name))
-        if table is None:
-            return None
-        return table, _delivery_key(message)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         table = self.tables.get(q_name(message.queue_name))
         if table is None:
             return
-        first = getattr(message, "redelivered", True) is False
+        redelivered = getattr(message, "redelivered", None)  # RabbitMQ alone says
+        first = redelivered is False
         counted = _broker_counts(broker, message)
         if counted and first:  # the common case: nothing to read, no key to make
             self.lock.acquire(False)
@@ -139,10 +135,9 @@ class CrashGuard(Middleware):
         item = table.get(APPLIED_PK, sk)
         suspect = item is not None or counted
         self.lock.acquire(suspect)
-        self._run.suspect, self._run.guarded = suspect, True
+        self._run.suspect, self._run.guarded, self._run.where = suspect, True, (table, sk)
         _delivery.set(_Delivery(table.name, sk))
-        again = getattr(message, "redelivered", None) is True  # RabbitMQ alone says
-        if self._count_start(table, sk, message.message_id, item, again,
+        if self._count_start(table, sk, message.message_id, item, redelivered is True,
                              unwritten=counted) >= self.limit:
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
@@ -195,12 +190,12 @@ class CrashGuard(Middleware):
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:
-            where = self._where(message)
+            table, sk = self._run.where
             done = delivery is not None and delivery.cleared
-            if where is not None and not message.failed and not done:
+            if not message.failed and not done:
                 # Not durable either: a clear lost with the server is as a clear that
                 # could not be made (below), a count left behind that harms nothing.
-                where[0].transact([Delete(APPLIED_PK, where[1])], durable=False)
+                table.transact([Delete(APPLIED_PK, sk)], durable=False)
         except Exception:  # the table is out of reach: the count stays, no harm done
             log.warning("could not clear a delivery count", exc_info=True)
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from services.followups import repository
 from services.followups.contract import MAIL_ACTOR
 from services.followups.model import RequestView
 from shared import messages as m
-from shared.clock import BRT, in_brasilia, iso
+from shared.clock import in_brasilia, iso, to_brasilia
 from shared.identity import real_name
 from shared.ids import new_id
 from shared.outbox import UnitOfWork
@@ -95,8 +95,7 @@ RULES: tuple[Rule, ...] = (
 # --- texts -------------------------------------------------------------------------
 
 def _hour(value: datetime) -> str:
-    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(BRT)
-    return local.strftime("%H:%M")
+    return to_brasilia(value).strftime("%H:%M")
 
 
 @functools.cache
