@@ -50,9 +50,15 @@ def is_enabled(entry: Item | None, unit: str | None) -> bool:
 def entry_keys(who: Principal) -> list[tuple[str, str]]:
     """The key ``require_enabled`` reads for ``who`` (none for a caller it does not
     check): for a handler to read it with its own items at once."""
+    key = _entry_key(who)
+    return [] if key is None else [key]
+
+
+def _entry_key(who: Principal) -> tuple[str, str] | None:
+    """The roster entry that lets an attendant act, if they have an org and a unit."""
     if who.has("attendant") and who.org and who.unit:
-        return [(roster_pk(who.org), who.sub)]
-    return []
+        return roster_pk(who.org), who.sub
+    return None
 
 
 def require_enabled(who: Principal, reader: Reader) -> Principal:
@@ -60,7 +66,8 @@ def require_enabled(who: Principal, reader: Reader) -> Principal:
     refused (403 ``attendant_not_enabled``) when that role was all they had."""
     if not who.has("attendant"):
         return who
-    if who.org and who.unit and is_enabled(get_entry(reader, who.org, who.sub), who.unit):
+    key = _entry_key(who)
+    if key is not None and is_enabled(reader.get(*key), who.unit):
         return who
     rest = tuple(r for r in who.roles if r != "attendant")
     if not rest:

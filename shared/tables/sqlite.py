@@ -215,7 +215,6 @@ class SQLiteTable:
         process opened before a column was added writes it too."""
         return self.db.kept(self.name)
 
-
     def reading(self) -> AbstractContextManager[None]:
         return self.db.reading()
 
@@ -398,9 +397,9 @@ class SQLiteTable:
         none of them: one UPDATE conditioned on the version and the keys as they are does
         it; only when it touches nothing are the stored keys read, to tell a stale version
         from keys that moved."""
-        keys, key_vals = _KEYS, vals[4:_JSON]
+        key_vals = vals[4:_JSON]
         same = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = ?"
-                            for c, v in zip(keys, key_vals, strict=True))
+                            for c, v in zip(_KEYS, key_vals, strict=True))
         kept = list(zip(cols[_JSON:], vals[_JSON:], strict=True))  # always rewritten
         if conn.execute(
                 f'UPDATE "{self.name}" SET {_assigns(kept)} WHERE pk = ? AND sk = ? '
@@ -410,11 +409,11 @@ class SQLiteTable:
         ).rowcount:
             return
         row = conn.execute(
-            f'SELECT {", ".join(keys)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
+            f'SELECT {", ".join(_KEYS)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
             "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
         if row is None:
             raise ConditionFailed(n)
-        changed = kept + [(c, v) for c, v, old in zip(keys, key_vals, row, strict=True)
+        changed = kept + [(c, v) for c, v, old in zip(_KEYS, key_vals, row, strict=True)
                           if v != old]
         conn.execute(f'UPDATE "{self.name}" SET {_assigns(changed)} WHERE pk = ? AND sk = ?',
                      [vals[2], vals[3], *_bound([v for _, v in changed]), vals[0], vals[1]])
@@ -453,22 +452,19 @@ def _assigns(extra: Sequence[tuple[str, Any]]) -> str:
     written into the statement as ``_marks`` does."""
     return ", ".join(["version = ?", "body = ?",
                       *(f"{c} = NULL" if v is None else f"{c} = ?" for c, v in extra)])
-# New items inserted by one statement at most (SQLite allows 32,766 parameters in one).
+
+
+# Rows one statement writes (new items) or reads (``get_many``) at most: SQLite allows
+# 32,766 parameters in one.
 _MAX_ROWS = 500
-
-
-def _row(item: Item) -> list[Any]:
-    """An item's values for ``_COLUMNS``."""
-    vals: list[Any] = [item["pk"], item["sk"], item.get("version"), orjson.dumps(item).decode()]
-    for i in INDEXES:
-        vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
-    return vals
 
 
 def _kept_row(item: Item, kept: tuple[str, ...]) -> list[Any]:
     """An item's values for ``_columns(kept)``: each attribute kept apart as its JSON
     text, NULL where the item has none (or null: read through the body, the same)."""
-    vals = _row(item)
+    vals: list[Any] = [item["pk"], item["sk"], item.get("version"), orjson.dumps(item).decode()]
+    for i in INDEXES:
+        vals += [item.get(f"{i}pk"), item.get(f"{i}sk")]
     for a in kept:
         value = item.get(a)
         vals.append(None if value is None else orjson.dumps(value).decode())
@@ -520,11 +516,11 @@ def _range_sql(table: str, index: str | None, prefix: bool, start: bool, end: bo
                cursor: bool, forward: bool, where: tuple[tuple[str, str, int], ...],
                body: str | None = "body") -> tuple[str, list[str]]:
     """The rows of a page, in order (the limit its last parameter), and its key columns;
-    ``body``: what each row gives first (the body, or an SQL expression named v); without
-    it, the keys alone, which an index holds (unless a filter reads bodies)."""
+    ``body``: what each row gives first (the body, or an SQL expression with its name);
+    without it, the keys alone, which an index holds (unless a filter reads bodies)."""
     pcol, scol = key_columns(index)
     order_cols = [scol, "pk", "sk"] if index else ["sk"]
-    value = [] if body is None else [body if body == "body" else f"{body} AS v"]
+    value = [] if body is None else [body]
     columns = ", ".join([*value, *order_cols])
     keys, order = key_range_sql(scol, order_cols, prefix, start, end, cursor, forward, "?")
     sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?', *keys,
@@ -570,7 +566,7 @@ def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape) -> str:
     value = f"body -> '$.{attribute}', 'null'"
     if kept:
         value = f"{_json_column(attribute)}, {value}"
-    rows, order_cols = _range_sql(table, *shape, body=f"coalesce({value})")
+    rows, order_cols = _range_sql(table, *shape, body=f"coalesce({value}) AS v")
     keys_only, _ = _range_sql(table, *shape, body=None)
     return (f"SELECT CAST('[' || coalesce(group_concat(v, ','), '') || ']' AS BLOB), "
             f"{_keys_sql(order_cols)}, (SELECT count(*) FROM ({keys_only})) FROM ({rows})")
