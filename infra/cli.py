@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
             platform.relay.sweep(min_age=0)
         if checkpoints is not None:
             checkpoints.set()
-        platform.broker.close()
+        platform.close_broker()
         platform.close()
         lock.release()
         print(f"Atende {role} stopped" + ("" if clean else " (some requests were cut short)"),

@@ -6,9 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from infra.aws.collector import first_event_paused
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+from infra.aws.collector import Handler, first_event_paused
 
 
 def lazy_handler(build_wsgi: Callable[[], Any]) -> Handler:

@@ -16,7 +16,8 @@ from infra.aws.collector import first_event_paused
 log = logging.getLogger("atende.relay")
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@first_event_paused
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
     from shared.outbox import OUTBOX_PK
     from shared.tables.dynamodb import from_item
@@ -44,6 +45,3 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if relay.dispatch(table, [current]) != 1:
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
     return {"batchItemFailures": failures}
-
-
-handler = first_event_paused(handle)

@@ -18,7 +18,8 @@ log = logging.getLogger("atende.scheduler")
 MIN_AGE = 10.0
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@first_event_paused
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
 
     tables = runtime.tables()
@@ -32,7 +33,6 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"jobs": len(jobs), "failed": failed, "swept": swept}
 
 
-handler = first_event_paused(handle)
 
 
 Reads = list[tuple[Any, "Future[list[dict[str, Any]]]"]]

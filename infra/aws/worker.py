@@ -21,7 +21,8 @@ from infra.aws.collector import first_event_paused
 log = logging.getLogger("atende.worker")
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@first_event_paused
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from infra.aws import runtime
 
     service = os.environ["ATENDE_SERVICE"]
@@ -39,7 +40,6 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-handler = first_event_paused(handle)
 
 
 def run(broker: Any, body: str) -> Any:

@@ -129,7 +129,7 @@ def seed(data_dir: Path, requests: int, *, in_service: bool = True, timeline: in
                           unit=UNIT, **opts),
         "citizen": mint(secret, sub="cid-0", roles=["citizen"], name="Pessoa 0", **opts),
     }
-    platform.broker.close()
+    platform.close_broker()
     platform.close()
     return seeded
 
