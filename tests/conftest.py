@@ -16,6 +16,7 @@ from infra.gateway import gateway_for
 from shared.clock import FrozenClock, SystemClock
 from shared.identity import dev_secret, mint
 from shared.settings import Settings
+from tests.helpers import platform_broker
 
 
 @pytest.fixture
@@ -154,3 +155,11 @@ def _tag_group(item: pytest.Item, name: str) -> None:
         return
     if "@" not in item.nodeid.rsplit("]", 1)[-1]:
         item._id = coerce_node_id(f"{item.nodeid}@{name}")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real broker of the kind a test is parametrized with (``indirect=True`` over
+    ``tests.helpers.BROKER_KINDS``), emptied of the platform's queues and held alone."""
+    with platform_broker(request.param) as url:
+        yield url

@@ -6,7 +6,6 @@ two processes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,12 @@ from tests.helpers import (
     conclude,
     multipart,
     pdf_bytes,
-    platform_broker,
     setup_service,
     submit,
 )
 from tests.live import REPO, LiveHarness, Proc, env_for, eventually, serving
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
-
-
-@pytest.fixture
-def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    with platform_broker(request.param) as url:
-        yield url
 
 
 @pytest.mark.parametrize("broker_url", BROKER_KINDS, indirect=True)

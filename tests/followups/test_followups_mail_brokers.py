@@ -3,7 +3,6 @@ RabbitMQ), and its dead letters listed and replayed by `atende ops` under its ow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,10 @@ from tests.followups.followups_support import (
     feed,
     submitted,
 )
-from tests.helpers import BROKER_KINDS, SHARED_SERVERS, platform_broker
+from tests.helpers import BROKER_KINDS, SHARED_SERVERS
 from tests.live import eventually
 
 pytestmark = [pytest.mark.brokers, SHARED_SERVERS]
-
-
-@pytest.fixture
-def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    with platform_broker(request.param) as url:
-        yield url
 
 
 class _Bare:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -12,11 +11,11 @@ import redis
 from dramatiq.errors import ConnectionClosed
 
 from shared.redis_broker import ResilientRedisBroker
-from tests.helpers import REDIS_URL
+from tests.helpers import REDIS_URL, redis_db
 
-# The run's own database (nothing else of a run uses it): flushing it touches nobody else.
-# The tests that flush the whole database use another one by default.
-OWN_URL = os.environ.get("ATENDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+# A database of these tests' own on the test server (each test a namespace in it): the
+# shared one (REDIS_URL) is the other tests'.
+OWN_URL = redis_db(11)
 QUEUE = "stranded"
 
 
