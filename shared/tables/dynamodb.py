@@ -48,10 +48,13 @@ READ_BUDGET = 1000
 # outbox (shared/outbox.py), the consumers' applied markers and delivery counts
 # (shared/consumer.py) and the idempotency records (shared/http.py). One DynamoDB partition
 # key is served by one partition (about 1,000 writes/s), so each of these is spread over
-# SHARDS physical keys, "<pk>#<n>" by a hash of the sort key. The port still sees one
-# partition: a query of it merges the shards in sort-key order.
-HOT = frozenset({"OUTBOX", "APPLIED", "IDEM"})
-SHARDS = 16
+# physical keys, "<pk>#<n>" by a hash of the sort key. The port still sees one partition:
+# a query of it merges the shards in sort-key order. The outbox has fewer shards than the
+# others: the scheduler's sweep reads every shard of every outbox each minute, and four
+# take a service's outbox to about 1,000 commands a second (docs/aws.md). Changing a count
+# moves that partition's items to other keys: a deployment drains them first.
+SHARDS = {"OUTBOX": 4, "APPLIED": 16, "IDEM": 16}
+HOT = frozenset(SHARDS)
 # Records that only guard against repeats expire (DynamoDB deletes an item within a day or
 # two of its ``expires_at``, TimeToLiveSpecification in infra/template.yaml). A message
 # lives at most 14 days in a queue and 14 more in its dead-letter queue (SQS's cap, the
@@ -69,18 +72,20 @@ _readers_lock = threading.Lock()
 
 def _shard_readers() -> ThreadPoolExecutor:
     """Threads that read a hot partition's shards at once: one after the other, a query
-    would wait out SHARDS round trips (the scheduler's sweep, four tables of them). boto3's
-    clients are thread-safe, their connection pools large enough (shared/aws.py)."""
+    would wait out a round trip per shard (the scheduler's sweep, four tables of them).
+    botocore's clients are thread-safe, their connection pools large enough
+    (shared/aws.py)."""
     with _readers_lock:
         if not _readers:
-            _readers.append(ThreadPoolExecutor(SHARDS, thread_name_prefix="shard-read"))
+            _readers.append(ThreadPoolExecutor(max(SHARDS.values()),
+                                               thread_name_prefix="shard-read"))
         return _readers[0]
 
 
 def physical_pk(pk: str, sk: str) -> str:
     if pk not in HOT:
         return pk
-    return f"{pk}#{zlib.crc32(sk.encode()) % SHARDS:x}"
+    return f"{pk}#{zlib.crc32(sk.encode()) % SHARDS[pk]:x}"
 
 
 def logical_pk(pk: str) -> str:
@@ -292,10 +297,10 @@ class DynamoTable:
         page ends there."""
         def shard(n: int) -> Page:
             return self._query(f"{pk}#{n:x}", index=None, forward=forward, limit=limit,
-                               cursor=cursor, budget=max(limit + 1, READ_BUDGET // SHARDS),
+                               cursor=cursor, budget=max(limit + 1, READ_BUDGET // SHARDS[pk]),
                                **query)
 
-        pages = list(_shard_readers().map(shard, range(SHARDS)))
+        pages = list(_shard_readers().map(shard, range(SHARDS[pk])))
         items = sorted((i for p in pages for i in p.items), key=lambda i: i["sk"],
                        reverse=not forward)
         stops = [decode_cursor(p.next_cursor)[0] for p in pages
