@@ -87,8 +87,10 @@ def _run(args: argparse.Namespace, role: str, *, http: bool, workers: bool,
     from shared.outbox import SweepThread
     from shared.tables import StoreUnavailable
 
-    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     settings = _console_settings(args)
+    if role == "worker":  # before any thread starts: each inherits it
+        os.nice(settings.worker_nice)
+    logs.configure(os.environ.get("ATENDE_LOG_LEVEL", "INFO"), batched=True)
     refusal = None if role == "dev" else no_identity_provider(settings, f"atende {role}")
     if refusal:
         raise process.OperatorError(refusal)

@@ -6,6 +6,7 @@ two processes."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,20 @@ def test_flow_with_http_and_workers_apart(broker_url: str, tmp_path: Path) -> No
     worker = Proc(["worker"], env, REPO)
     try:
         worker.wait_for("worker running")
-        with serving(["serve"], env) as (_, client):
+        # Below the server's CPU priority, every thread of it (ATENDE_WORKER_NICE).
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert set(_nice_of_threads(worker.popen.pid)) == {min(mine + 5, 19)}
+        with serving(["serve"], env) as (server, client):
+            assert set(_nice_of_threads(server.popen.pid)) == {mine}
             _walk(LiveHarness(client, data))
     finally:
         assert worker.stop() == 0, "".join(worker.log)[-4000:]
+
+
+def _nice_of_threads(pid: int) -> list[int]:
+    # /proc/<pid>/task/<tid>/stat: the 19th field, counted after the command's parenthesis.
+    return [int(stat.read_text().rpartition(")")[2].split()[16])
+            for stat in Path(f"/proc/{pid}/task").glob("*/stat")]
 
 
 def _walk(h: LiveHarness) -> None:
