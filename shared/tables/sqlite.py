@@ -288,18 +288,26 @@ class SQLiteTable:
                    ) -> JsonPage:
         """SQLite cuts the attribute's JSON out of each body and joins them: no object is
         made for an item, which matters most under the server, where cold caches make every
-        object dearer (docs/performance.md)."""
+        object dearer (docs/performance.md). One row more than the page tells whether a
+        next page exists; its value is cut off here."""
         args, shape = _range_args(pk, **query)
         attribute = attribute_name(attribute)
         sql = _json_page_sql(self.name, attribute, attribute in self.json_attributes, shape)
-        items, order, count = self.db.connection().execute(
-            sql, [*args, limit + 1, *args, limit]).fetchone()
-        keys = orjson.loads(order) if order else []
-        if keys != sorted(keys, reverse=not query.get("forward", True)):
-            # The aggregate met the rows out of order (SQLite does not promise it): the
-            # general path sorts them.
+        values, firsts = self.db.connection().execute(sql, [*args, limit + 1]).fetchone()
+        if values is None:
+            return JsonPage(b"[]")
+        forward = query.get("forward", True)
+        keys = firsts.split(_SEP)
+        if not _strictly_ordered(keys, forward) or len(keys) != values.count(_SEP_BYTES) + 1:
+            # SQLite does not promise the order an aggregate meets its rows in; and a tie on
+            # the first key (or a separator inside one) leaves the order unproven: the
+            # general path sorts on every key.
             return attribute_page(self.query(pk, limit=limit, **query), attribute)
-        return JsonPage(items, encode_cursor(keys[-1]) if count > limit else None)
+        if len(keys) <= limit:
+            return JsonPage(b"[" + values.replace(_SEP_BYTES, b",") + b"]")
+        values = values[:values.rindex(_SEP_BYTES)]
+        return JsonPage(b"[" + values.replace(_SEP_BYTES, b",") + b"]",
+                        encode_cursor(_cursor_key(keys[limit - 1], shape[0], forward)))
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         # ``durable`` changes nothing: in WAL mode at synchronous=NORMAL every commit
@@ -514,14 +522,12 @@ def _range_args(pk: str, index: str | None = None, prefix: str | None = None,
 
 def _range_sql(table: str, index: str | None, prefix: bool, start: bool, end: bool,
                cursor: bool, forward: bool, where: tuple[tuple[str, str, int], ...],
-               body: str | None = "body") -> tuple[str, list[str]]:
+               body: str = "body") -> tuple[str, list[str]]:
     """The rows of a page, in order (the limit its last parameter), and its key columns;
-    ``body``: what each row gives first (the body, or an SQL expression with its name);
-    without it, the keys alone, which an index holds (unless a filter reads bodies)."""
+    ``body``: what each row gives first (the body, or an SQL expression with its name)."""
     pcol, scol = key_columns(index)
     order_cols = [scol, "pk", "sk"] if index else ["sk"]
-    value = [] if body is None else [body]
-    columns = ", ".join([*value, *order_cols])
+    columns = ", ".join([body, *order_cols])
     keys, order = key_range_sql(scol, order_cols, prefix, start, end, cursor, forward, "?")
     sql = [f'SELECT {columns} FROM "{table}" WHERE {pcol} = ?', *keys,
            *("AND " + _where_sql(attr, op, n) for attr, op, n in where), order, "LIMIT ?"]
@@ -558,18 +564,36 @@ def _many_sql(table: str, keys: int) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape) -> str:
-    """The attribute of up to ``limit`` rows, their keys, and how many rows there are up to
-    ``limit + 1`` (whether a next page exists), read from the index alone. ``kept``: the
-    attribute has a column of its own, read where set (coalesce stops at the first value,
-    so the body of such a row is never parsed)."""
+    """The attribute of up to ``limit`` rows (the limit its last parameter) and their first
+    sort keys, each joined by a control character that JSON text never holds unescaped.
+    ``kept``: the attribute has a column of its own, read where set (coalesce stops at the
+    first value, so the body of such a row is never parsed)."""
     # ->, not json_extract: it gives JSON back (true, "text"), not SQL values (1, text).
     value = f"body -> '$.{attribute}', 'null'"
     if kept:
         value = f"{_json_column(attribute)}, {value}"
     rows, order_cols = _range_sql(table, *shape, body=f"coalesce({value}) AS v")
-    keys_only, _ = _range_sql(table, *shape, body=None)
-    return (f"SELECT CAST('[' || coalesce(group_concat(v, ','), '') || ']' AS BLOB), "
-            f"{_keys_sql(order_cols)}, (SELECT count(*) FROM ({keys_only})) FROM ({rows})")
+    # Only the first sort key: the others cost as much again to join, and a page whose
+    # first keys are distinct is ordered by them alone (_strictly_ordered).
+    return (f"SELECT CAST(group_concat(v, char(30)) AS BLOB), "
+            f"group_concat(coalesce({order_cols[0]}, ''), char(30)) FROM ({rows})")
+
+
+_SEP, _SEP_BYTES = "\x1e", b"\x1e"
+
+
+def _strictly_ordered(keys: list[str], forward: bool) -> bool:
+    return len(set(keys)) == len(keys) and keys == sorted(keys, reverse=not forward)
+
+
+def _cursor_key(first: str, index: str | None, forward: bool) -> list[str]:
+    """The cursor after the row whose first sort key is ``first``, unique in its page and
+    unlike the next row's: past every row with that key, whatever its pk and sk (none
+    sorts below "" or above the prefix bound)."""
+    if index is None:
+        return [first]  # the sk, the only sort key
+    bound = "\U0010ffff" if forward else ""
+    return [first, bound, bound]
 
 
 def _where_sql(attr: str, op: str, values: int) -> str:
