@@ -38,7 +38,7 @@ from shared.ids import new_id
 from shared.outbox import UnitOfWork
 from shared.preconditions import Expected
 from shared.roster import entry_keys, forbid_own, is_enabled, require_enabled
-from shared.tables import JsonPage, Table, Where
+from shared.tables import JsonPage, ReadItems, Table, Where
 
 # --- catalog -------------------------------------------------------------------------
 
@@ -323,8 +323,24 @@ class PanelFilters:
 def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str | None,
           now: datetime) -> JsonPage:
     """The caller's scope is one index partition; filters narrow it within the range. The
-    items are the panel rows' stored views (PanelItem), as JSON."""
-    p = require_enabled(p, table)
+    items are the panel rows' stored views (PanelItem), as JSON. The roster entry that
+    lets an attendant see their unit's is read with the page, in one request to the store;
+    where the roster takes their attendant role away, the page of what is left is read."""
+    keys = entry_keys(p)
+    index, pk, where = _panel_scope(p, f, now)
+    page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
+                            cursor=cursor, forward=False, where=where, along=keys)
+    acting = require_enabled(p, ReadItems(keys, page.along))
+    if acting is not p:
+        index, pk, where = _panel_scope(acting, f, now)
+        page = _query(table, pk, attribute="view", index=index, limit=limit, cursor=cursor,
+                      forward=False, where=where)
+    return views.citizen_panel(page, p.sub) if index == "gsi1" else page
+
+
+def _panel_scope(p: Principal, f: PanelFilters, now: datetime
+                 ) -> tuple[str, str, list[Where]]:
+    """The index, partition and filters of ``p``'s panel under ``f``."""
     assignee = p.sub if f.assignee == "me" else f.assignee
     where: list[Where] = []
     if p.has("registrar") and p.org:
@@ -347,9 +363,7 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
         where.append(Where("service_id", "=", f.service_id))
     if f.overdue:
         where += [Where("due_at", "<", iso(now)), Where("status", "in", list(OPEN))]
-    page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
-                            cursor=cursor, forward=False, where=where)
-    return views.citizen_panel(page, p.sub) if index == "gsi1" else page
+    return index, pk, where
 
 
 def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,

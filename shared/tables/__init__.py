@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -96,6 +96,19 @@ class JsonPage:
 
     items: bytes
     next_cursor: str | None = None
+    # The items at the query's ``along`` keys, in their order, None where there is none.
+    along: list[Item | None] = field(default_factory=list)
+
+
+class ReadItems:
+    """Items already read (``JsonPage.along``, ``get_many``'s), for code that reads them
+    by ``get``: a key that was not read is a mistake, not a read."""
+
+    def __init__(self, keys: Sequence[tuple[str, str]], items: Sequence[Item | None]) -> None:
+        self.items = dict(zip(keys, items, strict=True))
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        return self.items[(pk, sk)]
 
 
 def attribute_name(name: str) -> str:
@@ -105,11 +118,12 @@ def attribute_name(name: str) -> str:
     return name
 
 
-def attribute_page(page: Page, attribute: str) -> JsonPage:
+def attribute_page(page: Page, attribute: str, along: list[Item | None] | None = None
+                   ) -> JsonPage:
     """A JsonPage made from a Page: what an adapter without a faster way does."""
     attribute_name(attribute)
     return JsonPage(orjson.dumps([item.get(attribute) for item in page.items]),
-                    page.next_cursor)
+                    page.next_cursor, along or [])
 
 
 class Table(Protocol):
@@ -151,9 +165,13 @@ class Table(Protocol):
         limit: int = 100,
         cursor: str | None = None,
         where: Sequence[Where] = (),
+        along: Sequence[tuple[str, str]] = (),
     ) -> JsonPage:
         """``query``'s page, as the JSON array of each item's ``attribute`` (null where an
-        item lacks it), with the same cursor."""
+        item lacks it); its cursor walks on to ``query``'s next page. ``along``: keys
+        (pk, sk) of items wanted beside the page (``JsonPage.along``, as ``get_many`` reads
+        them), read with it where the store has a way: what decides whether the caller
+        may see the page (SQLite: in the same statement, so from the same snapshot)."""
         ...
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:

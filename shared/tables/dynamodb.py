@@ -377,9 +377,11 @@ class DynamoTable:
                                         else [last["sk"]])
         return Page(items, next_cursor)
 
-    def query_json(self, pk: str, *, attribute: str, **query: Any) -> JsonPage:
+    def query_json(self, pk: str, *, attribute: str, along: Sequence[tuple[str, str]] = (),
+                   **query: Any) -> JsonPage:
         attribute_name(attribute)  # before reading, as the SQLite adapter does
-        return attribute_page(self.query(pk, **query), attribute)
+        return attribute_page(self.query(pk, **query), attribute,
+                              self.get_many(along) if along else [])
 
     @staticmethod
     def _start_key(pk: str, pcol: str, scol: str, index: str | None,

@@ -249,14 +249,16 @@ class PostgresTable:
         rows, cursor = self._rows("body::text", pk, limit, query)
         return Page([orjson.loads(from_stored(r[0])) for r in rows], cursor)
 
-    def query_json(self, pk: str, *, attribute: str, limit: int = 100, **query: Any
-                   ) -> JsonPage:
+    def query_json(self, pk: str, *, attribute: str, limit: int = 100,
+                   along: Sequence[tuple[str, str]] = (), **query: Any) -> JsonPage:
         """Each body's attribute is cut out by PostgreSQL, as the JSON text it was written
         as: no object is made for an item."""
         attr = attribute_name(attribute)
+        found = self.get_many(along) if along else []
         rows, cursor = self._rows(f"coalesce(body -> '{attr}', 'null'::json)::text", pk,
                                   limit, query)
-        return JsonPage(from_stored("[" + ",".join(r[0] for r in rows) + "]").encode(), cursor)
+        return JsonPage(from_stored("[" + ",".join(r[0] for r in rows) + "]").encode(), cursor,
+                        found)
 
     # --- writes ------------------------------------------------------------------------
 

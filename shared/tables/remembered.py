@@ -46,8 +46,12 @@ class Remembered:
     def query(self, pk: str, **kw: Any) -> Page:
         return self.table.query(pk, **kw)
 
-    def query_json(self, pk: str, *, attribute: str, **kw: Any) -> JsonPage:
-        return self.table.query_json(pk, attribute=attribute, **kw)
+    def query_json(self, pk: str, *, attribute: str,
+                   along: Sequence[tuple[str, str]] = (), **kw: Any) -> JsonPage:
+        page = self.table.query_json(pk, attribute=attribute, along=along, **kw)
+        for key, item in zip(along, page.along, strict=True):
+            self.items[key] = None if item is None else orjson.dumps(item)
+        return page
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         raise TypeError("a request's remembered reads are for queries; a command writes "

@@ -284,30 +284,37 @@ class SQLiteTable:
         next_cursor = encode_cursor(rows[-1][0]) if more else None
         return Page([body for _, body in rows], next_cursor)
 
-    def query_json(self, pk: str, *, attribute: str, limit: int = 100, **query: Any
-                   ) -> JsonPage:
+    def query_json(self, pk: str, *, attribute: str, limit: int = 100,
+                   along: Sequence[tuple[str, str]] = (), **query: Any) -> JsonPage:
         """SQLite cuts the attribute's JSON out of each body and joins them: no object is
         made for an item, which matters most under the server, where cold caches make every
         object dearer (docs/performance.md). One row more than the page tells whether a
-        next page exists; its value is cut off here."""
+        next page exists; its value is cut off here. The ``along`` items come in the same
+        statement: under the server each statement costs several of the GIL's hand-overs
+        between threads, which cost more than the statement itself."""
+        if len(along) > _MAX_ROWS:
+            raise TableError(f"at most {_MAX_ROWS} items along a page")
         args, shape = _range_args(pk, **query)
         attribute = attribute_name(attribute)
-        sql = _json_page_sql(self.name, attribute, attribute in self.json_attributes, shape)
-        values, firsts = self.db.connection().execute(sql, [*args, limit + 1]).fetchone()
+        sql = _json_page_sql(self.name, attribute, attribute in self.json_attributes, shape,
+                             len(along))
+        *found, values, firsts = self.db.connection().execute(
+            sql, [*(v for key in along for v in key), *args, limit + 1]).fetchone()
+        items = [None if body is None else orjson.loads(body) for body in found]
         if values is None:
-            return JsonPage(b"[]")
+            return JsonPage(b"[]", None, items)
         forward = query.get("forward", True)
         keys = firsts.split(_SEP)
         if not _strictly_ordered(keys, forward) or len(keys) != values.count(_SEP_BYTES) + 1:
             # SQLite does not promise the order an aggregate meets its rows in; and a tie on
             # the first key (or a separator inside one) leaves the order unproven: the
             # general path sorts on every key.
-            return attribute_page(self.query(pk, limit=limit, **query), attribute)
+            return attribute_page(self.query(pk, limit=limit, **query), attribute, items)
         if len(keys) <= limit:
-            return JsonPage(b"[" + values.replace(_SEP_BYTES, b",") + b"]")
+            return JsonPage(b"[" + values.replace(_SEP_BYTES, b",") + b"]", None, items)
         values = values[:values.rindex(_SEP_BYTES)]
         return JsonPage(b"[" + values.replace(_SEP_BYTES, b",") + b"]",
-                        encode_cursor(_cursor_key(keys[limit - 1], shape[0], forward)))
+                        encode_cursor(_cursor_key(keys[limit - 1], shape[0], forward)), items)
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         # ``durable`` changes nothing: in WAL mode at synchronous=NORMAL every commit
@@ -558,16 +565,21 @@ def _page_sql(table: str, shape: Shape) -> str:
 @functools.lru_cache(maxsize=64)
 def _many_sql(table: str, keys: int) -> str:
     """The bodies at ``keys`` keys, as one row of as many columns (NULL for none)."""
-    one = f'(SELECT CAST(body AS BLOB) FROM "{table}" WHERE pk = ? AND sk = ?)'
-    return "SELECT " + ", ".join([one] * keys)
+    return "SELECT " + _bodies_sql(table, keys)
+
+
+def _bodies_sql(table: str, keys: int) -> str:
+    return ", ".join([f'(SELECT CAST(body AS BLOB) FROM "{table}" WHERE pk = ? AND sk = ?)']
+                     * keys)
 
 
 @functools.lru_cache(maxsize=512)
-def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape) -> str:
-    """The attribute of up to ``limit`` rows (the limit its last parameter) and their first
-    sort keys, each joined by a control character that JSON text never holds unescaped.
-    ``kept``: the attribute has a column of its own, read where set (coalesce stops at the
-    first value, so the body of such a row is never parsed)."""
+def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape, along: int) -> str:
+    """The bodies at ``along`` keys (their parameters first), then the attribute of up to
+    ``limit`` rows (the limit the last parameter) and their first sort keys, each joined by
+    a control character that JSON text never holds unescaped. ``kept``: the attribute has
+    a column of its own, read where set (coalesce stops at the first value, so the body of
+    such a row is never parsed)."""
     # ->, not json_extract: it gives JSON back (true, "text"), not SQL values (1, text).
     value = f"body -> '$.{attribute}', 'null'"
     if kept:
@@ -575,7 +587,8 @@ def _json_page_sql(table: str, attribute: str, kept: bool, shape: Shape) -> str:
     rows, order_cols = _range_sql(table, *shape, body=f"coalesce({value}) AS v")
     # Only the first sort key: the others cost as much again to join, and a page whose
     # first keys are distinct is ordered by them alone (_strictly_ordered).
-    return (f"SELECT CAST(group_concat(v, char(30)) AS BLOB), "
+    items = f"{_bodies_sql(table, along)}, " if along else ""
+    return (f"SELECT {items}CAST(group_concat(v, char(30)) AS BLOB), "
             f"group_concat(coalesce({order_cols[0]}, ''), char(30)) FROM ({rows})")
 
 

@@ -334,3 +334,19 @@ def test_filters_compare_values_of_their_own_type(table: Table) -> None:
     assert sks(Where("v", "not_exists")) == ["4", "6"]
     assert sks(Where("v", "!=", 5)) == ["2", "3", "4", "5", "6"]
     assert sks(Where("v", "in", [7.5, "5"])) == ["2", "5"]
+
+
+def test_query_json_reads_the_items_along_it(table: Table) -> None:
+    """``along``: the items a caller needs beside a page (a roster entry), as ``get_many``
+    reads them, whatever the page holds, empty included."""
+    table.transact([Put(item("p", f"s#{i}", view={"n": i})) for i in range(3)]
+                   + [Put(item("r", "entry", enabled=True))])
+    keys = [("r", "entry"), ("r", "none"), ("p", "s#1")]
+    page = table.query_json("p", attribute="view", limit=2, along=keys)
+    assert orjson.loads(page.items) == [{"n": 0}, {"n": 1}] and page.next_cursor
+    assert page.along == table.get_many(keys)
+    assert page.along[0] is not None and page.along[0]["enabled"] is True
+    assert page.along[1] is None
+    empty = table.query_json("nothing", attribute="view", along=keys[:1])
+    assert (orjson.loads(empty.items), empty.along) == ([], page.along[:1])
+    assert table.query_json("p", attribute="view").along == []
