@@ -110,11 +110,12 @@ class Attendance:
 
     def request(self, p: Principal, request_id: str
                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The request (with its service's form) and its timeline's first 100 entries."""
+        """The request (with the form it was made with, whatever its service's is now) and
+        its timeline's first 100 entries."""
         with self._reading("requests") as uow:
-            doc, timeline = requests_h.request_and_timeline(uow, uow.table, p, request_id, 100)
-            service = requests_h.store.get_service(uow, doc["service_id"]) or {}
-        doc["form"] = service.get("form", [])
+            doc, timeline, form = requests_h.request_and_timeline(uow.table, p, request_id,
+                                                                  100)
+        doc["form"] = form
         items: list[dict[str, Any]] = timeline["items"]
         return doc, items
 

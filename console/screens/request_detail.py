@@ -21,8 +21,8 @@ from console.screens.staff import (
     request_url,
     staff,
 )
-from console.web import Console, reads_of
-from shared.errors import DomainError, NotFound
+from console.web import Console, NotReleased, reads_of
+from shared.errors import AttendantNotEnabled, DomainError, NotFound
 from shared.http import send_file
 from shared.identity import Principal
 
@@ -61,7 +61,8 @@ class Detail:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
         with reads_of(req, self.console.services).snapshot():
-            p = staff(self.console, req)
+            # The roster entry is read with the request (one statement on SQLite).
+            p = staff(self.console, req, roster=False)
             show(self.console, req, resp, p, request_id, notice=NOTICES.get(
                 req.get_param("aviso") or ""))
 
@@ -71,7 +72,10 @@ def show(console: Console, req: falcon.Request, resp: falcon.Response, p: Princi
          notice: str | None = None, template: str = "request_detail.html",
          title: str | None = None, **extra: Any) -> None:
     svc = attendance(console, req)
-    r, timeline = svc.request(p, request_id)
+    try:
+        r, timeline = svc.request(p, request_id)
+    except AttendantNotEnabled as exc:
+        raise NotReleased("this attendant's profile is not enabled") from exc
     data: dict[str, Any] = {
         "r": r, "status_names": STATUS, "events": EVENTS, "verdicts": VERDICT, "notice": notice,
         "form": form or Form(labels=dict(LABELS)), "me": p.sub,

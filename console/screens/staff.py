@@ -33,15 +33,16 @@ def attempt(form: Form, command: Callable[[], T], fields: dict[str, str],
         return None, exc.status
 
 
-def staff(console: Console, req: falcon.Request) -> Principal:
+def staff(console: Console, req: falcon.Request, *, roster: bool = True) -> Principal:
     """The signed-in staff member; anyone else finds no request here (404), a disabled
-    attendant the page "Perfil não liberado"."""
+    attendant the page "Perfil não liberado". ``roster``: False where the screen reads the
+    roster entry itself, with what it shows (``Console.person``)."""
     p = console.person(req, frozenset())
     if p is None:
         raise falcon.HTTPSeeOther(f"{PREFIX}/entrar")
     if not p.is_staff:
         raise NotFound("only the institution's staff see requests here")
-    console.person(req, STAFF)
+    console.person(req, STAFF, roster=roster)
     return p
 
 

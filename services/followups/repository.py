@@ -13,6 +13,7 @@ Index:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.followups.model import Attachment, Followup, RequestView
@@ -96,17 +97,20 @@ def followups(table: Table, request_id: str, limit: int, cursor: str | None
     return [followup_from_item(i) for i in page.items], page.next_cursor
 
 
-def view_and_followups(table: Table, request_id: str, limit: int
-                       ) -> tuple[RequestView, list[Followup]] | None:
+def view_and_followups(table: Table, request_id: str, limit: int,
+                       along: Sequence[tuple[str, str]] = ()
+                       ) -> tuple[tuple[RequestView, list[Followup]] | None, list[Item | None]]:
     """The view and every follow-up of the request in one read (the follow-ups' keys sort
     right before the view's), or None where one read does not hold both: no view, or more
-    than ``limit`` follow-ups (then the two reads, with a cursor)."""
-    page = query(table, _pk(request_id), start="FU#", end=VIEW_SK, limit=limit + 1)
+    than ``limit`` follow-ups (then the two reads, with a cursor); and the items at the
+    ``along`` keys, read with them."""
+    page = query(table, _pk(request_id), start="FU#", end=VIEW_SK, limit=limit + 1,
+                 along=along)
     items = page.items
     if not items or items[-1]["sk"] != VIEW_SK:
-        return None
+        return None, page.along
     view = view_of(items[-1], request_id, RequestView)
-    return view, [followup_from_item(i) for i in items[:-1]]
+    return (view, [followup_from_item(i) for i in items[:-1]]), page.along
 
 
 def get_attachment(uow: Reader, request_id: str, followup_id: str,

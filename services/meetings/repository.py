@@ -16,6 +16,7 @@ Index:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,20 +109,22 @@ def meetings(table: Table, request_id: str, limit: int, cursor: str | None
     return [meeting_from_item(i) for i in page.items], page.next_cursor
 
 
-def view_and_meetings(table: Table, request_id: str, limit: int
-                      ) -> tuple[RequestView, list[Meeting]] | None:
+def view_and_meetings(table: Table, request_id: str, limit: int,
+                      along: Sequence[tuple[str, str]] = ()
+                      ) -> tuple[tuple[RequestView, list[Meeting]] | None, list[Item | None]]:
     """The view and every meeting of the request in one read: the meetings' keys sort
     before the view's, with only their reminders (one at most a meeting) between. None
     where one read does not hold both: no view, or more than ``limit`` meetings (then the
-    two reads, with a cursor)."""
-    page = query(table, _pk(request_id), start="MEET#", end=VIEW_SK, limit=2 * limit + 1)
+    two reads, with a cursor); and the items at the ``along`` keys, read with them."""
+    page = query(table, _pk(request_id), start="MEET#", end=VIEW_SK, limit=2 * limit + 1,
+                 along=along)
     items = page.items
     if not items or items[-1]["sk"] != VIEW_SK:
-        return None
+        return None, page.along
     found = [meeting_from_item(i) for i in items[:-1] if i["sk"].startswith("MEET#")]
     if len(found) > limit:
-        return None
-    return view_of(items[-1], request_id, RequestView), found
+        return None, page.along
+    return (view_of(items[-1], request_id, RequestView), found), page.along
 
 
 # --- the attendant's calendar ------------------------------------------------------

@@ -375,16 +375,17 @@ def timeline_body(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
     return _timeline_page(req, p, page.items, page.next_cursor)
 
 
-def request_and_timeline(uow: UnitOfWork, table: Table, p: Principal, request_id: str,
-                         limit: int) -> tuple[Doc, Doc]:
+def request_and_timeline(table: Table, p: Principal, request_id: str, limit: int
+                         ) -> tuple[Doc, Doc, list[Doc]]:
     """``read_request_body`` and ``timeline_body``'s first page, as those two answer them,
-    from one read of the request's partition: a page that shows both (the console's
-    detail)."""
-    p = require_enabled(p, uow)
-    req, entries, cursor = store.request_and_timeline(table, request_id, limit)
+    and the form the request was made with, from one read of the request's partition and
+    the caller's roster entry: a page that shows them all (the console's detail)."""
+    keys = entry_keys(p)
+    req, entries, cursor, found = store.request_and_timeline(table, request_id, limit, keys)
+    p = require_enabled(p, ReadItems(keys, found))
     if req is None or not can_see(p, req):
         raise NotFound("no such request")
-    return views.request_body(req, p), _timeline_page(req, p, entries, cursor)
+    return views.request_body(req, p), _timeline_page(req, p, entries, cursor), req.form
 
 
 def _timeline_page(req: Request, p: Principal, entries: list[Doc], cursor: str | None) -> Doc:

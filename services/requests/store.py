@@ -20,6 +20,7 @@ picking their fields, a page's largest cost before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.requests.model import Request, person
@@ -93,19 +94,22 @@ def get_request(uow: UnitOfWork, request_id: str) -> Request | None:
     return Request.from_doc(doc)
 
 
-def request_and_timeline(table: Table, request_id: str, limit: int
-                         ) -> tuple[Request | None, list[Item], str | None]:
+def request_and_timeline(table: Table, request_id: str, limit: int,
+                         along: Sequence[tuple[str, str]] = ()
+                         ) -> tuple[Request | None, list[Item], str | None, list[Item | None]]:
     """The request and the first ``limit`` entries of its timeline in one range read (the
-    request's key sorts right before its timeline's), with the timeline's next cursor."""
+    request's key sorts right before its timeline's), with the timeline's next cursor and
+    the items at the ``along`` keys, read with them."""
     pk, sk = request_key(request_id)
-    items = query_page(table, pk, start=sk, end=TIMELINE_END, limit=limit + 2).items
+    page = query_page(table, pk, start=sk, end=TIMELINE_END, limit=limit + 2, along=along)
+    items = page.items
     if not items or items[0]["sk"] != sk:
-        return None, [], None
+        return None, [], None, page.along
     doc = items[0]
     del doc["pk"], doc["sk"]
     entries = items[1:limit + 1]
     cursor = encode_cursor([entries[-1]["sk"]]) if len(items) > limit + 1 else None
-    return Request.from_doc(doc), entries, cursor
+    return Request.from_doc(doc), entries, cursor, page.along
 
 
 def save_request(uow: UnitOfWork, req: Request) -> None:

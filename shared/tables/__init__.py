@@ -87,6 +87,8 @@ class Where:
 class Page:
     items: list[Item]
     next_cursor: str | None = None
+    # The items at the query's ``along`` keys, in their order, None where there is none.
+    along: list[Item | None] = field(default_factory=list)
 
 
 @dataclass
@@ -150,7 +152,14 @@ class Table(Protocol):
         limit: int = 100,
         cursor: str | None = None,
         where: Sequence[Where] = (),
-    ) -> Page: ...
+        along: Sequence[tuple[str, str]] = (),
+    ) -> Page:
+        """Up to ``limit`` items of partition ``pk`` (of ``index``) in sort-key order, and a
+        cursor when there are more. ``along``: keys (pk, sk) of items wanted beside the page
+        (``Page.along``, as ``get_many`` reads them), read with it where the store has a
+        way: what decides whether the caller may see the page (SQLite: in the same
+        statement, so from the same snapshot)."""
+        ...
 
     def query_json(
         self,
@@ -168,10 +177,8 @@ class Table(Protocol):
         along: Sequence[tuple[str, str]] = (),
     ) -> JsonPage:
         """``query``'s page, as the JSON array of each item's ``attribute`` (null where an
-        item lacks it); its cursor walks on to ``query``'s next page. ``along``: keys
-        (pk, sk) of items wanted beside the page (``JsonPage.along``, as ``get_many`` reads
-        them), read with it where the store has a way: what decides whether the caller
-        may see the page (SQLite: in the same statement, so from the same snapshot)."""
+        item lacks it), with its ``along`` items; its cursor walks on to ``query``'s next
+        page."""
         ...
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:

@@ -282,12 +282,17 @@ class DynamoTable:
         limit: int = 100,
         cursor: str | None = None,
         where: Sequence[Where] = (),
+        along: Sequence[tuple[str, str]] = (),
     ) -> Page:
         query = {"prefix": prefix, "start": start, "end": end, "forward": forward,
                  "limit": limit, "cursor": cursor, "where": where}
+        found = self.get_many(along) if along else []
         if index is None and pk in HOT:
-            return self._query_shards(pk, **query)  # type: ignore[arg-type]
-        return self._query(pk, index=index, **query)  # type: ignore[arg-type]
+            page = self._query_shards(pk, **query)  # type: ignore[arg-type]
+        else:
+            page = self._query(pk, index=index, **query)  # type: ignore[arg-type]
+        page.along = found
+        return page
 
     def _query_shards(self, pk: str, *, forward: bool, limit: int, cursor: str | None,
                       **query: Any) -> Page:
@@ -377,11 +382,10 @@ class DynamoTable:
                                         else [last["sk"]])
         return Page(items, next_cursor)
 
-    def query_json(self, pk: str, *, attribute: str, along: Sequence[tuple[str, str]] = (),
-                   **query: Any) -> JsonPage:
+    def query_json(self, pk: str, *, attribute: str, **query: Any) -> JsonPage:
         attribute_name(attribute)  # before reading, as the SQLite adapter does
-        return attribute_page(self.query(pk, **query), attribute,
-                              self.get_many(along) if along else [])
+        page = self.query(pk, **query)
+        return attribute_page(page, attribute, page.along)
 
     @staticmethod
     def _start_key(pk: str, pcol: str, scol: str, index: str | None,

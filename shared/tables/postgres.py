@@ -245,9 +245,11 @@ class PostgresTable:
         # A key missing from an index row is read as "", as the SQLite adapter does.
         return rows, encode_cursor([k or "" for k in rows[-1][1:]])
 
-    def query(self, pk: str, *, limit: int = 100, **query: Any) -> Page:
+    def query(self, pk: str, *, limit: int = 100, along: Sequence[tuple[str, str]] = (),
+              **query: Any) -> Page:
+        found = self.get_many(along) if along else []
         rows, cursor = self._rows("body::text", pk, limit, query)
-        return Page([orjson.loads(from_stored(r[0])) for r in rows], cursor)
+        return Page([orjson.loads(from_stored(r[0])) for r in rows], cursor, found)
 
     def query_json(self, pk: str, *, attribute: str, limit: int = 100,
                    along: Sequence[tuple[str, str]] = (), **query: Any) -> JsonPage:

@@ -43,15 +43,20 @@ class Remembered:
         return [None if (kept := self.items[key]) is None else orjson.loads(kept)
                 for key in keys]
 
-    def query(self, pk: str, **kw: Any) -> Page:
-        return self.table.query(pk, **kw)
+    def query(self, pk: str, *, along: Sequence[tuple[str, str]] = (), **kw: Any) -> Page:
+        page = self.table.query(pk, along=along, **kw)
+        self._keep(along, page.along)
+        return page
 
     def query_json(self, pk: str, *, attribute: str,
                    along: Sequence[tuple[str, str]] = (), **kw: Any) -> JsonPage:
         page = self.table.query_json(pk, attribute=attribute, along=along, **kw)
-        for key, item in zip(along, page.along, strict=True):
-            self.items[key] = None if item is None else orjson.dumps(item)
+        self._keep(along, page.along)
         return page
+
+    def _keep(self, keys: Sequence[tuple[str, str]], items: list[Item | None]) -> None:
+        for key, item in zip(keys, items, strict=True):
+            self.items[key] = None if item is None else orjson.dumps(item)
 
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         raise TypeError("a request's remembered reads are for queries; a command writes "

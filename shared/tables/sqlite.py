@@ -269,12 +269,18 @@ class SQLiteTable:
         limit: int = 100,
         cursor: str | None = None,
         where: Sequence[Where] = (),
+        along: Sequence[tuple[str, str]] = (),
     ) -> Page:
+        """The ``along`` items come in the page's statement (``query_json`` says why)."""
+        if len(along) > _MAX_ROWS:
+            raise TableError(f"at most {_MAX_ROWS} items along a page")
         args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
-        sql = _page_sql(self.name, shape)
-        bodies, order = self.db.connection().execute(sql, [*args, limit + 1]).fetchone()
+        sql = _page_sql(self.name, shape, len(along))
+        *found, bodies, order = self.db.connection().execute(
+            sql, [*(v for key in along for v in key), *args, limit + 1]).fetchone()
+        items = [None if body is None else orjson.loads(body) for body in found]
         if bodies is None:
-            return Page([], None)
+            return Page([], None, items)
         # The order of an aggregate's input is not promised: sort again, on the same keys
         # (unique, as they end with pk and sk, so the bodies are never compared).
         rows = sorted(zip(orjson.loads(order), orjson.loads(bodies), strict=True),
@@ -282,7 +288,7 @@ class SQLiteTable:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1][0]) if more else None
-        return Page([body for _, body in rows], next_cursor)
+        return Page([body for _, body in rows], next_cursor, items)
 
     def query_json(self, pk: str, *, attribute: str, limit: int = 100,
                    along: Sequence[tuple[str, str]] = (), **query: Any) -> JsonPage:
@@ -556,9 +562,12 @@ def _keys_sql(order_cols: list[str]) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _page_sql(table: str, shape: Shape) -> str:
+def _page_sql(table: str, shape: Shape, along: int) -> str:
+    """The bodies at ``along`` keys (their parameters first), then the page's bodies and
+    their keys."""
     rows, order_cols = _range_sql(table, *shape)
-    return (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
+    items = f"{_bodies_sql(table, along)}, " if along else ""
+    return (f"SELECT {items}CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
             f"{_keys_sql(order_cols)} FROM ({rows})")
 
 

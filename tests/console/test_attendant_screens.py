@@ -225,8 +225,9 @@ def test_a_detail_page_reads_from_one_snapshot(platform: Platform) -> None:
     begin, end = statements.index("BEGIN"), statements.index("COMMIT")
     inside = [s for s in statements[begin:end] if s.startswith("SELECT")]
     before = [s for s in statements[:begin] + statements[end:] if s.startswith("SELECT")]
-    # The roster entry, the request with its timeline (one range read), its service.
-    assert len(inside) >= 3 and len(before) == 1 and '"console"' in before[0]
+    # The roster entry with the request and its timeline (one range read), and the
+    # other services' parts with their roster copies.
+    assert len(inside) >= 1 and len(before) == 1 and '"console"' in before[0]
 
 
 def _statements_of_a_repeat_view(platform: Platform, client: Any, path: str) -> list[str]:
@@ -242,15 +243,16 @@ def _statements_of_a_repeat_view(platform: Platform, client: Any, path: str) -> 
     return statements
 
 
-def test_a_request_in_service_is_shown_from_seven_reads(platform: Platform) -> None:
-    """Each service's roster copy (the requests one also the console's check), the request
-    with its timeline, its service, the follow-ups with their view and the meetings with
-    theirs: one range read each."""
+def test_a_request_in_service_is_shown_from_three_reads(platform: Platform) -> None:
+    """The request with its timeline, the follow-ups with their view and the meetings
+    with theirs: one range read each, each with its service's roster copy (the requests
+    one also the console's check). Under the server every statement costs the GIL's
+    hand-overs between threads (docs/performance.md)."""
     rid, bruno = in_service(platform)
     path = f"/console/solicitacoes/{rid}"
     statements = _statements_of_a_repeat_view(platform, bruno, path)
     begin, end = statements.index("BEGIN"), statements.index("COMMIT")
-    assert len([s for s in statements[begin:end] if s.startswith("SELECT")]) == 7
+    assert len([s for s in statements[begin:end] if s.startswith("SELECT")]) == 3
 
 
 def test_followups_meetings_and_conclusion(clocked: tuple[Platform, FrozenClock]) -> None:

@@ -206,11 +206,11 @@ def test_a_first_page_of_meetings_and_the_view_are_one_read_across_the_reminders
     # Listed by id, as their keys sort: two made within one tick of the id's clock may
     # sort either way.
     ids = sorted([first.id, second.id])
-    both = repo.view_and_meetings(store.table, RID, 100)
-    assert both is not None
+    both, along = repo.view_and_meetings(store.table, RID, 100, [("ROSTER#x", "none")])
+    assert both is not None and along == [None]
     view, found = both
     assert view.id == RID and [mt.id for mt in found] == ids
-    assert repo.view_and_meetings(store.table, RID, 1) is None  # more than a page
+    assert repo.view_and_meetings(store.table, RID, 1)[0] is None  # more than a page
     one = handlers.list_meetings(store.table, ASSIGNEE, RID, 1, None)
     assert [mt.id for mt in one.items] == ids[:1] and one.next_cursor is not None
     rest = handlers.list_meetings(store.table, ASSIGNEE, RID, 1, one.next_cursor)

@@ -260,15 +260,15 @@ def test_the_request_and_its_timeline_from_one_read_answer_as_the_two_queries(
     analyse(store, other)
     for who in (CITIZEN, ANALYST, ASSIGNEE, REGISTRAR):
         for limit in (20, 2):
-            doc, page = handlers.request_and_timeline(store.uow(), store.table, who, rid,
-                                                      limit)
+            doc, page, form = handlers.request_and_timeline(store.table, who, rid, limit)
             assert doc == handlers.read_request_body(store.uow(), who, rid)
+            assert form == store.table.get(f"REQ#{rid}", "REQ")["form"]  # type: ignore[index]
             assert page == handlers.timeline_body(store.uow(), store.table, who, rid, limit,
                                                   None)
     assert len(page["items"]) == 2 and page["next_cursor"] is not None
     for who, error in ((ELSEWHERE, NotFound), (OTHER_CITIZEN, NotFound),
                        (COLLEAGUE, AttendantNotEnabled)):
         with pytest.raises(error):
-            handlers.request_and_timeline(store.uow(), store.table, who, rid, 20)
+            handlers.request_and_timeline(store.table, who, rid, 20)
     with pytest.raises(NotFound):
-        handlers.request_and_timeline(store.uow(), store.table, ANALYST, "unknown", 20)
+        handlers.request_and_timeline(store.table, ANALYST, "unknown", 20)

@@ -336,17 +336,24 @@ def test_filters_compare_values_of_their_own_type(table: Table) -> None:
     assert sks(Where("v", "in", [7.5, "5"])) == ["2", "5"]
 
 
-def test_query_json_reads_the_items_along_it(table: Table) -> None:
+def test_a_page_reads_the_items_along_it(table: Table) -> None:
     """``along``: the items a caller needs beside a page (a roster entry), as ``get_many``
-    reads them, whatever the page holds, empty included."""
-    table.transact([Put(item("p", f"s#{i}", view={"n": i})) for i in range(3)]
-                   + [Put(item("r", "entry", enabled=True))])
+    reads them, whatever the page holds, empty included; the page is the page without."""
+    table.transact([Put(item("p", f"s#{i}", view={"n": i}, gsi1pk="G", gsi1sk=f"k{i}"))
+                    for i in range(3)] + [Put(item("r", "entry", enabled=True))])
     keys = [("r", "entry"), ("r", "none"), ("p", "s#1")]
+    found = table.get_many(keys)
+    assert found[0] is not None and found[0]["enabled"] is True and found[1] is None
     page = table.query_json("p", attribute="view", limit=2, along=keys)
     assert orjson.loads(page.items) == [{"n": 0}, {"n": 1}] and page.next_cursor
-    assert page.along == table.get_many(keys)
-    assert page.along[0] is not None and page.along[0]["enabled"] is True
-    assert page.along[1] is None
+    assert page.along == found
+    for kw in ({"pk": "p", "limit": 2}, {"pk": "G", "index": "gsi1", "forward": False},
+               {"pk": "nothing"}):
+        pk = str(kw.pop("pk"))
+        plain = table.query(pk, **kw)  # type: ignore[arg-type]
+        with_items = table.query(pk, along=keys, **kw)  # type: ignore[arg-type]
+        assert (with_items.items, with_items.next_cursor) == (plain.items, plain.next_cursor)
+        assert (with_items.along, plain.along) == (found, [])
     empty = table.query_json("nothing", attribute="view", along=keys[:1])
-    assert (orjson.loads(empty.items), empty.along) == ([], page.along[:1])
+    assert (orjson.loads(empty.items), empty.along) == ([], found[:1])
     assert table.query_json("p", attribute="view").along == []
