@@ -167,6 +167,24 @@ def test_who_may_see_a_request(platform: Platform) -> None:
     assert Browser(gateway_for(platform)).get(path).status_code == 303  # to Entrar
 
 
+def test_answers_are_shown_by_the_form_the_request_was_made_with(platform: Platform) -> None:
+    """A registrar's later change to the service's form (a field relabelled, another
+    removed) changes nothing in how a request already made shows its answers."""
+    rid = submit(platform)
+    client = api(platform)
+    service = client.simulate_get("/catalog/services").json["items"][0]
+    changed = [{**f, "label": "Nome social"} if f["key"] == "nome" else f
+               for f in service["form"] if f["key"] != "finalidade"]
+    r = client.simulate_patch(f"/catalog/services/{service['id']}", json={"form": changed},
+                              headers={"Authorization": f"Bearer {token(platform, 'registrar')}"})
+    assert r.status_code == 200, r.text
+    page = as_(platform, "attendant").get(f"/console/solicitacoes/{rid}").text
+    answers = page[page.index("Respostas do cidadão"):page.index("Documentos")]
+    made_with = {f["key"]: f["label"] for f in service["form"]}
+    assert made_with["nome"] in answers and "Nome social" not in answers
+    assert made_with["finalidade"] in answers and "estudo" in answers
+
+
 def test_a_page_seen_before_is_refused_at_once_and_shows_what_changed(
         platform: Platform) -> None:
     """The detail page is kept by what it shows (console/web.py's Pages): its reads, and
