@@ -171,15 +171,14 @@ class PeopleServices:
         items: list[dict[str, Any]] = orjson.loads(page.items)
         return items
 
-    def request(self, p: Principal, request_id: str) -> dict[str, Any]:
-        with self.contexts["requests"].uow() as uow:
-            return _json(requests_h.read_request(uow, p, request_id))
-
-    def timeline(self, p: Principal, request_id: str) -> list[dict[str, Any]]:
-        ctx = self.contexts["requests"]
-        with ctx.uow() as uow:
-            page = requests_h.timeline(uow, ctx.table, p, request_id, 100, None)
-        return [_json(e) for e in page.items]
+    def request_and_timeline(self, p: Principal, request_id: str
+                             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The request, with the form it was made with, and its timeline's first 100
+        entries, in one read."""
+        doc, timeline, form = requests_h.request_and_timeline(
+            self.contexts["requests"].table, p, request_id, 100)
+        items: list[dict[str, Any]] = timeline["items"]
+        return {**doc, "form": form}, items
 
     def document(self, p: Principal, request_id: str, doc_id: str) -> tuple[bytes, str, str]:
         ctx = self.contexts["requests"]

@@ -114,11 +114,11 @@ class Detail(Page):
     def data(self, p: Principal, request_id: str, forms: dict[str, Form],
              notice: str | None = None) -> dict[str, Any]:
         s = self.console.services
-        request = s.request(p, request_id)
+        request, timeline = s.request_and_timeline(p, request_id)
         try:
             service: dict[str, Any] | None = s.service(request["service_id"])
         except NotFound:
-            service = None  # deactivated since: the request still shows
+            service = None  # deactivated since: the request still shows, by its own form
         sent = {d["key"] for d in request["documents"]}
         empty = {"reply": Form(labels={"mensagem": "Mensagem", "anexos": "Anexos"}),
                  "review": Form(labels=REVIEW_LABELS), "join": Form(), "doc": Form(),
@@ -126,7 +126,7 @@ class Detail(Page):
         return {
             "title": f"Solicitação: {request['service_name']}", "request": request,
             "service": service, "status_names": STATUS, "events": EVENTS,
-            "timeline": s.timeline(p, request_id),
+            "timeline": timeline,
             "followups": s.followups(p, request_id),
             "meetings": s.meetings(p, request_id),
             "documents": [d for d in (service or {}).get("documents", [])],

@@ -178,11 +178,13 @@ def test_answers_are_shown_by_the_form_the_request_was_made_with(platform: Platf
     r = client.simulate_patch(f"/catalog/services/{service['id']}", json={"form": changed},
                               headers={"Authorization": f"Bearer {token(platform, 'registrar')}"})
     assert r.status_code == 200, r.text
-    page = as_(platform, "attendant").get(f"/console/solicitacoes/{rid}").text
-    answers = page[page.index("Respostas do cidadão"):page.index("Documentos")]
     made_with = {f["key"]: f["label"] for f in service["form"]}
-    assert made_with["nome"] in answers and "Nome social" not in answers
-    assert made_with["finalidade"] in answers and "estudo" in answers
+    page = as_(platform, "attendant").get(f"/console/solicitacoes/{rid}").text
+    mine = as_(platform, "citizen").get(f"/console/minhas-solicitacoes/{rid}").text
+    for answers in (page[page.index("Respostas do cidadão"):page.index("Documentos")],
+                    mine[mine.index("Suas respostas"):]):
+        assert made_with["nome"] in answers and "Nome social" not in answers
+        assert made_with["finalidade"] in answers and "estudo" in answers
 
 
 def test_a_page_seen_before_is_refused_at_once_and_shows_what_changed(
