@@ -271,24 +271,32 @@ class SQLiteTable:
         where: Sequence[Where] = (),
         along: Sequence[tuple[str, str]] = (),
     ) -> Page:
-        """The ``along`` items come in the page's statement (``query_json`` says why)."""
+        """The ``along`` items come in the page's statement (``query_json`` says why), and
+        so does one row past the page, which tells whether a next page exists."""
         if len(along) > _MAX_ROWS:
             raise TableError(f"at most {_MAX_ROWS} items along a page")
         args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
-        sql = _page_sql(self.name, shape, len(along))
-        *found, bodies, order = self.db.connection().execute(
-            sql, [*(v for key in along for v in key), *args, limit + 1]).fetchone()
+        params = [*(v for key in along for v in key), *args, limit + 1]
+        conn = self.db.connection()
+        *found, bodies, firsts = conn.execute(_page_sql(self.name, shape, len(along)),
+                                              params).fetchone()
         items = [None if body is None else orjson.loads(body) for body in found]
         if bodies is None:
             return Page([], None, items)
-        # The order of an aggregate's input is not promised: sort again, on the same keys
-        # (unique, as they end with pk and sk, so the bodies are never compared).
-        rows = sorted(zip(orjson.loads(order), orjson.loads(bodies), strict=True),
-                      reverse=not forward)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1][0]) if more else None
-        return Page([body for _, body in rows], next_cursor, items)
+        rows, keys = orjson.loads(bodies), firsts.split(_SEP)
+        if len(keys) == len(rows) and _strictly_ordered(keys, forward):
+            if len(rows) <= limit:
+                return Page(rows, None, items)
+            return Page(rows[:limit],
+                        encode_cursor(_cursor_key(keys[limit - 1], index, forward)), items)
+        # Unproven order (query_json says when): sorted again on every key, unique as
+        # they end with pk and sk, so the bodies are never compared.
+        bodies, order = conn.execute(_sorted_page_sql(self.name, shape), params[2 * len(along):]
+                                     ).fetchone()
+        ordered = sorted(zip(orjson.loads(order), orjson.loads(bodies), strict=True),
+                         reverse=not forward)
+        next_cursor = encode_cursor(ordered[limit - 1][0]) if len(ordered) > limit else None
+        return Page([body for _, body in ordered[:limit]], next_cursor, items)
 
     def query_json(self, pk: str, *, attribute: str, limit: int = 100,
                    along: Sequence[tuple[str, str]] = (), **query: Any) -> JsonPage:
@@ -563,11 +571,19 @@ def _keys_sql(order_cols: list[str]) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _page_sql(table: str, shape: Shape, along: int) -> str:
-    """The bodies at ``along`` keys (their parameters first), then the page's bodies and
-    their keys."""
+    """The bodies at ``along`` keys (their parameters first), then the page's bodies (the
+    limit the last parameter) and their first sort keys (``_json_page_sql``)."""
     rows, order_cols = _range_sql(table, *shape)
     items = f"{_bodies_sql(table, along)}, " if along else ""
     return (f"SELECT {items}CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
+            f"group_concat(coalesce({order_cols[0]}, ''), char(30)) FROM ({rows})")
+
+
+@functools.lru_cache(maxsize=512)
+def _sorted_page_sql(table: str, shape: Shape) -> str:
+    """The page's bodies and all their sort keys, to sort them by."""
+    rows, order_cols = _range_sql(table, *shape)
+    return (f"SELECT CAST('[' || group_concat(body, ',') || ']' AS BLOB), "
             f"{_keys_sql(order_cols)} FROM ({rows})")
 
 

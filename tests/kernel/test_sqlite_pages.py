@@ -28,6 +28,17 @@ def test_rows_met_out_of_order_still_make_the_right_page(
     page = table.query_json("p", attribute="view", limit=20)
     assert orjson.loads(page.items) == [{"n": i} for i in range(12)]
     assert page.next_cursor is None
+    plain_page = adapter._page_sql
+
+    def reversed_page(*args: Any) -> str:
+        head, _, tail = plain_page(*args).rpartition("ORDER BY sk ASC")
+        return f"{head}ORDER BY sk DESC{tail}"
+
+    monkeypatch.setattr(adapter, "_page_sql", reversed_page)
+    first = table.query("p", limit=5)
+    assert [i["view"]["n"] for i in first.items] == [0, 1, 2, 3, 4]
+    rest = table.query("p", limit=20, cursor=first.next_cursor)
+    assert [i["view"]["n"] for i in rest.items] == list(range(5, 12))
 
 
 def _kept(table: adapter.SQLiteTable, sk: str) -> object:
