@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     outbox_redeliver_seconds: float = Field(30.0, gt=0)
     worker_threads: int = Field(4, ge=0)  # 0: messages wait (crash-recovery tests)
     # How far `atende worker` lowers its CPU priority (nice) below the processes beside it:
-    # where it shares a machine with `atende serve`, a request someone waits on goes before
-    # a delivery, which waits in its queue instead (docs/operations.md). 0 keeps it equal.
-    worker_nice: int = Field(5, ge=0, le=19)
+    # a request someone waits on then goes before a delivery, which waits in its queue.
+    # Off by default: beside PostgreSQL on one busy machine, deliveries fell far behind
+    # (docs/operations.md).
+    worker_nice: int = Field(0, ge=0, le=19)
     # Threads of their own for the jobs that wait on another server (a mail's SMTP or SES;
     # contract.Job with a queue), beside the worker threads: a slow mail server holds these
     # alone. 0: this process leaves those queues to workers that have some.
