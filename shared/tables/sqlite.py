@@ -358,8 +358,8 @@ class SQLiteTable:
         kept = self.json_attributes
         rows = [_kept_row(w.item, kept) for w in puts]
         try:
-            conn.execute(f'INSERT INTO "{self.name}" ({", ".join(_columns(kept))}) VALUES '
-                         + ", ".join(map(_marks, rows)), [v for row in rows for v in _bound(row)])
+            conn.execute(_insert_sql(self.name, kept, "INSERT", tuple(map(_nulls, rows))),
+                         [v for row in rows for v in _bound(row)])
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise
@@ -388,22 +388,21 @@ class SQLiteTable:
 
     def _put(self, conn: sqlite3.Connection, n: int, w: Put) -> None:
         kept = self.json_attributes
-        cols, vals = list(_columns(kept)), _kept_row(w.item, kept)
+        vals = _kept_row(w.item, kept)
         if w.expect_version is not None:
-            self._update(conn, n, w.expect_version, cols, vals)
+            self._update(conn, n, w.expect_version, kept, vals)
             return
-        if not w.must_not_exist and self._upsert_body(conn, cols, vals):
+        if not w.must_not_exist and self._upsert_body(conn, kept, vals):
             return
         verb = "INSERT" if w.must_not_exist else "INSERT OR REPLACE"
         try:
-            conn.execute(f'{verb} INTO "{self.name}" ({", ".join(cols)}) VALUES {_marks(vals)}',
-                         _bound(vals))
+            conn.execute(_insert_sql(self.name, kept, verb, (_nulls(vals),)), _bound(vals))
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise ConditionFailed(n) from exc
             raise
 
-    def _upsert_body(self, conn: sqlite3.Connection, cols: list[str], vals: list[Any]
+    def _upsert_body(self, conn: sqlite3.Connection, kept: tuple[str, ...], vals: list[Any]
                      ) -> bool:
         """An unconditioned put in one statement: a new row inserted, or a row whose index
         keys stay as they are rewritten in place, its body and version alone. INSERT OR
@@ -411,15 +410,11 @@ class SQLiteTable:
         panel row is in four); an UPDATE tried first cost a new row (a timeline entry) a
         second statement. False when the row's index keys change: the caller replaces
         it."""
-        same = " AND ".join(f"{c} IS excluded.{c}" for c in _KEYS)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in ("version", "body", *cols[_JSON:]))
-        return conn.execute(
-            f'INSERT INTO "{self.name}" ({", ".join(cols)}) VALUES {_marks(vals)} '
-            f"ON CONFLICT (pk, sk) DO UPDATE SET {sets} WHERE {same}", _bound(vals)
-        ).rowcount == 1
+        return conn.execute(_upsert_sql(self.name, kept, _nulls(vals)), _bound(vals)
+                            ).rowcount == 1
 
-    def _update(self, conn: sqlite3.Connection, n: int, expect_version: int, cols: list[str],
-                vals: list[Any]) -> None:
+    def _update(self, conn: sqlite3.Connection, n: int, expect_version: int,
+                kept_attributes: tuple[str, ...], vals: list[Any]) -> None:
         """Rewrite a versioned item, setting only the index keys that changed: SQLite
         rewrites every index whose column an UPDATE sets, changed or not, which nearly
         doubled a consumer's commit (request, timeline entry, marker). Most writes change
@@ -427,16 +422,14 @@ class SQLiteTable:
         it; only when it touches nothing are the stored keys read, to tell a stale version
         from keys that moved."""
         key_vals = vals[4:_JSON]
-        same = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = ?"
-                            for c, v in zip(_KEYS, key_vals, strict=True))
-        kept = list(zip(cols[_JSON:], vals[_JSON:], strict=True))  # always rewritten
+        cols = _columns(kept_attributes)
         if conn.execute(
-                f'UPDATE "{self.name}" SET {_assigns(kept)} WHERE pk = ? AND sk = ? '
-                f"AND version = ? AND {same}",
+                _update_sql(self.name, kept_attributes, _nulls(vals)),
                 [vals[2], vals[3], *_bound(vals[_JSON:]), vals[0], vals[1], expect_version,
                  *_bound(key_vals)]
         ).rowcount:
             return
+        kept = list(zip(cols[_JSON:], vals[_JSON:], strict=True))  # always rewritten
         row = conn.execute(
             f'SELECT {", ".join(_KEYS)} FROM "{self.name}" WHERE pk = ? AND sk = ? '
             "AND version = ?", (vals[0], vals[1], expect_version)).fetchone()
@@ -500,12 +493,51 @@ def _kept_row(item: Item, kept: tuple[str, ...]) -> list[Any]:
     return vals
 
 
-def _marks(vals: Sequence[Any]) -> str:
+def _nulls(vals: Sequence[Any]) -> tuple[bool, ...]:
+    """Which of a row's values are NULL: with the table and its columns, all a write's
+    statement depends on."""
+    return tuple([v is None for v in vals])
+
+
+def _marks(nulls: Sequence[bool]) -> str:
     """A row's placeholders, NULL written into the statement: the sqlite3 module adapts
     each None it binds through a failed attribute lookup (an exception raised and cleared),
     and an item leaves most of its eight index columns empty. The statements stay few (an
-    item's kind decides which are empty), each prepared once in the connection's cache."""
-    return f"({', '.join('NULL' if v is None else '?' for v in vals)})"
+    item's kind decides which are empty), each prepared once in the connection's cache,
+    and their text made once (the functions below)."""
+    return f"({', '.join('NULL' if null else '?' for null in nulls)})"
+
+
+# A write's statement by its shape, made once: building it again at each write was a
+# tenth of a consumer's effect (docs/performance.md).
+
+
+@functools.lru_cache(maxsize=1024)
+def _insert_sql(table: str, kept: tuple[str, ...], verb: str,
+                rows: tuple[tuple[bool, ...], ...]) -> str:
+    return (f'{verb} INTO "{table}" ({", ".join(_columns(kept))}) VALUES '
+            + ", ".join(map(_marks, rows)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _upsert_sql(table: str, kept: tuple[str, ...], nulls: tuple[bool, ...]) -> str:
+    cols = _columns(kept)
+    same = " AND ".join(f"{c} IS excluded.{c}" for c in _KEYS)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in ("version", "body", *cols[_JSON:]))
+    return (f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES {_marks(nulls)} '
+            f"ON CONFLICT (pk, sk) DO UPDATE SET {sets} WHERE {same}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _update_sql(table: str, kept: tuple[str, ...], nulls: tuple[bool, ...]) -> str:
+    """The update conditioned on the version and on the index keys as they are; parameters:
+    version, body, the kept attributes' values, pk, sk, the version expected, the keys."""
+    same = " AND ".join(f"{c} IS NULL" if null else f"{c} = ?"
+                        for c, null in zip(_KEYS, nulls[4:_JSON], strict=True))
+    assigns = _assigns(list(zip(_columns(kept)[_JSON:],
+                                [None if null else "" for null in nulls[_JSON:]], strict=True)))
+    return (f'UPDATE "{table}" SET {assigns} WHERE pk = ? AND sk = ? '
+            f"AND version = ? AND {same}")
 
 
 def _bound(vals: Sequence[Any]) -> list[Any]:
