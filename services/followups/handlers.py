@@ -53,6 +53,9 @@ def _visible_view(uow: UnitOfWork | Table, who: Principal, request_id: str) -> R
 def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Principal,
                   request_id: str, body: str, files: Sequence[FilePart],
                   clock: Clock) -> FollowupOut:
+    # The roster entry and the view in one request to the store: under the server each
+    # SQLite statement costs hand-overs of the GIL between threads (docs/performance.md).
+    uow.read_ahead([*entry_keys(who), repository.view_key(request_id)])
     who = require_enabled(who, uow)
     view = _known_view(uow, request_id)
     # The command's one permission check, before looking at (or storing) any file.

@@ -44,6 +44,10 @@ query = query_page
 # --- request projection ------------------------------------------------------------
 
 
+def view_key(request_id: str) -> tuple[str, str]:
+    return _pk(request_id), VIEW_SK
+
+
 def get_view(uow: Reader, request_id: str) -> RequestView | None:
     return load_view(uow, _pk(request_id), request_id, RequestView)
 
@@ -55,7 +59,7 @@ def put_view(uow: UnitOfWork, view: RequestView, previous: RequestView | None) -
 def event_reads(event: Event) -> list[tuple[str, str]]:
     """What the worker's effect of an event reads (``handlers.apply_event``): the
     request's view, for every event but the roster's."""
-    return [] if isinstance(event, RosterChanged) else [(_pk(event.request_id), VIEW_SK)]
+    return [] if isinstance(event, RosterChanged) else [view_key(event.request_id)]
 
 
 # --- follow-ups --------------------------------------------------------------------
