@@ -508,11 +508,12 @@ def _marks(nulls: Sequence[bool]) -> str:
     return f"({', '.join('NULL' if null else '?' for null in nulls)})"
 
 
-# A write's statement by its shape, made once: building it again at each write was a
-# tenth of a consumer's effect (docs/performance.md).
+# A write's statement by its shape, made once: joined again at every write, its text was
+# a visible part of a consumer's effect (docs/performance.md). A batch's statement is long
+# (a seed's, hundreds of rows), hence the smaller cache.
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _insert_sql(table: str, kept: tuple[str, ...], verb: str,
                 rows: tuple[tuple[bool, ...], ...]) -> str:
     return (f'{verb} INTO "{table}" ({", ".join(_columns(kept))}) VALUES '
