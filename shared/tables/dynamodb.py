@@ -51,8 +51,8 @@ READ_BUDGET = 1000
 # physical keys, "<pk>#<n>" by a hash of the sort key. The port still sees one partition:
 # a query of it merges the shards in sort-key order. The outbox has fewer shards than the
 # others: the scheduler's sweep reads every shard of every outbox each minute, and four
-# take a service's outbox to about 1,000 commands a second (docs/aws.md). Changing a count
-# moves that partition's items to other keys: a deployment drains them first.
+# already carry the commands a second docs/aws.md gives. Changing a count moves that
+# partition's items to other keys: a deployment drains them first.
 SHARDS = {"OUTBOX": 4, "APPLIED": 16, "IDEM": 16}
 HOT = frozenset(SHARDS)
 # Records that only guard against repeats expire (DynamoDB deletes an item within a day or
