@@ -13,7 +13,8 @@ import orjson
 from shared.errors import NotFound, ValidationFailed
 from shared.identity import Principal
 from shared.messages import Party, RequestSnapshot
-from shared.tables import Page, Table
+from shared.roster import entry_keys, require_enabled
+from shared.tables import Item, Page, ReadItems, Table
 
 VIEW_SK = "VIEW"
 
@@ -57,20 +58,28 @@ V = TypeVar("V", bound=RequestView)
 T = TypeVar("T")
 
 
-def page_with_view(who: Principal, cursor: str | None,
-                   together: Callable[[], tuple[V, list[T]] | None],
-                   apart: Callable[[], tuple[V, tuple[list[T], str | None]]]
-                   ) -> tuple[V, list[T], str | None]:
-    """A page of a request's items with the view that says who may see them. A first page
-    comes with its view in one read (``together``: None where one read does not hold
-    both); any other page, ``apart``, checks the view before reading the items."""
-    both = together() if cursor is None else None
+Keys = list[tuple[str, str]]
+
+
+def page_with_view(table: Table, who: Principal, cursor: str | None,
+                   together: Callable[[Keys], tuple[tuple[V, list[T]] | None,
+                                                    list[Item | None]]],
+                   apart: Callable[[Principal], tuple[V, tuple[list[T], str | None]]]
+                   ) -> tuple[Principal, V, list[T], str | None]:
+    """A page of a request's items with the view that says who may see them, and the
+    caller as the roster lets them act. A first page comes with its view and the caller's
+    roster entry in one read (``together``, given the entry's keys: None for the page
+    where one read does not hold both); any other page, ``apart``, checks the view before
+    reading the items."""
+    keys = entry_keys(who)
+    both, found = together(keys) if cursor is None else (None, None)
+    who = require_enabled(who, table if found is None else ReadItems(keys, found))
     if both is not None:
         view, items = both
         view.check_visible(who)
-        return view, items, None
-    view, (items, next_cursor) = apart()
-    return view, items, next_cursor
+        return who, view, items, None
+    view, (items, next_cursor) = apart(who)
+    return who, view, items, next_cursor
 
 
 def load_view(reader: Any, pk: str, request_id: str, cls: type[V]) -> V | None:

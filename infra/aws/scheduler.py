@@ -33,8 +33,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"jobs": len(jobs), "failed": failed, "swept": swept}
 
 
-
-
 Reads = list[tuple[Any, "Future[list[dict[str, Any]]]"]]
 
 

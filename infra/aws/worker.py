@@ -40,8 +40,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-
-
 def run(broker: Any, body: str) -> Any:
     from dramatiq import Message
     from dramatiq.broker import MessageProxy

@@ -28,7 +28,7 @@ from shared.outbox import UnitOfWork
 from shared.projection import page_with_view
 from shared.roster import apply_roster, entry_keys, require_enabled
 from shared.settings import Settings
-from shared.tables import Item, ReadItems, Table
+from shared.tables import Item, Table
 
 log = logging.getLogger("atende.followups")
 
@@ -74,15 +74,11 @@ def post_followup(uow: UnitOfWork, blobs: Blobs, settings: Settings, who: Princi
 
 def list_followups(table: Table, who: Principal, request_id: str, limit: int,
                    cursor: str | None) -> FollowupPage:
-    """A first page is read with the caller's roster entry, in one request to the store."""
-    keys = entry_keys(who)
-    both, found = (repository.view_and_followups(table, request_id, limit, keys)
-                   if cursor is None else (None, None))
-    who = require_enabled(who, table if found is None else ReadItems(keys, found))
-    view, items, next_cursor = page_with_view(
-        who, cursor, lambda: both,
-        lambda: (_visible_view(table, who, request_id),
-                 repository.followups(table, request_id, limit, cursor)))
+    who, view, items, next_cursor = page_with_view(
+        table, who, cursor,
+        lambda keys: repository.view_and_followups(table, request_id, limit, keys),
+        lambda judged: (_visible_view(table, judged, request_id),
+                        repository.followups(table, request_id, limit, cursor)))
     return FollowupPage(items=[FollowupOut.of(f, view, who) for f in items],
                         next_cursor=next_cursor)
 

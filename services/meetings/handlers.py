@@ -31,9 +31,9 @@ from shared.logs import log as log_fields
 from shared.messages import Event, Party, RequestEvent, RequestReassigned, RosterChanged
 from shared.outbox import UnitOfWork
 from shared.projection import page_with_view
-from shared.roster import apply_roster, entry_keys, require_enabled
+from shared.roster import apply_roster, require_enabled
 from shared.settings import Settings
-from shared.tables import ReadItems, Table
+from shared.tables import Table
 
 log = logging.getLogger("atende.meetings")
 
@@ -174,15 +174,11 @@ def _publish(uow: UnitOfWork, meeting: Meeting) -> None:
 
 def list_meetings(table: Table, who: Principal, request_id: str, limit: int,
                   cursor: str | None) -> MeetingPage:
-    """A first page is read with the caller's roster entry, in one request to the store."""
-    keys = entry_keys(who)
-    both, found = (repo.view_and_meetings(table, request_id, limit, keys)
-                   if cursor is None else (None, None))
-    who = require_enabled(who, table if found is None else ReadItems(keys, found))
-    view, items, next_cursor = page_with_view(
-        who, cursor, lambda: both,
-        lambda: (_visible_view(table, who, request_id),
-                 repo.meetings(table, request_id, limit, cursor)))
+    who, view, items, next_cursor = page_with_view(
+        table, who, cursor,
+        lambda keys: repo.view_and_meetings(table, request_id, limit, keys),
+        lambda judged: (_visible_view(table, judged, request_id),
+                        repo.meetings(table, request_id, limit, cursor)))
     return MeetingPage(items=[MeetingOut.of(mt, view, who) for mt in items],
                        next_cursor=next_cursor)
 

@@ -326,15 +326,16 @@ def panel(table: Table, p: Principal, f: PanelFilters, limit: int, cursor: str |
     items are the panel rows' stored views (PanelItem), as JSON. The roster entry that
     lets an attendant see their unit's is read with the page, in one request to the store;
     where the roster takes their attendant role away, the page of what is left is read."""
+    def page_of(who: Principal, along: list[tuple[str, str]]) -> tuple[str, JsonPage]:
+        index, pk, where = _panel_scope(who, f, now)
+        return index, _query(table, pk, attribute="view", index=index, limit=limit,
+                             cursor=cursor, forward=False, where=where, along=along)
+
     keys = entry_keys(p)
-    index, pk, where = _panel_scope(p, f, now)
-    page: JsonPage = _query(table, pk, attribute="view", index=index, limit=limit,
-                            cursor=cursor, forward=False, where=where, along=keys)
+    index, page = page_of(p, keys)
     acting = require_enabled(p, ReadItems(keys, page.along))
     if acting is not p:
-        index, pk, where = _panel_scope(acting, f, now)
-        page = _query(table, pk, attribute="view", index=index, limit=limit, cursor=cursor,
-                      forward=False, where=where)
+        index, page = page_of(acting, [])
     return views.citizen_panel(page, p.sub) if index == "gsi1" else page
 
 

@@ -238,7 +238,7 @@ class SQLiteTable:
             chunk = keys[start:start + _MAX_ROWS]
             row = self.db.connection().execute(
                 _many_sql(self.name, len(chunk)), [v for key in chunk for v in key]).fetchone()
-            found += [None if body is None else orjson.loads(body) for body in row]
+            found += _loaded(row)
         return found
 
     def scan(self, prefix: str, sk: str | None = None) -> Iterator[Item]:
@@ -273,14 +273,12 @@ class SQLiteTable:
     ) -> Page:
         """The ``along`` items come in the page's statement (``query_json`` says why), and
         so does one row past the page, which tells whether a next page exists."""
-        if len(along) > _MAX_ROWS:
-            raise TableError(f"at most {_MAX_ROWS} items along a page")
         args, shape = _range_args(pk, index, prefix, start, end, forward, cursor, where)
-        params = [*(v for key in along for v in key), *args, limit + 1]
+        params = [*_along_args(along), *args, limit + 1]
         conn = self.db.connection()
         *found, bodies, firsts = conn.execute(_page_sql(self.name, shape, len(along)),
                                               params).fetchone()
-        items = [None if body is None else orjson.loads(body) for body in found]
+        items = _loaded(found)
         if bodies is None:
             return Page([], None, items)
         rows, keys = orjson.loads(bodies), firsts.split(_SEP)
@@ -306,15 +304,13 @@ class SQLiteTable:
         next page exists; its value is cut off here. The ``along`` items come in the same
         statement: under the server each statement costs several of the GIL's hand-overs
         between threads, which cost more than the statement itself."""
-        if len(along) > _MAX_ROWS:
-            raise TableError(f"at most {_MAX_ROWS} items along a page")
         args, shape = _range_args(pk, **query)
         attribute = attribute_name(attribute)
         sql = _json_page_sql(self.name, attribute, attribute in self.json_attributes, shape,
                              len(along))
         *found, values, firsts = self.db.connection().execute(
-            sql, [*(v for key in along for v in key), *args, limit + 1]).fetchone()
-        items = [None if body is None else orjson.loads(body) for body in found]
+            sql, [*_along_args(along), *args, limit + 1]).fetchone()
+        items = _loaded(found)
         if values is None:
             return JsonPage(b"[]", None, items)
         forward = query.get("forward", True)
@@ -539,6 +535,17 @@ def _update_sql(table: str, kept: tuple[str, ...], nulls: tuple[bool, ...]) -> s
                                 [None if null else "" for null in nulls[_JSON:]], strict=True)))
     return (f'UPDATE "{table}" SET {assigns} WHERE pk = ? AND sk = ? '
             f"AND version = ? AND {same}")
+
+
+def _along_args(along: Sequence[tuple[str, str]]) -> list[str]:
+    """The parameters of the items read along a page, first in its statement."""
+    if len(along) > _MAX_ROWS:
+        raise TableError(f"at most {_MAX_ROWS} items along a page")
+    return [v for key in along for v in key]
+
+
+def _loaded(bodies: Sequence[bytes | None]) -> list[Item | None]:
+    return [None if body is None else orjson.loads(body) for body in bodies]
 
 
 def _bound(vals: Sequence[Any]) -> list[Any]:
