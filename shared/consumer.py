@@ -10,17 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import iso
+from shared.combining import Combiner
 from shared.logs import log as log_fields
 from shared.messages import Event
 from shared.metrics import EFFECTS
 from shared.outbox import UnitOfWork
-from shared.tables import ConditionFailed, Delete, Put
+from shared.tables import ConditionFailed, Delete, Put, Write
 
 log = logging.getLogger("atende.consumer")
 APPLIED_PK = "APPLIED"
 # Delivery counts share the consumers' bookkeeping partition (sk never clashes: consumer
 # markers are "<service>#<event id>").
 DELIVERY_PREFIX = "DELIVERY#"
+# Deliveries applied in one transaction at most: a batch's writes (about three an event)
+# stay within a DynamoDB transaction's hundred.
+BATCH_LIMIT = 16
 
 
 @dataclass
@@ -65,14 +69,7 @@ def apply_once(
                 EFFECTS.labels(consumer, event.type, "repeat").inc()
                 return False
             effect(uow, event)
-            marker = {"pk": APPLIED_PK, "sk": sk, "type": event.type,
-                      "applied_at": iso(uow.clock.now())}
-            uow.add(Put(marker, must_not_exist=True))
-            delivery = _delivery.get()
-            if delivery is not None and delivery.table != uow.table.name:
-                delivery = None  # the guard's count lives in another service's table
-            if delivery is not None:
-                uow.add(Delete(APPLIED_PK, delivery.sk))
+            delivery = _mark_applied(uow, sk, event, _delivery.get())
             try:
                 uow.commit()
             except ConditionFailed:
@@ -84,6 +81,105 @@ def apply_once(
             EFFECTS.labels(consumer, event.type, "applied").inc()
             return True
     raise AssertionError("unreachable")
+
+
+def _mark_applied(uow: UnitOfWork, sk: str, event: Event, delivery: _Delivery | None
+                  ) -> _Delivery | None:
+    """The applied marker, and the crash guard's count cleared, in the effect's commit; the
+    count if it is cleared there."""
+    uow.add(Put({"pk": APPLIED_PK, "sk": sk, "type": event.type,
+                 "applied_at": iso(uow.clock.now())}, must_not_exist=True))
+    if delivery is None or delivery.table != uow.table.name:
+        return None  # no count, or one in another service's table
+    uow.add(Delete(APPLIED_PK, delivery.sk))
+    return delivery
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery handed to a batch: its event, and the crash guard's count of it (which
+    lives in the thread that received it)."""
+
+    event: Event
+    delivery: _Delivery | None
+
+
+# What a batch made of a delivery: applied (True), a repeat (False), or left to its own
+# thread to apply alone (None); and what its effect returned.
+Outcome = tuple[bool | None, Mapping[str, Any] | None]
+_ALONE: Outcome = (None, None)
+
+
+def apply_together(new_uow: Callable[[], UnitOfWork], consumer: str,
+                   batch: Sequence[Delivered], effect: Effect, reads: Reads) -> list[Outcome]:
+    """Apply deliveries that arrived together in one transaction: one read of all their
+    markers and declared keys, one commit for all. Each effect runs as it would alone, in
+    turn. A delivery the batch cannot take so is left to its own thread: one that reads a
+    key an earlier one reads (events about one request), writes a key an earlier one
+    wrote, or raises; and every one if the commit fails. A lone delivery is applied as
+    ever (``apply_once``)."""
+    outcomes = [_ALONE] * len(batch)
+    if len(batch) < 2:
+        return outcomes
+    keys: list[tuple[str, str]] = []
+    taken: list[int] = []
+    for n, d in enumerate(batch):
+        mine = [(APPLIED_PK, f"{consumer}#{d.event.id}"), *reads(d.event)]
+        if not set(mine).isdisjoint(keys):
+            continue
+        keys.extend(mine)
+        taken.append(n)
+    cleared: list[_Delivery] = []
+    try:
+        with new_uow() as uow:
+            uow.read_ahead(keys)
+            written: set[tuple[str, str]] = set()
+            for n in taken:
+                event = batch[n].event
+                sk = f"{consumer}#{event.id}"
+                if uow.get(APPLIED_PK, sk) is not None:
+                    outcomes[n] = (False, None)
+                    continue
+                point = uow.savepoint()
+                try:
+                    result = effect(uow, event)
+                except Exception:  # run again alone, it raises to its broker
+                    uow.roll_back(point)
+                    continue
+                touched = {_key(w) for w in uow.writes[point[0]:]}
+                if not touched.isdisjoint(written):
+                    uow.roll_back(point)
+                    continue
+                written |= touched
+                delivery = _mark_applied(uow, sk, event, batch[n].delivery)
+                if delivery is not None:
+                    cleared.append(delivery)
+                outcomes[n] = (True, result)
+            # Like writes together: SQLite puts a row of them in one statement.
+            uow.writes.sort(key=_rank)
+            uow.commit()
+    except Exception as exc:  # each alone then, as without a batch
+        log_fields(log, "events left to apply one at a time", consumer=consumer,
+                   count=len(batch), error=type(exc).__name__)
+        return [_ALONE] * len(batch)
+    for delivery in cleared:
+        delivery.cleared = True
+    for d, (applied, _) in zip(batch, outcomes, strict=True):
+        if applied is not None:
+            EFFECTS.labels(consumer, d.event.type, "applied" if applied else "repeat").inc()
+    return outcomes
+
+
+def _key(w: Write) -> tuple[str, str]:
+    return (w.item["pk"], w.item["sk"]) if isinstance(w, Put) else (w.pk, w.sk)
+
+
+def _rank(w: Write) -> int:
+    """Conditioned writes first, then unconditioned puts, then new items: no key is
+    written twice in a batch, so their order changes nothing else."""
+    if not isinstance(w, Put) or w.expect_version is not None:
+        return 0
+    return 2 if w.must_not_exist else 1
 
 
 # The effect of one event on a service's own table; what it returns is logged (ids and
@@ -107,15 +203,30 @@ class EventConsumer:
         self.new_uow = new_uow
         self.effect = effect
         self.log = logging.getLogger(f"atende.{service}.worker")
+        # Deliveries that arrive while a batch is being applied wait and go together.
+        self._together = (Combiner(self._apply_together, limit=BATCH_LIMIT)
+                          if reads is not None else None)
 
     def __call__(self, doc: dict[str, Any]) -> bool:
         """Apply one delivered event; True if this delivery was the one applied."""
         if doc.get("type") not in self.handles:
             return False
-        return apply_once(self.new_uow, self.service, Event.parse(doc, self.schemas),
-                          self._run, reads=self.reads)
+        event = Event.parse(doc, self.schemas)
+        if self._together is not None:
+            applied, result = self._together(Delivered(event, _delivery.get()))
+            if applied is not None:
+                if applied:
+                    self._logged(event, result)
+                return applied
+        return apply_once(self.new_uow, self.service, event, self._run, reads=self.reads)
+
+    def _apply_together(self, batch: Sequence[Delivered]) -> list[Outcome]:
+        assert self.reads is not None
+        return apply_together(self.new_uow, self.service, batch, self.effect, self.reads)
 
     def _run(self, uow: UnitOfWork, event: Event) -> None:
-        result = self.effect(uow, event) or {}
+        self._logged(event, self.effect(uow, event))
+
+    def _logged(self, event: Event, result: Mapping[str, Any] | None) -> None:
         log_fields(self.log, "event applied", type=event.type, event_id=event.id,
-                   request_id=event.request_id, **result)
+                   request_id=event.request_id, **(result or {}))

@@ -141,6 +141,13 @@ class UnitOfWork:
         self.entries.append(entry)
         self.writes.append(Put(entry, must_not_exist=True))
 
+    def savepoint(self) -> tuple[int, int, int]:
+        """Where the writes and events stand, to drop what comes after (``roll_back``)."""
+        return len(self.writes), len(self.entries), len(self.events)
+
+    def roll_back(self, point: tuple[int, int, int]) -> None:
+        del self.writes[point[0]:], self.entries[point[1]:], self.events[point[2]:]
+
     def commit(self) -> None:
         if self.writes:
             self.table.transact(self.writes)

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: float = Field(2.0, gt=0)
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = Field(30.0, gt=0)
-    worker_threads: int = Field(4, ge=0)  # 0: messages wait (crash-recovery tests)
+    worker_threads: int = Field(8, ge=0)  # 0: messages wait (crash-recovery tests)
     # How far `atende worker` lowers its CPU priority (nice) below the processes beside it:
     # a request someone waits on then goes before a delivery, which waits in its queue.
     # Off by default: beside PostgreSQL on one busy machine, deliveries fell far behind

@@ -339,6 +339,9 @@ class SQLiteTable:
                     if len(run) > 1:
                         self._insert_all(conn, n, run)
                         n += len(run)
+                    elif len(run := _plain_puts(writes, n)) > 1:
+                        self._upsert_all(conn, n, run)
+                        n += len(run)
                     else:
                         self._apply(conn, n, writes[n])
                         n += 1
@@ -362,6 +365,18 @@ class SQLiteTable:
             for n, w in enumerate(puts, first):
                 self._put(conn, n, w)
             raise  # not reached: one of them clashes
+
+    def _upsert_all(self, conn: sqlite3.Connection, first: int, puts: list[Put]) -> None:
+        """Unconditioned puts in one statement (the timeline entries of a batch of
+        events). A row whose index keys change is left as it was by the statement
+        (``_upsert_body``); then each is put in turn, those already written again."""
+        kept = self.json_attributes
+        rows = [_kept_row(w.item, kept) for w in puts]
+        done = conn.execute(_upsert_sql(self.name, kept, tuple(map(_nulls, rows))),
+                            [v for row in rows for v in _bound(row)]).rowcount
+        if done != len(rows):
+            for n, w in enumerate(puts, first):
+                self._put(conn, n, w)
 
     def _apply(self, conn: sqlite3.Connection, n: int, w: Write) -> None:
         """One write. A new item's condition is its key clash and a delete's the rows it
@@ -406,7 +421,7 @@ class SQLiteTable:
         panel row is in four); an UPDATE tried first cost a new row (a timeline entry) a
         second statement. False when the row's index keys change: the caller replaces
         it."""
-        return conn.execute(_upsert_sql(self.name, kept, _nulls(vals)), _bound(vals)
+        return conn.execute(_upsert_sql(self.name, kept, (_nulls(vals),)), _bound(vals)
                             ).rowcount == 1
 
     def _update(self, conn: sqlite3.Connection, n: int, expect_version: int,
@@ -517,12 +532,13 @@ def _insert_sql(table: str, kept: tuple[str, ...], verb: str,
 
 
 @functools.lru_cache(maxsize=1024)
-def _upsert_sql(table: str, kept: tuple[str, ...], nulls: tuple[bool, ...]) -> str:
+def _upsert_sql(table: str, kept: tuple[str, ...], rows: tuple[tuple[bool, ...], ...]) -> str:
     cols = _columns(kept)
     same = " AND ".join(f"{c} IS excluded.{c}" for c in _KEYS)
     sets = ", ".join(f"{c} = excluded.{c}" for c in ("version", "body", *cols[_JSON:]))
-    return (f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES {_marks(nulls)} '
-            f"ON CONFLICT (pk, sk) DO UPDATE SET {sets} WHERE {same}")
+    return (f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES '
+            + ", ".join(map(_marks, rows))
+            + f" ON CONFLICT (pk, sk) DO UPDATE SET {sets} WHERE {same}")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -558,6 +574,16 @@ def _new_items(writes: Sequence[Write], start: int) -> list[Put]:
     run: list[Put] = []
     for w in writes[start:start + _MAX_ROWS]:
         if not (isinstance(w, Put) and w.must_not_exist and w.expect_version is None):
+            break
+        run.append(w)
+    return run
+
+
+def _plain_puts(writes: Sequence[Write], start: int) -> list[Put]:
+    """The unconditioned puts in a row from ``start``."""
+    run: list[Put] = []
+    for w in writes[start:start + _MAX_ROWS]:
+        if not (isinstance(w, Put) and not w.must_not_exist and w.expect_version is None):
             break
         run.append(w)
     return run

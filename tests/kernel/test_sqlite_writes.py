@@ -74,3 +74,27 @@ def test_a_new_item_put_unconditioned_is_one_statement(table: adapter.SQLiteTabl
     assert len(run) == 3  # BEGIN, the INSERT, COMMIT
     table.transact([Put({"pk": "p", "sk": "t", "v": 2})])
     assert len(run) == 6 and table.get("p", "t")["v"] == 2
+
+
+def test_unconditioned_puts_in_a_row_are_one_statement(table: adapter.SQLiteTable) -> None:
+    """A batch's timeline entries: one INSERT … ON CONFLICT for all of them, new rows and
+    rows rewritten in place alike."""
+    table.transact([Put({"pk": "p", "sk": "a", "v": 0})])
+    run = _statements(table)
+    table.transact([Put({"pk": "p", "sk": s, "v": 1}) for s in "abc"])
+    assert len([s for s in run if s.startswith("INSERT")]) == 1
+    assert [i["v"] for i in table.query("p").items] == [1, 1, 1]
+
+
+def test_unconditioned_puts_that_move_a_row_between_index_keys(
+        table: adapter.SQLiteTable) -> None:
+    """A row whose index keys change is left by the one statement; each is then put in
+    turn, and every row ends as written."""
+    table.transact([Put({"pk": "p", "sk": "a", "v": 0, "gsi1pk": "G", "gsi1sk": "1"}),
+                    Put({"pk": "p", "sk": "b", "v": 0})])
+    table.transact([Put({"pk": "p", "sk": "a", "v": 1, "gsi1pk": "H", "gsi1sk": "1"}),
+                    Put({"pk": "p", "sk": "b", "v": 1}),
+                    Put({"pk": "p", "sk": "c", "v": 1})])
+    assert [i["v"] for i in table.query("p").items] == [1, 1, 1]
+    assert table.query("G", index="gsi1").items == []
+    assert [i["sk"] for i in table.query("H", index="gsi1").items] == ["a"]
