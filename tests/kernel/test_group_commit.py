@@ -5,7 +5,7 @@ cannot apply as a lone delivery would is left to its own thread."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from shared.consumer import (
 )
 from shared.messages import Event, FollowupPosted, Party
 from shared.outbox import UnitOfWork
-from shared.tables import Item, Put, Write
+from shared.tables import Item, Put, Table, Write
 from shared.tables.sqlite import SQLiteDatabase, SQLiteTable
 from shared.topology import Topology
+from tests.helpers import SHARED_SERVERS
+from tests.kernel.table_adapters import ADAPTERS
 
 # -- the combiner -----------------------------------------------------------------------
 
@@ -297,3 +299,36 @@ def test_deliveries_on_many_threads_are_each_applied_once(tmp_path: Path) -> Non
         seen = table.get(f"REQ#{r}", "REQ")["seen"]  # type: ignore[index]
         assert len(seen) == (2 if n < 10 else 1)
         assert table.get(f"REQ#{r}", "REQ")["version"] == 1 + len(seen)  # type: ignore[index]
+
+
+# -- on every table adapter -------------------------------------------------------------
+
+
+@pytest.fixture(params=[pytest.param(a, marks=SHARED_SERVERS) if a == "postgres" else a
+                        for a in sorted(ADAPTERS)])
+def any_table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Table]:
+    with ADAPTERS[request.param](tmp_path) as t:
+        yield t
+
+
+def test_a_batch_commits_on_every_adapter(any_table: Table) -> None:
+    """Versioned puts, plain puts, new markers and a count's delete, reordered into one
+    transaction, as each store takes it; a repeat batch changes nothing."""
+    any_table.transact([Put({"pk": f"REQ#r{n}", "sk": "REQ", "version": 1, "seen": []})
+                        for n in range(3)] + [Put({"pk": APPLIED_PK, "sk": "DELIVERY#m",
+                                                   "starts": 1})])
+    events = [_event(f"r{n}") for n in range(3)]
+    counts = [_Delivery(any_table.name, "DELIVERY#m"), None, None]
+
+    def run() -> list[Any]:
+        return apply_together(
+            lambda: UnitOfWork(any_table, None, FrozenClock(), Topology()), "c",
+            [Delivered(e, d) for e, d in zip(events, counts, strict=True)], _effect, _reads)
+
+    assert [a for a, _ in run()] == [True, True, True]
+    assert [a for a, _ in run()] == [False, False, False]
+    for e in events:
+        req = any_table.get(f"REQ#{e.request_id}", "REQ")
+        assert req is not None and (req["version"], req["seen"]) == (2, [e.id])
+        assert any_table.get(f"REQ#{e.request_id}", f"TL#{e.id}") is not None
+    assert any_table.get(APPLIED_PK, "DELIVERY#m") is None
