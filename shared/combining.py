@@ -19,10 +19,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Call(Generic[T, R]):
     item: T
-    woken: threading.Event = field(default_factory=threading.Event)
+    # Held until the call is woken: a bare lock, lighter than an Event (one wait, one wake).
+    woken: threading.Lock = field(default_factory=_held)
     lead: bool = False  # woken to run the next batch, not with an outcome
     outcome: R | None = None
     error: BaseException | None = None
@@ -46,7 +53,7 @@ class Combiner(Generic[T, R]):
             lead = not self._running
             self._running = True
         if not lead:
-            call.woken.wait()
+            call.woken.acquire()
         if lead or call.lead:
             self._lead()
         if call.error is not None:
@@ -55,7 +62,7 @@ class Combiner(Generic[T, R]):
 
     def _gather(self) -> None:
         """Yield the interpreter while that brings more calls: threads that already hold a
-        delivery then reach the batch instead of the next one. Alone, it costs one yield."""
+        delivery then reach the batch instead of the next one. Alone, it costs two yields."""
         arrived, idle = len(self._waiting), 0
         while arrived < self.limit and idle < _PATIENCE:
             time.sleep(0)
@@ -86,6 +93,6 @@ class Combiner(Generic[T, R]):
             else:
                 following.lead = True
         for c in batch:
-            c.woken.set()
+            c.woken.release()
         if following is not None:
-            following.woken.set()
+            following.woken.release()

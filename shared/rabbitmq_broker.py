@@ -12,44 +12,97 @@ Queues are quorum queues where they are new (see TagSafeRabbitmqBroker)."""
 
 from __future__ import annotations
 
+import bisect
 import logging
+import threading
 from typing import Any
 
 import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
 from dramatiq.common import q_name, xq_name
+from dramatiq.errors import ConnectionClosed
 
 log = logging.getLogger("atende.broker")
 PRECONDITION_FAILED = 406  # a declaration whose arguments the existing queue does not have
 
 
 class _Consumer(_RabbitmqConsumer):
+    """Settles on the consumer's own thread, those that wait together at once: the acks of
+    a run of tags below every message still being run as one ``multiple`` ack. Dramatiq
+    sends each ack apart, and pika waits for each to be written out before the next: most
+    of a RabbitMQ consumer thread's time, and the deliveries of a batch
+    (``shared.combining``) finish together."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.delivered: dict[int, Any] = {}  # tag -> the message this channel gave it to
+        # Guards ``delivered`` and what waits to be settled: a tag leaves the one and joins
+        # the other at once, so a flush never takes an unsettled tag for a settled one.
+        self._settling = threading.Lock()
+        self._acks: list[int] = []
+        self._nacks: list[int] = []
+        self._flush_due = False
 
     def __next__(self) -> Any:
         message: Any = super().__next__()
         if message is not None:
-            self.delivered[message._tag] = message
+            with self._settling:
+                self.delivered[message._tag] = message
         return message
 
     def _ours(self, message: Any) -> bool:
+        """Whether this channel delivered the message (then no longer in ``delivered``);
+        the caller holds ``_settling``."""
         tag = message._tag
         if self.delivered.get(tag) is message:
             del self.delivered[tag]
+            self.known_tags.discard(tag)
             return True
         log.warning("settle skipped: delivered on an earlier channel", extra={"fields": {
             "queue": self.queue_name, "message_id": message.message_id}})
         return False
 
     def ack(self, message: Any) -> None:
-        if self._ours(message):
-            super().ack(message)
+        self._settle(message, self._acks)
 
     def nack(self, message: Any) -> None:
-        if self._ours(message):
-            super().nack(message)
+        self._settle(message, self._nacks)
+
+    def _nack(self, tag: int) -> None:
+        """Dramatiq's rejection of a message it could not decode (never delivered on)."""
+        self._settle(None, self._nacks, tag)
+
+    def _settle(self, message: Any, into: list[int], tag: int | None = None) -> None:
+        with self._settling:
+            if message is not None:
+                if not self._ours(message):
+                    return
+                tag = message._tag
+            into.append(tag)  # type: ignore[arg-type]  # given when message is None
+            if self._flush_due:
+                return
+            self._flush_due = True
+        try:
+            self.connection.add_callback_threadsafe(self._flush)
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
+            raise ConnectionClosed(e) from None
+
+    def _flush(self) -> None:
+        """On the consumer's thread: rejections first, then the acks below the oldest
+        message still being run in one frame, and the others one by one."""
+        with self._settling:
+            acks, nacks = sorted(self._acks), self._nacks
+            self._acks, self._nacks, self._flush_due = [], [], False
+            oldest = min(self.delivered, default=None)
+        for tag in nacks:
+            self.channel.basic_nack(tag, requeue=False)
+        below = len(acks) if oldest is None else bisect.bisect_left(acks, oldest)
+        if below > 1:
+            self.channel.basic_ack(acks[below - 1], multiple=True)
+        elif below:
+            self.channel.basic_ack(acks[0])
+        for tag in acks[below:]:
+            self.channel.basic_ack(tag)
 
 
 # A backstop above the crash guard's own limit (shared.crash_guard.CRASH_LIMIT): the broker

@@ -71,3 +71,80 @@ def test_an_ack_from_an_earlier_channel_leaves_the_new_delivery_alone(queue: str
     again.close()
     assert _take(queue) is None
     broker.close()
+
+
+def _settled(consumer: Any) -> None:
+    """Let the consumer's thread (here, this one) run what waits: its settles."""
+    assert next(consumer) is None
+
+
+def _count(queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    n = conn.channel().queue_declare(queue, passive=True).method.message_count
+    conn.close()
+    return n
+
+
+def test_settles_that_wait_together_go_as_one_ack_below_the_oldest_still_running(
+        queue: str) -> None:
+    """Acks made while none was flushed are sent together: the run below the oldest
+    message still being run as one ``multiple`` ack, the rest one by one, rejections
+    first. Only the acked are gone: the running one stays, the rejected one is
+    dead-lettered."""
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    for n in range(8):
+        job.send(n)
+    consumer = broker.consume(queue, prefetch=8, timeout=100)
+    got = [_next(consumer) for _ in range(8)]
+    sent: list[tuple[str, int, bool]] = []
+    ack, nack = consumer.channel.basic_ack, consumer.channel.basic_nack
+
+    def spy_ack(tag: int, multiple: bool = False) -> None:
+        sent.append(("ack", tag, multiple))
+        ack(tag, multiple=multiple)
+
+    def spy_nack(tag: int, multiple: bool = False, requeue: bool = True) -> None:
+        sent.append(("nack", tag, multiple))
+        nack(tag, multiple=multiple, requeue=requeue)
+
+    consumer.channel.basic_ack, consumer.channel.basic_nack = spy_ack, spy_nack
+    tags = [m._tag for m in got]
+    # Out of order, from worker threads: 0-3 done, 4 still running, 5 rejected, 6-7 done.
+    for i in (2, 0, 3, 1, 7, 6):
+        consumer.ack(got[i])
+    consumer.nack(got[5])
+    _settled(consumer)
+    assert sent == [("nack", tags[5], False), ("ack", tags[3], True),
+                    ("ack", tags[6], False), ("ack", tags[7], False)]
+    consumer.ack(got[4])  # the last one ends: nothing is acked twice
+    _settled(consumer)
+    assert sent[4:] == [("ack", tags[4], False)]
+    assert consumer.channel.is_open
+    consumer.close()
+    assert _count(queue) == 0
+    assert _take(f"{queue}.XQ") == got[5].message_id
+    broker.close()
+
+
+def test_a_message_still_running_stays_when_the_others_are_acked_and_the_channel_closes(
+        queue: str) -> None:
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    for n in range(4):
+        job.send(n)
+    consumer = broker.consume(queue, prefetch=4, timeout=100)
+    got = [_next(consumer) for _ in range(4)]
+    for m in (got[0], got[2], got[3]):
+        consumer.ack(m)
+    _settled(consumer)
+    consumer.close()  # the process dies running the second
+    assert _take(queue) == got[1].message_id
+    assert _take(queue) is None
+    broker.close()
