@@ -6,7 +6,8 @@ writes to ``ATENDE_BENCH_PROBE`` the time from the first one's start to the last
 and the CPU time the whole process (every thread) spent meanwhile.
 
 ``python -m infra.bench.probe`` is the baseline: a Dramatiq worker, built like
-``atende worker`` (same broker URL, middleware and threads), whose actor does nothing.
+``atende worker`` (same broker URL, middleware and threads), whose actor does nothing;
+with ``ATENDE_BENCH_STOCK``, on Dramatiq's own RabbitMQ broker instead (``STOCK_QUEUE``).
 It starts consuming once the file ``ATENDE_BENCH_GO`` exists, so that it can be started
 (imports paid) while the worker under test drains, without running beside it.
 """
@@ -26,6 +27,9 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 NOOP_ACTOR, NOOP_QUEUE = "bench_noop", "bench-noop"
+# Dramatiq's own RabbitMQ broker, as it comes (its consumer, its classic queue, its default
+# middleware): a reference that moves with none of the platform's changes to the broker.
+STOCK_QUEUE = "bench-noop-stock"
 
 
 class Probe(Middleware):
@@ -66,13 +70,22 @@ def main() -> None:
     from shared.settings import Settings
 
     settings = Settings()
-    broker = build_broker(settings)
 
     def bench_noop(payload: dict[str, Any]) -> None:
         return None
 
-    declare_job(broker, bench_noop, actor_name=NOOP_ACTOR, queue_name=NOOP_QUEUE,
-                settings=settings)
+    if os.environ.get("ATENDE_BENCH_STOCK"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker: dramatiq.Broker = RabbitmqBroker(url=settings.broker_url)
+        broker.add_middleware(Probe())
+        declare: Any = dramatiq.actor(broker=broker, actor_name=NOOP_ACTOR,
+                                      queue_name=STOCK_QUEUE)
+        declare(bench_noop)
+    else:
+        broker = build_broker(settings)
+        declare_job(broker, bench_noop, actor_name=NOOP_ACTOR, queue_name=NOOP_QUEUE,
+                    settings=settings)
     worker = dramatiq.Worker(broker, worker_threads=settings.event_threads,
                              worker_timeout=100)
     stop = threading.Event()

@@ -100,7 +100,9 @@ def table(rows: list[Row]) -> str:
                          if "bytes" in r else "") + (
                          f"  cpu {r['cpu_ms']:.0f} ms" if "cpu_ms" in r else "") + (
                          f"  cpu {r['cpu_us']:.0f} µs/msg" if "cpu_us" in r else "") + (
-                         f", ratio {r['cpu_ratio']:.2f}" if "cpu_ratio" in r else ""))
+                         f", ratio {r['cpu_ratio']:.2f}" if "cpu_ratio" in r else "") + (
+                         f"; against Dramatiq's {r['stock_ratio']:.2f}"
+                         if "stock_ratio" in r else ""))
     return "\n".join(lines)
 
 

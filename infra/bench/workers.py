@@ -14,7 +14,7 @@ from dramatiq import Message
 
 from infra import services
 from infra.bench import brokers
-from infra.bench.probe import NOOP_ACTOR, NOOP_QUEUE
+from infra.bench.probe import NOOP_ACTOR, NOOP_QUEUE, STOCK_QUEUE
 from infra.bench.procs import Proc, atende, env_for
 from infra.bench.seed import ATTENDANT, seed
 from shared import messages as m
@@ -50,14 +50,16 @@ def _enqueue(broker: dramatiq.Broker, queue: str, actor: str, docs: list[dict[st
 
 
 def run(work: Path, kind: str, *, events: int) -> list[Row]:
-    """Both queues are filled before either worker starts; the no-op worker waits (its
-    imports done) until the worker under test has drained its queue."""
+    """The queues are filled before any worker starts; each no-op worker waits (its
+    imports done) until the one before it has drained its queue. On RabbitMQ a third
+    drains on Dramatiq's own broker, as information."""
     url = brokers.url_for(kind)
-    queues = (*(q for q, _ in services.queues()), NOOP_QUEUE)
+    stock = kind == "rabbitmq"
+    queues = (*(q for q, _ in services.queues()), NOOP_QUEUE, *((STOCK_QUEUE,) if stock else ()))
     brokers.reset(kind, queues)
     seeded = seed(work / f"worker-{kind}", events, in_service=False)
     broker = build_broker(Settings(broker_url=url))
-    for q in queues:
+    for q in queues[:-1] if stock else queues:
         broker.declare_queue(q)
     author = m.Party(sub=ATTENDANT.sub, name=ATTENDANT.name)
     # One event per request, as a busy unit's would be; the no-op gets the same documents.
@@ -67,24 +69,48 @@ def run(work: Path, kind: str, *, events: int) -> list[Row]:
     _enqueue(broker, queue_of("requests"), actor_of("requests"), docs)
     _enqueue(broker, NOOP_QUEUE, NOOP_ACTOR, docs)
     broker.close()
+    if stock:
+        _enqueue_stock(url, docs)
     env, logs = env_for(seeded.data_dir, url), work / "logs"
-    go, probes = work / f"go-{kind}", (work / f"worker-{kind}.json", work / f"noop-{kind}.json")
-    go.unlink(missing_ok=True)
-    with atende("worker", env=_probed(env, actor_of("requests"), events, probes[0]),
-                log=logs / f"worker-{kind}.log") as worker, \
-            Proc.python("infra.bench.probe", log=logs / f"noop-{kind}.log",
-                        env=_probed(env, NOOP_ACTOR, events, probes[1])
-                        | {"ATENDE_BENCH_GO": str(go)}) as noop:
-        applied = _drained(worker, probes[0], events)
+    probe = work / f"worker-{kind}.json"
+    with atende("worker", env=_probed(env, actor_of("requests"), events, probe),
+                log=logs / f"worker-{kind}.log") as worker:
+        applied = _drained(worker, probe, events)
         worker.stop()
-        noop.wait_output("waiting")
-        go.touch()
-        base = _drained(noop, probes[1], events)
+    base = _noop(work, kind, env, events)
     rate, base_rate = events / applied["seconds"], events / base["seconds"]
     # Each process's CPU per message, as information: what a crowded machine blurs least.
     cpu, base_cpu = (1e6 * p["cpu_seconds"] / events for p in (applied, base))
-    return [{"suite": "worker", "name": f"no-op actor ({kind})", "rps": base_rate,
+    rows = [{"suite": "worker", "name": f"no-op actor ({kind})", "rps": base_rate,
              "failed": base["failed"], "cpu_us": base_cpu},
             {"suite": "worker", "name": f"atende worker ({kind})", "rps": rate,
              "failed": applied["failed"], "ratio": rate / base_rate, "cpu_us": cpu,
              "cpu_ratio": base_cpu / cpu}]
+    if stock:
+        ref = _noop(work, "stock", env | {"ATENDE_BENCH_STOCK": "1"}, events)
+        ref_rate, ref_cpu = events / ref["seconds"], 1e6 * ref["cpu_seconds"] / events
+        rows.insert(1, {"suite": "worker", "name": "no-op actor (rabbitmq, stock Dramatiq)",
+                        "rps": ref_rate, "failed": ref["failed"], "cpu_us": ref_cpu})
+        rows[-1]["stock_ratio"] = rate / ref_rate
+    return rows
+
+
+def _noop(work: Path, kind: str, env: dict[str, str], events: int) -> dict[str, Any]:
+    """A no-op worker's drain of its queue, started (imports paid) before it may begin."""
+    go, probe = work / f"go-{kind}", work / f"noop-{kind}.json"
+    go.unlink(missing_ok=True)
+    with Proc.python("infra.bench.probe", log=work / "logs" / f"noop-{kind}.log",
+                     env=_probed(env, NOOP_ACTOR, events, probe)
+                     | {"ATENDE_BENCH_GO": str(go)}) as noop:
+        noop.wait_output("waiting")
+        go.touch()
+        return _drained(noop, probe, events)
+
+
+def _enqueue_stock(url: str, docs: list[dict[str, Any]]) -> None:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+    stock = RabbitmqBroker(url=url)
+    stock.declare_queue(STOCK_QUEUE)  # a classic queue, as Dramatiq declares it
+    _enqueue(stock, STOCK_QUEUE, NOOP_ACTOR, docs)
+    stock.close()

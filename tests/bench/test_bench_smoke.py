@@ -23,7 +23,8 @@ HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "console detail
 ROWS = [*HTTP, "console first load",
         "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
-        "atende worker (rabbitmq)", "panel p50, 20 requests", "panel p50, 200 requests",
+        "no-op actor (rabbitmq, stock Dramatiq)", "atende worker (rabbitmq)",
+        "panel p50, 20 requests", "panel p50, 200 requests",
         "timeline p50, 10 entries", "timeline p50, 30 entries",
         "panel p50, 20 requests (postgres)", "panel p50, 200 requests (postgres)",
         "command→effect (postgres+rabbitmq)",
@@ -74,6 +75,10 @@ def test_quick_bench_prints_every_row_and_writes_json(tmp_path: Path) -> None:
         assert len(rows[name]["rounds"]) == result["sizes"]["rounds"], rows[name]
     for name in JUDGED | set(cold):
         assert rows[name]["verdict"] in ("PASS", "MISS") and rows[name]["target"], rows[name]
+    # The RabbitMQ worker is also given against Dramatiq's own no-op, as information.
+    stock = rows["no-op actor (rabbitmq, stock Dramatiq)"]["rps"]
+    assert rows["atende worker (rabbitmq)"]["stock_ratio"] == pytest.approx(
+        rows["atende worker (rabbitmq)"]["rps"] / stock)
 
 
 def test_handler_modules_are_found() -> None:
