@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 # Yields in a row that bring no one before a batch is run: one let threads that had a
@@ -19,20 +18,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _held() -> threading.Lock:
-    lock = threading.Lock()
-    lock.acquire()
-    return lock
-
-
-@dataclass(eq=False)
 class _Call(Generic[T, R]):
-    item: T
-    # Held until the call is woken: a bare lock, lighter than an Event (one wait, one wake).
-    woken: threading.Lock = field(default_factory=_held)
-    lead: bool = False  # woken to run the next batch, not with an outcome
-    outcome: R | None = None
-    error: BaseException | None = None
+    """One caller's item and, once its batch ran, its outcome. A plain class: a dataclass
+    is compiled at import, which every Lambda function's first answer pays."""
+
+    __slots__ = ("error", "item", "lead", "outcome", "woken")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        # Held until the call is woken: a bare lock, lighter than an Event (one wait, one
+        # wake).
+        self.woken = threading.Lock()
+        self.woken.acquire()
+        self.lead = False  # woken to run the next batch, not with an outcome
+        self.outcome: R | None = None
+        self.error: BaseException | None = None
 
 
 class Combiner(Generic[T, R]):

@@ -95,13 +95,16 @@ def _mark_applied(uow: UnitOfWork, sk: str, event: Event, delivery: _Delivery | 
     return delivery
 
 
-@dataclass(frozen=True)
 class Delivered:
     """A delivery handed to a batch: its event, and the crash guard's count of it (which
-    lives in the thread that received it)."""
+    lives in the thread that received it). A plain class: a dataclass is compiled at import,
+    which every Lambda function's first answer pays (docs/performance.md)."""
 
-    event: Event
-    delivery: _Delivery | None
+    __slots__ = ("delivery", "event")
+
+    def __init__(self, event: Event, delivery: _Delivery | None) -> None:
+        self.event = event
+        self.delivery = delivery
 
 
 # What a batch made of a delivery: applied (True), a repeat (False), or left to its own
@@ -204,15 +207,15 @@ class EventConsumer:
         self.effect = effect
         self.log = logging.getLogger(f"atende.{service}.worker")
         # Deliveries that arrive while a batch is being applied wait and go together.
-        self._together = (Combiner(self._apply_together, limit=BATCH_LIMIT)
-                          if reads is not None else None)
+        self._together: Combiner[Delivered, Outcome] = Combiner(self._apply_together,
+                                                                limit=BATCH_LIMIT)
 
     def __call__(self, doc: dict[str, Any]) -> bool:
         """Apply one delivered event; True if this delivery was the one applied."""
         if doc.get("type") not in self.handles:
             return False
         event = Event.parse(doc, self.schemas)
-        if self._together is not None:
+        if self.reads is not None:
             applied, result = self._together(Delivered(event, _delivery.get()))
             if applied is not None:
                 if applied:
