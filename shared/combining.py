@@ -55,7 +55,7 @@ class Combiner(Generic[T, R]):
         if not lead:
             call.woken.acquire()
         if lead or call.lead:
-            self._lead()
+            self._lead(call)
         if call.error is not None:
             raise call.error
         return call.outcome  # type: ignore[return-value]  # set by the batch that ran it
@@ -70,22 +70,34 @@ class Combiner(Generic[T, R]):
             idle = idle + 1 if now == arrived else 0
             arrived = now
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Call[T, R]) -> None:
         """Run what waits (this thread's own call among it), then hand the lead on to the
         first call that came meanwhile, if any: a thread leads one batch, so its own
         message is answered without waiting for the traffic to stop."""
-        self._gather()
-        with self._lock:
-            batch, self._waiting = self._waiting[:self.limit], self._waiting[self.limit:]
+        batch: list[_Call[T, R]] = []
         try:
+            self._gather()
+            with self._lock:
+                batch, self._waiting = self._waiting[:self.limit], self._waiting[self.limit:]
             outcomes = self.run([c.item for c in batch])
             if len(outcomes) != len(batch):
                 raise RuntimeError("a batch's outcomes do not match its items")
             for c, outcome in zip(batch, outcomes, strict=True):
                 c.outcome = outcome
         except BaseException as exc:  # each caller raises it as its own
+            if not batch:  # raised before the batch was taken: this call alone leaves
+                with self._lock:
+                    self._waiting.remove(own)
+                raise
             for c in batch:
                 c.error = exc
+        finally:
+            # Whatever happened (even an exception raised into this thread from outside,
+            # as a time limit does), the batch's callers are woken and the lead handed on:
+            # a caller left waiting would hold its message forever.
+            self._hand_on(batch)
+
+    def _hand_on(self, batch: list[_Call[T, R]]) -> None:
         with self._lock:
             following = self._waiting[0] if self._waiting else None
             if following is None:

@@ -3,6 +3,7 @@ one transaction, so a repeat delivery changes nothing."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -96,15 +97,18 @@ def _mark_applied(uow: UnitOfWork, sk: str, event: Event, delivery: _Delivery | 
 
 
 class Delivered:
-    """A delivery handed to a batch: its event, and the crash guard's count of it (which
-    lives in the thread that received it). A plain class: a dataclass is compiled at import,
-    which every Lambda function's first answer pays (docs/performance.md)."""
+    """A delivery handed to a batch: its event, and what lives in the thread that received
+    it: the crash guard's count of it, and its context (its correlation id, for the log
+    lines its effect writes). A plain class: a dataclass is compiled at import, which every
+    Lambda function's first answer pays (docs/performance.md)."""
 
-    __slots__ = ("delivery", "event")
+    __slots__ = ("context", "delivery", "event")
 
-    def __init__(self, event: Event, delivery: _Delivery | None) -> None:
+    def __init__(self, event: Event, delivery: _Delivery | None,
+                 context: contextvars.Context | None = None) -> None:
         self.event = event
         self.delivery = delivery
+        self.context = context or contextvars.copy_context()
 
 
 # What a batch made of a delivery: applied (True), a repeat (False), or left to its own
@@ -145,7 +149,7 @@ def apply_together(new_uow: Callable[[], UnitOfWork], consumer: str,
                     continue
                 point = uow.savepoint()
                 try:
-                    result = effect(uow, event)
+                    result = batch[n].context.run(effect, uow, event)
                 except Exception:  # run again alone, it raises to its broker
                     uow.roll_back(point)
                     continue

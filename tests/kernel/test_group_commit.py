@@ -20,6 +20,7 @@ from shared.consumer import (
     _Delivery,
     apply_together,
 )
+from shared.logs import correlation_id
 from shared.messages import Event, FollowupPosted, Party
 from shared.outbox import UnitOfWork
 from shared.tables import Item, Put, Table, Write
@@ -141,6 +142,62 @@ def test_what_a_batch_raises_is_raised_to_each_of_its_callers_and_the_next_one_r
     assert not combine._running
 
 
+def test_callers_are_woken_even_when_the_leader_is_interrupted() -> None:
+    """An exception raised into the leading thread from outside (a time limit) still
+    wakes its batch and hands the lead on."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[list[int]] = []
+
+    class Interrupted(BaseException):
+        pass
+
+    def run(items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            started.set()
+            assert release.wait(10)
+            raise Interrupted
+        return list(items)
+
+    combine: Combiner[int, int] = Combiner(run)
+    out: dict[int, int | BaseException] = {}
+    threads = _call_all(combine, [0], out)
+    assert started.wait(10)
+    threads += _call_all(combine, [1, 2], out)
+    _wait_until(lambda: len(combine._waiting) == 2)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert isinstance(out[0], Interrupted) and out[1] == 1 and out[2] == 2
+
+
+def test_a_leader_interrupted_before_its_batch_hands_the_lead_on() -> None:
+    combine, batches, started, release = _held_first_batch()
+    out: dict[int, int | BaseException] = {}
+    threads = _call_all(combine, [0], out)
+    assert started.wait(10)
+    threads += _call_all(combine, [1], out)
+    _wait_until(lambda: len(combine._waiting) == 1)
+    threads += _call_all(combine, [2], out)
+    _wait_until(lambda: len(combine._waiting) == 2)
+    gather, interrupted = combine._gather, []
+
+    def interrupt_once() -> None:  # the next leader is interrupted while it gathers
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        gather()
+
+    combine._gather = interrupt_once  # type: ignore[method-assign]
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert out[0] == 0 and isinstance(out[1], KeyboardInterrupt) and out[2] == 20
+    assert batches == [[0], [2]] and not combine._waiting and not combine._running
+
+
 # -- applying a batch -------------------------------------------------------------------
 
 
@@ -260,6 +317,26 @@ def test_the_crash_guards_counts_are_cleared_in_the_batchs_commit(table: Recordi
     assert [a for a, _ in _together(table, events, counts)] == [True, True]
     assert table.get(APPLIED_PK, "DELIVERY#m0") is None
     assert (counts[0].cleared, counts[1].cleared) == (True, False)
+
+
+def test_each_effect_runs_in_its_own_deliverys_context(table: Recording) -> None:
+    """An effect's log lines carry its own delivery's correlation id, not the id of the
+    thread that led the batch."""
+    seen: dict[str, str | None] = {}
+
+    def effect(uow: UnitOfWork, e: Event) -> None:
+        seen[e.request_id] = correlation_id.get()
+        _effect(uow, e)
+
+    batch = []
+    for n in range(3):
+        token = correlation_id.set(f"corr-{n}")
+        batch.append(Delivered(_event(f"r{n}"), None))
+        correlation_id.reset(token)
+    outcomes = apply_together(lambda: UnitOfWork(table, None, FrozenClock(), Topology()),
+                              "c", batch, effect, _reads)
+    assert [a for a, _ in outcomes] == [True] * 3
+    assert seen == {f"r{n}": f"corr-{n}" for n in range(3)}
 
 
 def _key(w: Write) -> tuple[str, str]:
