@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -14,7 +15,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
-from shared.consumer import APPLIED_PK, DELIVERY_PREFIX, _Delivery, _delivery
+from shared.combining import Combiner
+from shared.consumer import APPLIED_PK, BATCH_LIMIT, DELIVERY_PREFIX, _Delivery, _delivery
 from shared.tables import ConditionFailed, Delete, Put, Table
 
 log = logging.getLogger("atende.consumer")
@@ -119,6 +121,8 @@ class CrashGuard(Middleware):
         # .suspect: None, or whether this run is alone; .guarded: whether it was counted;
         # .where: the counted run's table and record key
         self._run = threading.local()
+        self._starts: Combiner[tuple[Table, str], bool] = Combiner(self._count_first_starts,
+                                                                   limit=BATCH_LIMIT)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         table = self.tables.get(q_name(message.queue_name))
@@ -132,6 +136,8 @@ class CrashGuard(Middleware):
             self._run.suspect, self._run.guarded = False, False
             return
         sk = _delivery_key(message)
+        if not counted and self._first_start(table, sk):
+            return
         item = table.get(APPLIED_PK, sk)
         suspect = item is not None or counted
         self.lock.acquire(suspect)
@@ -142,6 +148,56 @@ class CrashGuard(Middleware):
             log.error("message dead-lettered: its worker died under it", extra={"fields": {
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
+
+    def _first_start(self, table: Table, sk: str) -> bool:
+        """Count the start of a message that has no record yet, an ordinary run, with the
+        starts of the others that begin at the same time: one read and one write for all
+        (``Combiner``), as the effects' batches are. False when it has a record (a
+        suspect, or a copy counted elsewhere): the caller reads it and goes on as before.
+        The shared hold comes first, as an ordinary run's count always comes after it."""
+        self.lock.acquire(False)
+        try:
+            first = self._starts((table, sk))
+        except BaseException:
+            self.lock.release(False)
+            raise
+        if not first:
+            self.lock.release(False)
+            return False
+        self._run.suspect, self._run.guarded, self._run.where = False, True, (table, sk)
+        _delivery.set(_Delivery(table.name, sk))
+        return True
+
+    def _count_first_starts(self, starts: Sequence[tuple[Table, str]]) -> list[bool]:
+        """A batch of first starts (see ``_first_start``): per table, the records read in
+        one request and those absent written in one transaction. Any clash (a copy of one
+        of them counted meanwhile) leaves them all to the one-by-one path."""
+        done = [False] * len(starts)
+        by_table: dict[str, list[int]] = {}
+        for n, (table, _) in enumerate(starts):
+            by_table.setdefault(table.name, []).append(n)
+        for ns in by_table.values():
+            table = starts[ns[0]][0]
+            keys = list(dict.fromkeys((APPLIED_PK, starts[n][1]) for n in ns))
+            absent = {key for key, item in zip(keys, table.get_many(keys), strict=True)
+                      if item is None}
+            taken = []  # a copy of the same message twice in the batch: the first only
+            for n in ns:
+                if (key := (APPLIED_PK, starts[n][1])) in absent:
+                    absent.discard(key)
+                    taken.append(n)
+            if not taken:
+                continue
+            try:
+                # Not durable, as every count of the guard's (``_count_start``).
+                table.transact([Put({"pk": APPLIED_PK, "sk": starts[n][1], "starts": 1,
+                                     "version": 1, "dead": None}, must_not_exist=True)
+                                for n in taken], durable=False)
+            except ConditionFailed:
+                continue
+            for n in taken:
+                done[n] = True
+        return done
 
     def _count_start(self, table: Table, sk: str, message_id: str,
                      item: dict[str, Any] | None, again: bool = False,

@@ -35,6 +35,9 @@ class RecordingTable:
     def get(self, pk: str, sk: str) -> Any:
         return self.table.get(pk, sk)
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> Any:
+        return self.table.get_many(keys)
+
     def transact(self, writes: Sequence[Write], *, durable: bool = True) -> None:
         self.transactions.append((list(writes), durable))
         self.table.transact(writes, durable=durable)
@@ -81,3 +84,20 @@ def test_a_run_that_wrote_nothing_clears_its_count_without_waiting_for_the_disk(
     assert table.transactions[1:] == [
         ([Delete(APPLIED_PK, f"{DELIVERY_PREFIX}m1")], False)]
     assert table.get(APPLIED_PK, f"{DELIVERY_PREFIX}m1") is None
+
+
+def test_first_starts_that_begin_together_are_written_in_one_transaction(
+        tmp_path: Path) -> None:
+    """The starts of messages with no count yet, begun at once, are counted together; a
+    second copy of one of them, and a message already counted, are left to the
+    one-by-one path (which reads their count and runs them alone)."""
+    table, guard, _ = _guarded(tmp_path)
+    table.table.transact([Put({"pk": APPLIED_PK, "sk": "DELIVERY#old", "starts": 1,
+                               "version": 1, "dead": None}, must_not_exist=True)])
+    starts = [(table, "DELIVERY#a"), (table, "DELIVERY#b"), (table, "DELIVERY#a"),
+              (table, "DELIVERY#old")]
+    assert guard._count_first_starts(starts) == [True, True, False, False]  # type: ignore[arg-type]
+    [(writes, durable)] = table.transactions
+    assert not durable
+    assert [w.item["sk"] for w in writes] == ["DELIVERY#a", "DELIVERY#b"]  # type: ignore[union-attr]
+    assert table.get(APPLIED_PK, "DELIVERY#a")["starts"] == 1
