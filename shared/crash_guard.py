@@ -17,7 +17,7 @@ from dramatiq.middleware import Middleware
 
 from shared.combining import Combiner
 from shared.consumer import APPLIED_PK, BATCH_LIMIT, DELIVERY_PREFIX, _Delivery, _delivery
-from shared.tables import ConditionFailed, Delete, Put, Table
+from shared.tables import ConditionFailed, Delete, Item, Put, Table
 
 log = logging.getLogger("atende.consumer")
 
@@ -27,6 +27,10 @@ log = logging.getLogger("atende.consumer")
 # A message whose processing started this many times and never finished (its worker died
 # under it each time) is dead-lettered instead of being run again.
 CRASH_LIMIT = 3
+# What a batch of first starts made of one: whether its record was read, and the record;
+# ``_COUNTED``: it had none, and its first start is now counted.
+_Read = tuple[bool, Item | None]
+_COUNTED: _Read = (True, None)
 
 
 class _RunLock:
@@ -121,8 +125,8 @@ class CrashGuard(Middleware):
         # .suspect: None, or whether this run is alone; .guarded: whether it was counted;
         # .where: the counted run's table and record key
         self._run = threading.local()
-        self._starts: Combiner[tuple[Table, str], bool] = Combiner(self._count_first_starts,
-                                                                   limit=BATCH_LIMIT)
+        self._starts: Combiner[tuple[Table, str], _Read] = Combiner(self._count_first_starts,
+                                                                    limit=BATCH_LIMIT)
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         table = self.tables.get(q_name(message.queue_name))
@@ -136,9 +140,12 @@ class CrashGuard(Middleware):
             self._run.suspect, self._run.guarded = False, False
             return
         sk = _delivery_key(message)
-        if not counted and self._first_start(table, sk):
-            return
-        item = table.get(APPLIED_PK, sk)
+        read: _Read = (False, None)
+        if not counted:
+            read = self._first_start(table, sk)
+            if read == _COUNTED:
+                return
+        item = read[1] if read[0] else table.get(APPLIED_PK, sk)
         suspect = item is not None or counted
         self.lock.acquire(suspect)
         self._run.suspect, self._run.guarded, self._run.where = suspect, True, (table, sk)
@@ -149,42 +156,47 @@ class CrashGuard(Middleware):
                 "actor": message.actor_name, "message_id": message.message_id}})
             message.fail()
 
-    def _first_start(self, table: Table, sk: str) -> bool:
+    def _first_start(self, table: Table, sk: str) -> _Read:
         """Count the start of a message that has no record yet, an ordinary run, with the
         starts of the others that begin at the same time: one read and one write for all
-        (``Combiner``), as the effects' batches are. False when it has a record (a
-        suspect, or a copy counted elsewhere): the caller reads it and goes on as before.
-        The shared hold comes first, as an ordinary run's count always comes after it."""
+        (``Combiner``), as the effects' batches are. ``_COUNTED`` then; otherwise whether
+        its record was read, and the record (a suspect's, or a copy's counted elsewhere),
+        for the caller to go on as before. The shared hold comes first, as an ordinary
+        run's count always comes after it."""
         self.lock.acquire(False)
         try:
-            first = self._starts((table, sk))
+            read = self._starts((table, sk))
         except BaseException:
             self.lock.release(False)
             raise
-        if not first:
+        if read != _COUNTED:
             self.lock.release(False)
-            return False
+            return read
         self._run.suspect, self._run.guarded, self._run.where = False, True, (table, sk)
         _delivery.set(_Delivery(table.name, sk))
-        return True
+        return read
 
-    def _count_first_starts(self, starts: Sequence[tuple[Table, str]]) -> list[bool]:
+    def _count_first_starts(self, starts: Sequence[tuple[Table, str]]) -> list[_Read]:
         """A batch of first starts (see ``_first_start``): per table, the records read in
-        one request and those absent written in one transaction. Any clash (a copy of one
-        of them counted meanwhile) leaves them all to the one-by-one path."""
-        done = [False] * len(starts)
+        one request and those absent written in one transaction. A second copy of one
+        message in the batch, and every one of them if the write clashes (a copy counted
+        meanwhile), are left to read their record again."""
+        done: list[_Read] = [(False, None)] * len(starts)
         by_table: dict[str, list[int]] = {}
         for n, (table, _) in enumerate(starts):
             by_table.setdefault(table.name, []).append(n)
         for ns in by_table.values():
             table = starts[ns[0]][0]
             keys = list(dict.fromkeys((APPLIED_PK, starts[n][1]) for n in ns))
-            absent = {key for key, item in zip(keys, table.get_many(keys), strict=True)
-                      if item is None}
-            taken = []  # a copy of the same message twice in the batch: the first only
+            records = dict(zip(keys, table.get_many(keys), strict=True))
+            taken = []
             for n in ns:
-                if (key := (APPLIED_PK, starts[n][1])) in absent:
-                    absent.discard(key)
+                key = (APPLIED_PK, starts[n][1])
+                if key not in records:
+                    continue  # its copy was taken above
+                if (record := records.pop(key)) is not None:
+                    done[n] = (True, record)
+                else:
                     taken.append(n)
             if not taken:
                 continue
@@ -196,7 +208,7 @@ class CrashGuard(Middleware):
             except ConditionFailed:
                 continue
             for n in taken:
-                done[n] = True
+                done[n] = _COUNTED
         return done
 
     def _count_start(self, table: Table, sk: str, message_id: str,

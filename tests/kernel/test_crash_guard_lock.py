@@ -39,7 +39,7 @@ def test_two_runs_of_one_message_id_each_release_their_hold(tmp_path: Path) -> N
     table.get = get  # type: ignore[method-assign]
     # The one-by-one path, where each run reads its own count: the batch of first starts
     # reads them together (the test below).
-    guard._first_start = lambda table, sk: False  # type: ignore[method-assign]
+    guard._first_start = lambda table, sk: (False, None)  # type: ignore[method-assign]
     _run_both(guard)
 
 

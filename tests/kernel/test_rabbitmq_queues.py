@@ -79,6 +79,10 @@ class CountingTable:
         self.reads += 1
         return self.table.get(pk, sk)
 
+    def get_many(self, keys: Any) -> Any:
+        self.reads += 1
+        return self.table.get_many(keys)
+
     def transact(self, writes: Any, *, durable: bool = True) -> None:
         self.calls += 1
         self.table.transact(writes, durable=durable)
