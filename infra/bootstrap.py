@@ -164,7 +164,7 @@ class Platform:
 
         io = {q for name in self.services for q in own_queues_of(self.services[name].contract)}
         events = set(self.broker.get_declared_queues()) - io
-        pools = [(events, self.settings.event_threads)]
+        pools = [(events, self.settings.worker_threads)]
         if io and self.settings.io_threads:  # 0: left to the workers that have some
             pools.append((io, self.settings.io_threads))
         workers = [dramatiq.Worker(self.broker, queues=queues, worker_timeout=100,

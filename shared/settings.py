@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     outbox_sweep_seconds: float = Field(2.0, gt=0)
     # An in-process delivery not acknowledged by its consumer within this time is re-sent.
     outbox_redeliver_seconds: float = Field(30.0, gt=0)
-    # Threads that take the event queues; 0: messages wait (crash-recovery tests). Unset:
-    # by the broker (``event_threads``).
-    worker_threads: int | None = Field(None, ge=0)
+    # Threads that take the event queues (the deliveries they hold at once are applied
+    # together, docs/performance.md); 0: messages wait (crash-recovery tests).
+    worker_threads: int = Field(8, ge=0)
     # How far `atende worker` lowers its CPU priority (nice) below the processes beside it:
     # a request someone waits on then goes before a delivery, which waits in its queue.
     # Off by default: beside PostgreSQL on one busy machine, deliveries fell far behind
@@ -190,17 +190,6 @@ class Settings(BaseSettings):
         # directory is configured): the other two sources would each walk every field to
         # find nothing, at every process's start.
         return init_settings, env_settings
-
-    @property
-    def event_threads(self) -> int:
-        """``worker_threads``, or by the broker. On RabbitMQ, whose quorum queues count
-        deliveries, a delivery's only write is its effect, and the deliveries the threads
-        hold at once are applied in one transaction: more threads, larger batches. Elsewhere
-        the crash guard writes each delivery's start in its own thread, and more threads
-        only contend for the GIL (docs/performance.md)."""
-        if self.worker_threads is not None:
-            return self.worker_threads
-        return 8 if self.broker_url.startswith(("amqp://", "amqps://")) else 4
 
     @property
     def redirect_bytes(self) -> int:

@@ -86,7 +86,7 @@ def main() -> None:
         broker = build_broker(settings)
         declare_job(broker, bench_noop, actor_name=NOOP_ACTOR, queue_name=NOOP_QUEUE,
                     settings=settings)
-    worker = dramatiq.Worker(broker, worker_threads=settings.event_threads,
+    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads,
                              worker_timeout=100)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -28,19 +28,6 @@ def test_keywords_then_the_environment_then_the_defaults(
     assert Settings().http_threads == Settings.model_fields["http_threads"].default
 
 
-def test_the_event_threads_follow_the_broker_unless_set(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """RabbitMQ's deliveries are applied in batches as large as the threads that hold them
-    (docs/operations.md); the others keep fewer threads."""
-    monkeypatch.delenv("ATENDE_WORKER_THREADS", raising=False)
-    assert Settings(broker_url="amqp://guest:guest@127.0.0.1:5672/").event_threads == 8
-    assert Settings(broker_url="redis://127.0.0.1:6379/0").event_threads == 4
-    assert Settings().event_threads == 4  # the in-process broker
-    assert Settings(broker_url="amqp://h/", worker_threads=0).event_threads == 0
-    monkeypatch.setenv("ATENDE_WORKER_THREADS", "2")
-    assert Settings(broker_url="amqp://h/").event_threads == 2
-
-
 def test_a_bad_value_is_refused_with_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATENDE_BROKER_URL", "ftp://x")
     with pytest.raises(ValidationError) as refused:
