@@ -23,8 +23,8 @@ APPLIED_PK = "APPLIED"
 # Delivery counts share the consumers' bookkeeping partition (sk never clashes: consumer
 # markers are "<service>#<event id>").
 DELIVERY_PREFIX = "DELIVERY#"
-# Deliveries applied in one transaction at most: a batch's writes (about three an event)
-# stay within a DynamoDB transaction's hundred.
+# Deliveries applied in one transaction at most: enough for every worker thread's, and few
+# enough that a batch's writes stay within what one DynamoDB transaction takes.
 BATCH_LIMIT = 16
 
 

@@ -85,16 +85,25 @@ def _wait_until(check: Callable[[], bool]) -> None:
     raise AssertionError("not reached in time")
 
 
+def _held_then(combine: Combiner[int, int], started: threading.Event,
+               release: threading.Event, later: Sequence[int]) -> dict[int, int | BaseException]:
+    """Call with 0, whose batch holds until ``release``; meanwhile call with ``later``, all
+    waiting before the release; each call's outcome or what it raised."""
+    out: dict[int, int | BaseException] = {}
+    threads = _call_all(combine, [0], out)
+    assert started.wait(10)
+    threads += _call_all(combine, later, out)
+    _wait_until(lambda: len(combine._waiting) == len(later))
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    return out
+
+
 def test_calls_made_while_a_batch_runs_go_together_and_each_gets_its_own_outcome() -> None:
     combine, batches, started, release = _held_first_batch()
-    out: dict[int, int | BaseException] = {}
-    first = _call_all(combine, [0], out)
-    assert started.wait(10)
-    rest = _call_all(combine, range(1, 6), out)
-    _wait_until(lambda: len(combine._waiting) == 5)
-    release.set()
-    for t in first + rest:
-        t.join(10)
+    out = _held_then(combine, started, release, range(1, 6))
     assert batches[0] == [0]
     assert sorted(batches[1]) == [1, 2, 3, 4, 5]  # one batch, led by one of them
     assert out == {i: i * 10 for i in range(6)}
@@ -102,14 +111,7 @@ def test_calls_made_while_a_batch_runs_go_together_and_each_gets_its_own_outcome
 
 def test_a_batch_never_exceeds_the_limit() -> None:
     combine, batches, started, release = _held_first_batch(limit=2)
-    out: dict[int, int | BaseException] = {}
-    threads = _call_all(combine, [0], out)
-    assert started.wait(10)
-    threads += _call_all(combine, range(1, 6), out)
-    _wait_until(lambda: len(combine._waiting) == 5)
-    release.set()
-    for t in threads:
-        t.join(10)
+    out = _held_then(combine, started, release, range(1, 6))
     assert [len(b) for b in batches] == [1, 2, 2, 1]
     assert out == {i: i * 10 for i in range(6)}
 
@@ -129,14 +131,7 @@ def test_what_a_batch_raises_is_raised_to_each_of_its_callers_and_the_next_one_r
         return list(items)
 
     combine: Combiner[int, int] = Combiner(run)
-    out: dict[int, int | BaseException] = {}
-    threads = _call_all(combine, [0], out)
-    assert started.wait(10)
-    threads += _call_all(combine, [1, 2], out)
-    _wait_until(lambda: len(combine._waiting) == 2)
-    release.set()
-    for t in threads:
-        t.join(10)
+    out = _held_then(combine, started, release, [1, 2])
     assert isinstance(out[1], RuntimeError) and isinstance(out[2], RuntimeError)
     assert combine(7) == 7  # the combiner is not left waiting for a lead
     assert not combine._running
@@ -160,15 +155,7 @@ def test_callers_are_woken_even_when_the_leader_is_interrupted() -> None:
         return list(items)
 
     combine: Combiner[int, int] = Combiner(run)
-    out: dict[int, int | BaseException] = {}
-    threads = _call_all(combine, [0], out)
-    assert started.wait(10)
-    threads += _call_all(combine, [1, 2], out)
-    _wait_until(lambda: len(combine._waiting) == 2)
-    release.set()
-    for t in threads:
-        t.join(10)
-    assert not any(t.is_alive() for t in threads)
+    out = _held_then(combine, started, release, [1, 2])
     assert isinstance(out[0], Interrupted) and out[1] == 1 and out[2] == 2
 
 

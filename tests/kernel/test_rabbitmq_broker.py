@@ -78,6 +78,19 @@ def _settled(consumer: Any) -> None:
     assert next(consumer) is None
 
 
+def _delivered(queue: str, n: int) -> tuple[TagSafeRabbitmqBroker, Any, list[Any]]:
+    """``n`` messages sent to ``queue`` and delivered to one consumer, none settled."""
+    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
+    def job(n: int) -> None: ...
+
+    for k in range(n):
+        job.send(k)
+    consumer = broker.consume(queue, prefetch=n, timeout=100)
+    return broker, consumer, [_next(consumer) for _ in range(n)]
+
+
 def _count(queue: str) -> int:
     conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     n = conn.channel().queue_declare(queue, passive=True).method.message_count
@@ -91,15 +104,7 @@ def test_settles_that_wait_together_go_as_one_ack_below_the_oldest_still_running
     message still being run as one ``multiple`` ack, the rest one by one, rejections
     first. Only the acked are gone: the running one stays, the rejected one is
     dead-lettered."""
-    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
-
-    @dramatiq.actor(broker=broker, queue_name=queue)
-    def job(n: int) -> None: ...
-
-    for n in range(8):
-        job.send(n)
-    consumer = broker.consume(queue, prefetch=8, timeout=100)
-    got = [_next(consumer) for _ in range(8)]
+    broker, consumer, got = _delivered(queue, 8)
     sent: list[tuple[str, int, bool]] = []
     ack, nack = consumer.channel.basic_ack, consumer.channel.basic_nack
 
@@ -132,15 +137,7 @@ def test_settles_that_wait_together_go_as_one_ack_below_the_oldest_still_running
 
 def test_a_message_still_running_stays_when_the_others_are_acked_and_the_channel_closes(
         queue: str) -> None:
-    broker = TagSafeRabbitmqBroker(url=AMQP_URL, confirm_delivery=True)
-
-    @dramatiq.actor(broker=broker, queue_name=queue)
-    def job(n: int) -> None: ...
-
-    for n in range(4):
-        job.send(n)
-    consumer = broker.consume(queue, prefetch=4, timeout=100)
-    got = [_next(consumer) for _ in range(4)]
+    broker, consumer, got = _delivered(queue, 4)
     for m in (got[0], got[2], got[3]):
         consumer.ack(m)
     _settled(consumer)
