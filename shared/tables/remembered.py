@@ -32,14 +32,13 @@ class Remembered:
             kept = self.items[key]
             return None if kept is None else orjson.loads(kept)
         item = self.table.get(pk, sk)
-        self.items[key] = None if item is None else orjson.dumps(item)
+        self._keep([key], [item])
         return item
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
         todo = list(dict.fromkeys(k for k in keys if k not in self.items))
         if todo:
-            for key, item in zip(todo, self.table.get_many(todo), strict=True):
-                self.items[key] = None if item is None else orjson.dumps(item)
+            self._keep(todo, self.table.get_many(todo))
         return [None if (kept := self.items[key]) is None else orjson.loads(kept)
                 for key in keys]
 

@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -355,10 +355,9 @@ class SQLiteTable:
         consumer's effect and its marker, each a statement apiece before. A key that
         exists undoes the statement whole; one at a time then tells which it was."""
         kept = self.json_attributes
-        rows = [_kept_row(w.item, kept) for w in puts]
+        shapes, params = _rows(puts, kept)
         try:
-            conn.execute(_insert_sql(self.name, kept, "INSERT", tuple(map(_nulls, rows))),
-                         [v for row in rows for v in _bound(row)])
+            conn.execute(_insert_sql(self.name, kept, "INSERT", shapes), params)
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname != "SQLITE_CONSTRAINT_PRIMARYKEY":
                 raise
@@ -371,10 +370,8 @@ class SQLiteTable:
         events). A row whose index keys change is left as it was by the statement
         (``_upsert_body``); then each is put in turn, those already written again."""
         kept = self.json_attributes
-        rows = [_kept_row(w.item, kept) for w in puts]
-        done = conn.execute(_upsert_sql(self.name, kept, tuple(map(_nulls, rows))),
-                            [v for row in rows for v in _bound(row)]).rowcount
-        if done != len(rows):
+        shapes, params = _rows(puts, kept)
+        if conn.execute(_upsert_sql(self.name, kept, shapes), params).rowcount != len(puts):
             for n, w in enumerate(puts, first):
                 self._put(conn, n, w)
 
@@ -521,7 +518,7 @@ def _marks(nulls: Sequence[bool]) -> str:
 
 # A write's statement by its shape, made once: joined again at every write, its text was
 # a visible part of a consumer's effect (docs/performance.md). A batch's statement is long
-# (a seed's, hundreds of rows), hence the smaller cache.
+# (a seed's, hundreds of rows), hence the smaller caches of the rows' statements.
 
 
 @functools.lru_cache(maxsize=256)
@@ -531,7 +528,15 @@ def _insert_sql(table: str, kept: tuple[str, ...], verb: str,
             + ", ".join(map(_marks, rows)))
 
 
-@functools.lru_cache(maxsize=1024)
+def _rows(puts: Sequence[Put], kept: tuple[str, ...]
+          ) -> tuple[tuple[tuple[bool, ...], ...], list[Any]]:
+    """Several items' rows for one statement: each row's NULLs (its shape) and the values
+    bound, all rows' in turn."""
+    rows = [_kept_row(w.item, kept) for w in puts]
+    return tuple(map(_nulls, rows)), [v for row in rows for v in _bound(row)]
+
+
+@functools.lru_cache(maxsize=256)
 def _upsert_sql(table: str, kept: tuple[str, ...], rows: tuple[tuple[bool, ...], ...]) -> str:
     cols = _columns(kept)
     same = " AND ".join(f"{c} IS excluded.{c}" for c in _KEYS)
@@ -571,19 +576,20 @@ def _bound(vals: Sequence[Any]) -> list[Any]:
 
 def _new_items(writes: Sequence[Write], start: int) -> list[Put]:
     """The new items (puts that must not exist) in a row from ``start``."""
-    run: list[Put] = []
-    for w in writes[start:start + _MAX_ROWS]:
-        if not (isinstance(w, Put) and w.must_not_exist and w.expect_version is None):
-            break
-        run.append(w)
-    return run
+    return _run_of(writes, start, lambda w: w.must_not_exist)
 
 
 def _plain_puts(writes: Sequence[Write], start: int) -> list[Put]:
     """The unconditioned puts in a row from ``start``."""
+    return _run_of(writes, start, lambda w: not w.must_not_exist)
+
+
+def _run_of(writes: Sequence[Write], start: int, kind: Callable[[Put], bool]) -> list[Put]:
+    """The puts with no version expected, of one ``kind``, in a row from ``start``: as
+    many as one statement takes."""
     run: list[Put] = []
     for w in writes[start:start + _MAX_ROWS]:
-        if not (isinstance(w, Put) and not w.must_not_exist and w.expect_version is None):
+        if not (isinstance(w, Put) and w.expect_version is None and kind(w)):
             break
         run.append(w)
     return run
