@@ -162,13 +162,17 @@ class Platform:
         never holds a thread an event delivery needs."""
         import dramatiq
 
+        from shared.batch_worker import BatchingWorker
+
         io = {q for name in self.services for q in own_queues_of(self.services[name].contract)}
         events = set(self.broker.get_declared_queues()) - io
         pools = [(events, self.settings.worker_threads)]
         if io and self.settings.io_threads:  # 0: left to the workers that have some
             pools.append((io, self.settings.io_threads))
-        workers = [dramatiq.Worker(self.broker, queues=queues, worker_timeout=100,
-                                   worker_threads=threads) for queues, threads in pools]
+        # The event queues' consumers apply batches themselves where the broker allows it.
+        kinds = (BatchingWorker, dramatiq.Worker)[:len(pools)]
+        workers = [kind(self.broker, queues=queues, worker_timeout=100, worker_threads=threads)
+                   for kind, (queues, threads) in zip(kinds, pools, strict=True)]
         # Each worker adds a middleware of its own that starts its consumers, of its own
         # queues alone: Dramatiq's warning about a second one of that type is no news.
         quiet = _Unless("of the same type twice")

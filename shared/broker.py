@@ -121,5 +121,7 @@ def declare_consumer(
     def consume(doc: dict[str, Any]) -> None:
         fn(doc)  # what it returns (applied or not) is for tests; an actor returns nothing
 
+    # A consumer that applies batches offers them to the worker (shared.batch_worker).
+    consume.together = getattr(fn, "together", None)  # type: ignore[attr-defined]
     return declare_job(broker, consume, actor_name=actor_of(service),
                        queue_name=queue_of(service), settings=settings)

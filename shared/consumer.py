@@ -227,6 +227,37 @@ class EventConsumer:
                 return applied
         return apply_once(self.new_uow, self.service, event, self._run, reads=self.reads)
 
+    def together(self, docs: Sequence[tuple[dict[str, Any], contextvars.Context]]
+                 ) -> list[BaseException | None]:
+        """Deliveries read together by one thread (``shared.batch_worker``), each with the
+        context its middleware ran in: applied as a batch, what the batch leaves applied
+        alone in turn. One outcome each: None, or what its delivery raised."""
+        errors: list[BaseException | None] = [None] * len(docs)
+        batch: list[Delivered] = []
+        where: list[int] = []
+        for n, (doc, context) in enumerate(docs):
+            if doc.get("type") not in self.handles:
+                continue
+            try:
+                event = Event.parse(doc, self.schemas)
+            except Exception as exc:
+                errors[n] = exc
+                continue
+            batch.append(Delivered(event, context.run(_delivery.get), context))
+            where.append(n)
+        outcomes = (self._apply_together(batch) if self.reads is not None
+                    else [_ALONE] * len(batch))
+        for d, n, (applied, result) in zip(batch, where, outcomes, strict=True):
+            if applied is None:
+                try:
+                    d.context.run(apply_once, self.new_uow, self.service, d.event, self._run,
+                                  reads=self.reads)
+                except Exception as exc:
+                    errors[n] = exc
+            elif applied:
+                d.context.run(self._logged, d.event, result)
+        return errors
+
     def _apply_together(self, batch: Sequence[Delivered]) -> list[Outcome]:
         assert self.reads is not None
         return apply_together(self.new_uow, self.service, batch, self.effect, self.reads)

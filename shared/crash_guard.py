@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import dramatiq
@@ -33,6 +34,17 @@ _Read = tuple[bool, Item | None]
 _COUNTED: _Read = (True, None)
 
 
+class _Run:
+    """A message's run under the guard: whether it runs alone (a suspect), and where its
+    start was counted (its table and record key; None: not counted)."""
+
+    __slots__ = ("suspect", "where")
+
+    def __init__(self, suspect: bool, where: tuple[Table, str] | None) -> None:
+        self.suspect = suspect
+        self.where = where
+
+
 class _RunLock:
     """Many ordinary messages at once, or one suspect alone: a message that was running
     when its worker died runs by itself next time, so only the culprit of a crash is
@@ -43,11 +55,18 @@ class _RunLock:
         self._shared = 0
         self._exclusive = False
         self._waiting = 0
+        # Shared holds by this thread: a thread that runs a batch (shared.batch_worker)
+        # takes one per message, and a later one must not wait for a suspect that waits
+        # for the thread's earlier ones.
+        self._mine = threading.local()
 
     def acquire(self, exclusive: bool) -> None:
         with self._cond:
-            if not (exclusive or self._exclusive or self._waiting):
+            mine = getattr(self._mine, "n", 0)
+            if not (exclusive or self._exclusive or self._waiting) or (
+                    mine and not exclusive):
                 self._shared += 1  # the common case, without wait_for's predicate calls
+                self._mine.n = mine + 1
                 return
             if exclusive:
                 self._waiting += 1
@@ -57,6 +76,7 @@ class _RunLock:
             else:
                 self._cond.wait_for(lambda: not self._exclusive and self._waiting == 0)
                 self._shared += 1
+                self._mine.n = 1
 
     def release(self, exclusive: bool) -> None:
         with self._cond:
@@ -64,6 +84,7 @@ class _RunLock:
                 self._exclusive = False
             else:
                 self._shared -= 1
+                self._mine.n = getattr(self._mine, "n", 1) - 1
                 if not self._waiting:
                     # Only a suspect waits on a shared hold's release: the ordinary
                     # messages blocked behind one were woken when it went.
@@ -118,13 +139,12 @@ class CrashGuard(Middleware):
         self.tables = tables  # by queue name
         self.limit = limit
         self.lock = _RunLock()
-        # Per worker thread, not per message id: two deliveries of one message can run at
-        # once (RabbitMQ hands it again to a reconnected consumer while the first run goes
-        # on), and keyed by id the second would overwrite the first's hold, which would
-        # then never be released and stall the next suspect and everything behind it.
-        # .suspect: None, or whether this run is alone; .guarded: whether it was counted;
-        # .where: the counted run's table and record key
-        self._run = threading.local()
+        # Per run's context (a worker thread's, or each message's in a batch), not per
+        # message id: two deliveries of one message can run at once (RabbitMQ hands it
+        # again to a reconnected consumer while the first run goes on), and keyed by id
+        # the second would overwrite the first's hold, which would then never be released
+        # and stall the next suspect and everything behind it.
+        self._run: ContextVar[_Run | None] = ContextVar("crash_guard_run", default=None)
         self._starts: Combiner[tuple[Table, str], _Read] = Combiner(self._count_first_starts,
                                                                     limit=BATCH_LIMIT)
 
@@ -137,7 +157,7 @@ class CrashGuard(Middleware):
         counted = _broker_counts(broker, message)
         if counted and first:  # the common case: nothing to read, no key to make
             self.lock.acquire(False)
-            self._run.suspect, self._run.guarded = False, False
+            self._run.set(_Run(False, None))
             return
         sk = _delivery_key(message)
         read: _Read = (False, None)
@@ -148,7 +168,7 @@ class CrashGuard(Middleware):
         item = read[1] if read[0] else table.get(APPLIED_PK, sk)
         suspect = item is not None or counted
         self.lock.acquire(suspect)
-        self._run.suspect, self._run.guarded, self._run.where = suspect, True, (table, sk)
+        self._run.set(_Run(suspect, (table, sk)))
         _delivery.set(_Delivery(table.name, sk))
         if self._count_start(table, sk, message.message_id, item, redelivered is True,
                              unwritten=counted) >= self.limit:
@@ -172,7 +192,7 @@ class CrashGuard(Middleware):
         if read != _COUNTED:
             self.lock.release(False)
             return read
-        self._run.suspect, self._run.guarded, self._run.where = False, True, (table, sk)
+        self._run.set(_Run(False, (table, sk)))
         _delivery.set(_Delivery(table.name, sk))
         return read
 
@@ -250,15 +270,17 @@ class CrashGuard(Middleware):
     def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy,
                               *, result: Any = None, exception: BaseException | None = None
                               ) -> None:
-        suspect, self._run.suspect = getattr(self._run, "suspect", None), None
-        if suspect is None:
+        run = self._run.get()
+        if run is None:
             return
-        if not self._run.guarded:
+        self._run.set(None)
+        suspect = run.suspect
+        if run.where is None:
             self.lock.release(suspect)
             return
         delivery, _ = _delivery.get(), _delivery.set(None)
         try:
-            table, sk = self._run.where
+            table, sk = run.where
             done = delivery is not None and delivery.cleared
             if not message.failed and not done:
                 # Not durable either: a clear lost with the server is as a clear that

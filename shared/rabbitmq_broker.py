@@ -50,6 +50,11 @@ class _Consumer(_RabbitmqConsumer):
                 self.delivered[message._tag] = message
         return message
 
+    def waiting(self) -> int:
+        """How many deliveries this channel already holds: taken without waiting
+        (``shared.batch_worker``)."""
+        return int(self.channel.get_waiting_message_count())
+
     def _ours(self, message: Any) -> bool:
         """Whether this channel delivered the message (then no longer in ``delivered``);
         the caller holds ``_settling``."""
