@@ -2,17 +2,18 @@
 them, where the broker allows it.
 
 Dramatiq hands each message from its queue's consumer thread to a worker thread and each
-settle back: two hand-overs of the interpreter a message, the worker threads' group commit
-(``shared.combining``) a third. On RabbitMQ that was most of a delivery's cost
-(docs/performance.md). Here the consumer thread takes the deliveries its channel already
-holds, up to ``BATCH_LIMIT``, runs each one's middleware in a context of its own, applies
-them in one transaction (``EventConsumer.together``) and settles them, all in the one
-thread. A delivery that must be run alone (a redelivery, which the crash guard runs by
-itself; a job; a delayed message) goes to the worker threads as Dramatiq would send it.
+settle back: hand-overs of the interpreter that cost more than a delivery's own work
+(docs/performance.md). Here the consumer thread takes the deliveries its consumer already
+holds (``waiting``: RabbitMQ's channel, Redis's fetched messages), up to ``BATCH_LIMIT``,
+lets the middleware prepare them at once (``before_process_batch``: the crash guard counts
+their starts in one transaction), runs each one's middleware in a context of its own,
+applies them in one transaction (``EventConsumer.together``) and settles them, all in the
+one thread. A message that must run alone goes to the worker threads as Dramatiq would
+send it: a job, a delayed message, a redelivery (RabbitMQ's quorum queues say so, the
+crash guard's records elsewhere), which the crash guard runs by itself.
 
-A queue's deliveries go this way only when its consumer can tell how many it holds
-(``waiting``) and the broker counts them (a quorum queue: ``counts_deliveries``), so that a
-first delivery needs no record of the crash guard's before it runs."""
+A broker whose consumer cannot tell what it holds (the in-process one, SQS's on Lambda,
+which has its own loop) is consumed as Dramatiq does."""
 
 from __future__ import annotations
 
@@ -61,11 +62,15 @@ class BatchConsumerThread(ConsumerThread):
             self.handle_message(other)
 
     def _together_of(self, message: MessageProxy) -> Together | None:
-        """The batch call for a first delivery of a counting queue to an actor that has one."""
-        if "eta" in message.options or getattr(message, "redelivered", None) is not False:
+        """The batch call of the message's actor, if it has one, unless the message must
+        run alone: a delayed one, or one that a counting queue delivers again (which the
+        crash guard runs alone; where the broker does not count, its record says so, see
+        ``_apply``)."""
+        if "eta" in message.options:
             return None
         counts = getattr(self.broker, "counts_deliveries", None)
-        if counts is None or not counts(message.queue_name):
+        if (counts is not None and counts(message.queue_name)
+                and getattr(message, "redelivered", None) is not False):
             return None
         try:
             actor = self.broker.get_actor(message.actor_name)
@@ -80,7 +85,7 @@ class BatchConsumerThread(ConsumerThread):
         hooks and effect in a context of its own (its correlation id, its crash guard
         hold)."""
         started: list[tuple[MessageProxy, contextvars.Context]] = []
-        for message in batch:
+        for message in self._prepared(batch):
             context = contextvars.copy_context()
             try:
                 context.run(self.broker.emit_before, "process_message", message)
@@ -104,6 +109,26 @@ class BatchConsumerThread(ConsumerThread):
         for (message, context), outcome in zip(started, outcomes, strict=True):
             self._finish(message, context, outcome)
 
+    def _prepared(self, batch: list[MessageProxy]) -> list[MessageProxy]:
+        """The batch, once the middleware that prepare a batch at once have (the crash
+        guard counts the starts); what one of them says must run alone goes to the
+        worker threads, every message if one of them fails."""
+        alone: set[int] = set()
+        try:
+            for middleware in self.broker.middleware:
+                prepare = getattr(middleware, "before_process_batch", None)
+                if prepare is not None:
+                    alone |= prepare(self.broker, batch)
+        except Exception as exc:  # the error's type alone: its text may quote data
+            log.warning("batch not prepared: its messages run one by one",
+                        extra={"fields": {"queue": self.queue_name,
+                                          "error": type(exc).__name__}})
+            alone = {id(m) for m in batch}
+        for message in batch:
+            if id(message) in alone:
+                super().handle_message(message)
+        return [m for m in batch if id(m) not in alone]
+
     def _finish(self, message: MessageProxy, context: contextvars.Context,
                 exception: BaseException | None) -> None:
         if exception is None:
@@ -114,7 +139,6 @@ class BatchConsumerThread(ConsumerThread):
                         exception=exception)
         self.post_process_message(message)
         message.clear_exception()
-
 
     def post_process_message(self, message: MessageProxy) -> None:
         """A settle, from this thread once: Dramatiq's waits out a lost connection, which

@@ -145,12 +145,49 @@ class CrashGuard(Middleware):
         # the second would overwrite the first's hold, which would then never be released
         # and stall the next suspect and everything behind it.
         self._run: ContextVar[_Run | None] = ContextVar("crash_guard_run", default=None)
+        # Starts counted with their batch (``before_process_batch``), by message proxy:
+        # one delivery's, which its run then takes.
+        self._prepared: dict[int, tuple[Table, str]] = {}
         self._starts: Combiner[tuple[Table, str], _Read] = Combiner(self._count_first_starts,
                                                                     limit=BATCH_LIMIT)
+
+    def before_process_batch(self, broker: dramatiq.Broker, messages: Sequence[MessageProxy]
+                             ) -> set[int]:
+        """Messages one thread is about to run as a batch (``shared.batch_worker``): the
+        first starts of those the broker does not count, counted in one read and one
+        transaction, each after its shared hold, as ``_first_start`` does for threads.
+        Returns the ``id`` of each message that must run alone instead, its hold let go:
+        one with a record already (a suspect, or a copy counted elsewhere)."""
+        starts: list[tuple[Table, str]] = []
+        which: list[MessageProxy] = []
+        for message in messages:
+            table = self.tables.get(q_name(message.queue_name))
+            if table is None or _broker_counts(broker, message):
+                continue
+            self.lock.acquire(False)
+            starts.append((table, _delivery_key(message)))
+            which.append(message)
+        try:
+            reads = self._count_first_starts(starts) if starts else []
+        except BaseException:
+            for _ in which:
+                self.lock.release(False)
+            raise
+        alone: set[int] = set()
+        for message, start, read in zip(which, starts, reads, strict=True):
+            if read == _COUNTED:
+                self._prepared[id(message)] = start
+            else:
+                self.lock.release(False)
+                alone.add(id(message))
+        return alone
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         table = self.tables.get(q_name(message.queue_name))
         if table is None:
+            return
+        if (start := self._prepared.pop(id(message), None)) is not None:
+            self._counted(*start)  # counted with its batch, its hold taken
             return
         redelivered = getattr(message, "redelivered", None)  # RabbitMQ alone says
         first = redelivered is False
@@ -192,9 +229,13 @@ class CrashGuard(Middleware):
         if read != _COUNTED:
             self.lock.release(False)
             return read
+        self._counted(table, sk)
+        return read
+
+    def _counted(self, table: Table, sk: str) -> None:
+        """An ordinary run whose start is counted: the effect's commit clears the count."""
         self._run.set(_Run(False, (table, sk)))
         _delivery.set(_Delivery(table.name, sk))
-        return read
 
     def _count_first_starts(self, starts: Sequence[tuple[Table, str]]) -> list[_Read]:
         """A batch of first starts (see ``_first_start``): per table, the records read in
@@ -272,7 +313,10 @@ class CrashGuard(Middleware):
                               ) -> None:
         run = self._run.get()
         if run is None:
-            return
+            start = self._prepared.pop(id(message), None)
+            if start is None:
+                return
+            run = _Run(False, start)  # counted with its batch, stopped before its run
         self._run.set(None)
         suspect = run.suspect
         if run.where is None:

@@ -42,6 +42,11 @@ class _Consumer(_RedisConsumer):
             self._forget_reservations()
             raise
 
+    def waiting(self) -> int:
+        """How many fetched messages wait here: taken without a round trip
+        (``shared.batch_worker``)."""
+        return len(self.message_cache)
+
     def ack(self, message: Any) -> None:
         try:
             super().ack(message)
