@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from typing import Any
 from uuid import uuid4
 
+import redis
 from dramatiq import Message, get_encoder
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
@@ -30,6 +32,15 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(Message))
 
 
 class _Consumer(_RedisConsumer):
+    """Acks made by the consumer's own thread (one that applies what it reads:
+    ``shared.batch_worker``) wait for its next read and go in one round trip; another
+    thread's go at once, as Dramatiq sends them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._home = threading.get_ident()  # made by the thread that reads it
+        self._acks: list[Any] = []
+
     def _forget_reservations(self) -> None:
         old, self.broker.broker_id = self.broker.broker_id, str(uuid4())
         log.warning("redis connection lost: new worker identity", extra={"fields": {
@@ -37,10 +48,30 @@ class _Consumer(_RedisConsumer):
 
     def __next__(self) -> Any:
         try:
+            self._flush_acks()
             return super().__next__()
         except ConnectionClosed:
             self._forget_reservations()
             raise
+
+    def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        if not acks:
+            return
+        try:
+            self.broker.ack_many(self.queue_name,
+                                 [m.options["redis_message_id"] for m in acks])
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise ConnectionClosed(exc) from None
+        finally:
+            for message in acks:
+                self.queued_message_ids.discard(message.message_id)
+
+    def close(self) -> None:
+        try:
+            self._flush_acks()
+        except ConnectionClosed:
+            self._forget_reservations()
 
     def waiting(self) -> int:
         """How many fetched messages wait here: taken without a round trip
@@ -48,6 +79,9 @@ class _Consumer(_RedisConsumer):
         return len(self.message_cache)
 
     def ack(self, message: Any) -> None:
+        if threading.get_ident() == self._home:
+            self._acks.append(message)
+            return
         try:
             super().ack(message)
         except ConnectionClosed:
@@ -121,6 +155,23 @@ class ResilientRedisBroker(RedisBroker):
             for message, _ in queued:
                 self.emit_after("enqueue", message, None)
         return [message for message, _ in queued]
+
+    def ack_many(self, queue_name: str, redis_ids: list[str]) -> None:
+        """Dramatiq's ``ack`` of each message, in one round trip (as ``enqueue_many``)."""
+        sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
+                              self.broker_id.encode())
+        settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
+        unpack, queue = b"%d" % self._max_unpack_size(), queue_name.encode()
+        request = [resp_command([
+            b"EVALSHA", sha, b"1", namespace, b"ack", b"%d" % current_millis(), queue, me,
+            *settings, b"%d" % self._should_do_maintenance("ack"), unpack, rid.encode()])
+            for rid in redis_ids]
+        errors = self._send_packed(b"".join(request), len(request))
+        if any(isinstance(e, NoScriptError) for e in errors):
+            for rid in redis_ids:  # the server lost the script: the way that loads it
+                self.do_ack(queue_name, rid)
+        elif errors:
+            raise errors[0]
 
     def _send_packed(self, request: bytes, replies: int) -> list[ResponseError]:
         """Send ``request`` on a pooled connection and read its ``replies``, with the

@@ -6,6 +6,8 @@ are applied while it is measured (by another process, as in production)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,31 @@ def routes(s: Seeded, cookie: str) -> dict[str, list[list[Any]]]:
 CONSOLE = {"console panel": "panel", "console detail": "detail"}
 
 
+Pair = tuple[float, Row, Row]  # the post's ratio to the twin, the twin's row, the post's
+
+
+def _posts(spec: dict[str, Any], twin_port: int, port: int, followup: list[list[Any]],
+           n: int, paused: Proc | None) -> Pair:
+    """One round: the twin, then the post, with the same posts, once the worker has
+    applied the last round's deliveries; ``paused``: the worker, stopped (SIGSTOP) during
+    both and let go after."""
+    if n or paused is None:
+        brokers.wait_drained(tuple(q for q, _ in queues()))
+    if paused is not None:
+        os.kill(paused.popen.pid, signal.SIGSTOP)
+    try:
+        twin = load({**spec, "port": twin_port, "requests": followup})
+        posted = load({**spec, "port": port, "requests": followup})
+    finally:
+        if paused is not None:
+            os.kill(paused.popen.pid, signal.SIGCONT)
+    return (posted["rps"] / twin["rps"] if twin["rps"] else 0.0, twin, posted)
+
+
+def _median_pair(pairs: list[Pair]) -> Pair:
+    return sorted(pairs, key=lambda p: p[0])[len(pairs) // 2]
+
+
 def _median(rows: list[Row], key: str) -> Row:
     return sorted(rows, key=lambda r: r[key])[len(rows) // 2]
 
@@ -86,7 +113,7 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
     followup = reads.pop("followup")
     readings: dict[str, list[Row]] = {"bare": [], **{name: [] for name in reads}}
     with server, bare_proc, twin_proc, \
-            start_worker(seeded.data_dir, work / "logs", "http-worker", url):
+            start_worker(seeded.data_dir, work / "logs", "http-worker", url) as worker:
         bare_proc.wait_http(bare_port)
         twin_proc.wait_http(twin_port)
         consolebench.warm(port, reads["console panel"][0][2]["Cookie"],
@@ -98,16 +125,15 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
                 row = load({**spec, "port": port, "requests": reqs})
                 readings[name].append({**row, "ratio": row["rps"] / bare["rps"]
                                        if bare["rps"] else 0.0})
-        pairs = []
-        for n in range(rounds):
-            # The twin right before the follow-up, with the same posts: the same minute of
-            # the machine's drift, and a worker idle when each begins.
-            if n:
-                brokers.wait_drained(tuple(q for q, _ in queues()))
-            twin = load({**spec, "port": twin_port, "requests": followup})
-            posted = load({**spec, "port": port, "requests": followup})
-            pairs.append((posted["rps"] / twin["rps"] if twin["rps"] else 0.0, twin, posted))
-        ratio, twin, posted = sorted(pairs, key=lambda p: p[0])[len(pairs) // 2]
+        # The twin right before the follow-up, with the same posts: the same minute of the
+        # machine's drift, and a worker idle when each begins. Judged with the worker
+        # paused during both (the twin's messages have no consumer either); as
+        # information, with the worker applying the posts' deliveries meanwhile.
+        posts = [_posts(spec, twin_port, port, followup, n, worker if paused else None)
+                 for paused in (True, False) for n in range(rounds)]
+        pairs, busy = posts[:rounds], posts[rounds:]
+        ratio, twin, posted = _median_pair(pairs)
+        busy_ratio, busy_twin, busy_posted = _median_pair(busy)
         first_load = consolebench.first_load(port, reads["console panel"][0][2]["Cookie"])
     base = _median(readings["bare"], "rps")
     rows: list[Row] = [{"suite": "http", "name": "bare falcon GET /", **base,
@@ -130,5 +156,9 @@ def run(work: Path, *, requests: int, seconds: float, threads: int = 8,
     rows.append({"suite": "http", "name": "followup vs naive twin", **posted,
                  "twin_rps": twin["rps"], "ratio_to_bare": to_bare, "ratio": ratio,
                  "rounds": [round(p[0], 3) for p in pairs]})
+    rows.append({"suite": "http", "name": "followup vs twin, worker applying", **busy_posted,
+                 "twin_rps": busy_twin["rps"], "ratio": busy_ratio,
+                 "rounds": [round(p[0], 3) for p in busy],
+                 "note": "information: the worker applies the posts' deliveries meanwhile"})
     rows.append(first_load)
     return rows

@@ -19,7 +19,8 @@ from tests.helpers import SHARED_SERVERS
 pytestmark = pytest.mark.brokers
 
 HTTP = ["bare falcon GET /", "panel", "console panel", "detail", "console detail", "catalog",
-        "followup", "naive twin POST", "followup vs naive twin"]
+        "followup", "naive twin POST", "followup vs naive twin",
+        "followup vs twin, worker applying"]
 ROWS = [*HTTP, "console first load",
         "command→effect (memory)", "command→effect (redis)", "command→effect (rabbitmq)",
         "no-op actor (redis)", "atende worker (redis)", "no-op actor (rabbitmq)",
