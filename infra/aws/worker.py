@@ -3,14 +3,17 @@ its event queue and its jobs' own (the followups mail queue), each by an event s
 mapping of its own.
 
 Each record is a Dramatiq message as dramatiq_sqs enqueues it (base64 of the encoded
-message). The worker runs the same actor a Dramatiq worker would, and reports the records
-that raised as batch item failures: SQS makes them visible again (after a backoff set
-here) and moves them to the DLQ after the queue's maxReceiveCount. Dramatiq's own retry
-middleware is not used here; the queue's redrive policy plays its part.
+message). The worker runs the same actor a Dramatiq worker would (an event consumer's
+records together, as ``atende worker``'s consumer threads apply what they read), and
+reports the records that raised as batch item failures: SQS makes them visible again
+(after a backoff set here) and moves them to the DLQ after the queue's maxReceiveCount.
+Dramatiq's own retry middleware is not used here; the queue's redrive policy plays its
+part.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from base64 import b64decode
@@ -27,31 +30,68 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     service = os.environ["ATENDE_SERVICE"]
     platform = runtime.platform((service,), http=False)
+    records = event.get("Records", [])
     failures = []
-    for record in event.get("Records", []):
-        try:
-            run(platform.broker, record["body"])
-        except Exception as exc:
-            log.warning("record failed", extra={"fields": {
-                "message_id": record.get("messageId"), "error": type(exc).__name__,
-                "receive_count": record.get("attributes", {}).get("ApproximateReceiveCount")}})
-            failures.append({"itemIdentifier": record["messageId"]})
-            _back_off(platform.settings, record)
+    for record, exc in zip(records, apply(platform.broker, [r["body"] for r in records]),
+                           strict=True):
+        if exc is None:
+            continue
+        log.warning("record failed", extra={"fields": {
+            "message_id": record.get("messageId"), "error": type(exc).__name__,
+            "receive_count": record.get("attributes", {}).get("ApproximateReceiveCount")}})
+        failures.append({"itemIdentifier": record["messageId"]})
+        _back_off(platform.settings, record)
     return {"batchItemFailures": failures}
 
 
-def run(broker: Any, body: str) -> Any:
+def apply(broker: Any, bodies: list[str]) -> list[BaseException | None]:
+    """Each record's message run by its actor; what each raised, or None. The events of
+    a consumer that applies batches (``EventConsumer.together``) go to it together, each
+    in a context of its own (its correlation id): one transaction for the lot instead of
+    one a record."""
     from dramatiq import Message
+
+    from shared.consumer import BATCH_LIMIT
+
+    errors: list[BaseException | None] = [None] * len(bodies)
+    batches: dict[int, tuple[Any, list[tuple[int, Any, contextvars.Context]]]] = {}
+    for n, body in enumerate(bodies):
+        try:
+            message = Message.decode(b64decode(body))
+            # ActorNotFound: a failure like any other
+            together = getattr(broker.get_actor(message.actor_name).fn, "together", None)
+            if together is None:
+                _run(broker, message)
+                continue
+        except Exception as exc:
+            errors[n] = exc
+            continue
+        own = contextvars.copy_context()
+        own.run(_correlated, broker, message)
+        batches.setdefault(id(together), (together, []))[1].append((n, message.args[0], own))
+    for together, items in batches.values():
+        for start in range(0, len(items), BATCH_LIMIT):
+            chunk = items[start:start + BATCH_LIMIT]
+            outcomes = together([(doc, own) for _, doc, own in chunk])
+            for (n, _, _), outcome in zip(chunk, outcomes, strict=True):
+                errors[n] = outcome
+    return errors
+
+
+def _correlated(broker: Any, message: Any) -> None:
     from dramatiq.broker import MessageProxy
 
     from shared.broker import Correlation
+
+    Correlation().before_process_message(broker, MessageProxy(message))
+
+
+def _run(broker: Any, message: Any) -> Any:
     from shared.logs import correlation_id
 
-    message = Message.decode(b64decode(body))
-    actor = broker.get_actor(message.actor_name)  # ActorNotFound: a failure like any other
-    Correlation().before_process_message(broker, MessageProxy(message))
+    _correlated(broker, message)
     try:
-        return actor(*message.args, **message.kwargs)
+        return broker.get_actor(message.actor_name)(*message.args, **message.kwargs)
     finally:
         correlation_id.set(None)
 

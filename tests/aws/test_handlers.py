@@ -16,6 +16,7 @@ from infra.services import topology
 from shared.aws import client
 from shared.broker import build_broker
 from shared.clock import SystemClock
+from shared.logs import correlation_id
 from shared.outbox import OUTBOX_PK, UnitOfWork
 from shared.settings import Settings
 from shared.tables.dynamodb import dynamodb_tables, table_name
@@ -105,6 +106,48 @@ def test_an_undecodable_record_is_a_failure_too(worker_env: Any) -> None:
     event = {"Records": [{"messageId": "m1", "receiptHandle": "h", "body": "not base64!",
                           "attributes": {}, "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}]}
     assert worker.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_an_event_consumers_records_are_applied_together(aws: Settings, worker_env: Any,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The records of a consumer that applies batches go to it at once, each with its own
+    correlation id; only the one that raised is a failure. A job's record runs alone."""
+    b = build_broker(aws)
+    batches: list[list[tuple[str, str | None]]] = []
+    jobs: list[str] = []
+
+    def consume(doc: dict[str, Any]) -> None:
+        raise AssertionError("applied one by one")
+
+    def together(docs: Any) -> list[BaseException | None]:
+        batches.append([(doc["id"], own.run(correlation_id.get)) for doc, own in docs])
+        return [RuntimeError("poison") if doc["id"] == "e2" else None for doc, _ in docs]
+
+    consume.together = together  # type: ignore[attr-defined]
+    dramatiq.actor(consume, broker=b, actor_name="meetings_on_event", queue_name=QUEUE)
+    dramatiq.actor(lambda doc: jobs.append(doc["id"]), broker=b, actor_name="job",
+                   queue_name=QUEUE)
+    monkeypatch.setattr(runtime, "platform",
+                        lambda services, http: SimpleNamespace(broker=b, settings=aws))
+    sent = [b.enqueue(Message(queue_name=QUEUE, actor_name=actor,
+                              args=({"id": i, "type": "MeetingScheduled"},), kwargs={},
+                              options={"correlation_id": f"corr-{i}"}))
+            for actor, i in [("meetings_on_event", "e1"), ("job", "j1"),
+                             ("meetings_on_event", "e2"), ("meetings_on_event", "e3")]]
+    event = sqs_poll(worker_env, SQS_NAME)
+    assert len(event["Records"]) == 4
+    failed = {f["itemIdentifier"] for f in worker.handler(event, None)["batchItemFailures"]}
+    by_id = {m.message_id: m for m in sent}
+    ids = sorted(i for i, _ in batches[0])
+    assert (len(batches), ids, jobs) == (1, ["e1", "e2", "e3"], ["j1"])
+    assert all(corr == f"corr-{i}" for i, corr in batches[0])
+    assert [by_id[m].args[0]["id"] for r in event["Records"] for m in by_id
+            if m in _decode(r["body"]) and r["messageId"] in failed] == ["e2"]
+    url = worker_env.get_queue_url(QueueName=SQS_NAME)["QueueUrl"]
+    for r in event["Records"]:
+        worker_env.delete_message(QueueUrl=url, ReceiptHandle=r["receiptHandle"])
+    b.close()
 
 
 def test_stream_relay_sends_outbox_inserts_and_deletes_them(aws: Settings) -> None:

@@ -143,33 +143,41 @@ def test_a_server_that_lost_the_script_still_gets_the_messages() -> None:
 
 
 def test_the_reading_threads_acks_go_together_at_its_next_read(
-        broker: ResilientRedisBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A thread that applies what it reads (shared.batch_worker) acks a batch in one round
     trip, made before its next read; another thread's ack goes at once."""
-    @dramatiq.actor(broker=broker, queue_name=QUEUE)
+    broker = ResilientRedisBroker(url=OWN_URL, namespace="atende-test-acks")
+    queue = "acks"
+
+    @dramatiq.actor(broker=broker, queue_name=queue)
     def job() -> None: ...
 
-    for _ in range(4):
-        job.send()
-    consumer = broker.consume(QUEUE, prefetch=4, timeout=100)
-    got = []
-    deadline = time.monotonic() + 5
-    while len(got) < 4 and time.monotonic() < deadline:
-        if (m := next(consumer)) is not None:
-            got.append(m)
-    held = f"atende-test-stranded:__acks__.{broker.broker_id}.{QUEUE}"
-    assert broker.client.scard(held) == 4
-    sends = []
-    real_send = broker._send_packed
-    monkeypatch.setattr(broker, "_send_packed",
-                        lambda request, n: sends.append(n) or real_send(request, n))
-    for m in got[:3]:
-        consumer.ack(m)
-    assert broker.client.scard(held) == 4  # not yet: they wait for the next read
-    assert next(consumer) is None  # the queue is empty now
-    assert (sends, broker.client.scard(held)) == ([3], 1)
-    other = threading.Thread(target=consumer.ack, args=(got[3],))
-    other.start()
-    other.join(5)
-    assert broker.client.scard(held) == 0  # at once, as Dramatiq acks it
-    assert sends == [3]
+    broker.flush(queue)
+    try:
+        for _ in range(4):
+            job.send()
+        consumer = broker.consume(queue, prefetch=4, timeout=100)
+        got = []
+        deadline = time.monotonic() + 5
+        while len(got) < 4 and time.monotonic() < deadline:
+            if (m := next(consumer)) is not None:
+                got.append(m)
+        held = f"atende-test-acks:__acks__.{broker.broker_id}.{queue}"
+        assert broker.client.scard(held) == 4
+        sends = []
+        real_send = broker._send_packed
+        monkeypatch.setattr(broker, "_send_packed",
+                            lambda request, n: sends.append(n) or real_send(request, n))
+        for m in got[:3]:
+            consumer.ack(m)
+        assert broker.client.scard(held) == 4  # not yet: they wait for the next read
+        assert next(consumer) is None  # the queue is empty now
+        assert (sends, broker.client.scard(held)) == ([3], 1)
+        other = threading.Thread(target=consumer.ack, args=(got[3],))
+        other.start()
+        other.join(5)
+        assert broker.client.scard(held) == 0  # at once, as Dramatiq acks it
+        assert sends == [3]
+    finally:
+        broker.flush(queue)
+        broker.close()
