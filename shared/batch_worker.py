@@ -65,7 +65,7 @@ class BatchConsumerThread(ConsumerThread):
         """The batch call of the message's actor, if it has one, unless the message must
         run alone: a delayed one, or one that a counting queue delivers again (which the
         crash guard runs alone; where the broker does not count, its record says so, see
-        ``_apply``)."""
+        ``_prepared``)."""
         if "eta" in message.options:
             return None
         counts = getattr(self.broker, "counts_deliveries", None)

@@ -1,7 +1,8 @@
 """The event queues' consumer threads apply the deliveries they hold as batches, in their
-own thread (``shared.batch_worker``), on RabbitMQ's quorum queues: each event once, each
-effect in its own message's context, a redelivery left to a worker thread alone, a failing
-event retried and dead-lettered without holding up the others."""
+own thread (``shared.batch_worker``), on RabbitMQ's quorum queues and on Redis: each event
+once, each effect in its own message's context, a redelivery (or, on Redis, a message the
+crash guard has a record of) left to a worker thread alone, a failing event retried and
+dead-lettered without holding up the others."""
 
 from __future__ import annotations
 
