@@ -219,13 +219,9 @@ class EventConsumer:
         if doc.get("type") not in self.handles:
             return False
         event = Event.parse(doc, self.schemas)
-        if self.reads is not None:
-            applied, result = self._together(Delivered(event, _delivery.get()))
-            if applied is not None:
-                if applied:
-                    self._logged(event, result)
-                return applied
-        return apply_once(self.new_uow, self.service, event, self._run, reads=self.reads)
+        outcome = (self._together(Delivered(event, _delivery.get()))
+                   if self.reads is not None else _ALONE)
+        return self._conclude(event, outcome)
 
     def together(self, docs: Sequence[tuple[dict[str, Any], contextvars.Context]]
                  ) -> list[BaseException | None]:
@@ -247,16 +243,22 @@ class EventConsumer:
             where.append(n)
         outcomes = (self._apply_together(batch) if self.reads is not None
                     else [_ALONE] * len(batch))
-        for d, n, (applied, result) in zip(batch, where, outcomes, strict=True):
-            if applied is None:
-                try:
-                    d.context.run(apply_once, self.new_uow, self.service, d.event, self._run,
-                                  reads=self.reads)
-                except Exception as exc:
-                    errors[n] = exc
-            elif applied:
-                d.context.run(self._logged, d.event, result)
+        for d, n, outcome in zip(batch, where, outcomes, strict=True):
+            try:
+                d.context.run(self._conclude, d.event, outcome)
+            except Exception as exc:
+                errors[n] = exc
         return errors
+
+    def _conclude(self, event: Event, outcome: Outcome) -> bool:
+        """A delivery once its batch ran: logged if the batch applied it, applied alone if
+        the batch left it; True if this delivery was the one applied."""
+        applied, result = outcome
+        if applied is None:
+            return apply_once(self.new_uow, self.service, event, self._run, reads=self.reads)
+        if applied:
+            self._logged(event, result)
+        return applied
 
     def _apply_together(self, batch: Sequence[Delivered]) -> list[Outcome]:
         assert self.reads is not None

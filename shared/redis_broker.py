@@ -130,21 +130,11 @@ class ResilientRedisBroker(RedisBroker):
             queued.append((message, options))
         if not queued:
             return []
-        # The script's arguments (``_dispatch``): its command, the time, the queue, this
-        # process's identity and settings, then the message's id and body.
-        sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
-                              self.broker_id.encode())
-        settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
-        unpack = b"%d" % self._max_unpack_size()
         encode = get_encoder().encode
-        request = [resp_command([
-            b"EVALSHA", sha, b"1", namespace, b"enqueue", b"%d" % current_millis(),
-            message.queue_name.encode(), me, *settings,
-            b"%d" % self._should_do_maintenance("enqueue"), unpack,
-            options["redis_message_id"].encode(),
-            encode({name: getattr(message, name) for name in _FIELDS} | {"options": options})])
-            for message, options in queued]
-        errors = self._send_packed(b"".join(request), len(queued))
+        errors = self._dispatch_many("enqueue", [
+            (message.queue_name, [options["redis_message_id"].encode(), encode(
+                {name: getattr(message, name) for name in _FIELDS} | {"options": options})])
+            for message, options in queued])
         if any(isinstance(e, NoScriptError) for e in errors):
             # The server lost the script (a restart, SCRIPT FLUSH): nothing ran; one at a
             # time, the way that loads it again.
@@ -158,20 +148,27 @@ class ResilientRedisBroker(RedisBroker):
 
     def ack_many(self, queue_name: str, redis_ids: list[str]) -> None:
         """Dramatiq's ``ack`` of each message, in one round trip (as ``enqueue_many``)."""
-        sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
-                              self.broker_id.encode())
-        settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
-        unpack, queue = b"%d" % self._max_unpack_size(), queue_name.encode()
-        request = [resp_command([
-            b"EVALSHA", sha, b"1", namespace, b"ack", b"%d" % current_millis(), queue, me,
-            *settings, b"%d" % self._should_do_maintenance("ack"), unpack, rid.encode()])
-            for rid in redis_ids]
-        errors = self._send_packed(b"".join(request), len(request))
+        errors = self._dispatch_many("ack", [(queue_name, [rid.encode()]) for rid in redis_ids])
         if any(isinstance(e, NoScriptError) for e in errors):
             for rid in redis_ids:  # the server lost the script: the way that loads it
                 self.do_ack(queue_name, rid)
         elif errors:
             raise errors[0]
+
+    def _dispatch_many(self, command: str, calls: list[tuple[str, list[bytes]]]
+                       ) -> list[ResponseError]:
+        """Dramatiq's dispatch script run once per call, by its hash, as one RESP request;
+        the error replies. Its arguments (``_dispatch``): the command, the time, the queue,
+        this process's identity and settings, then the call's own."""
+        sha, namespace, me = (self.scripts["dispatch"].sha.encode(), self.namespace.encode(),
+                              self.broker_id.encode())
+        settings = (b"%d" % self.heartbeat_timeout, b"%d" % self.dead_message_ttl)
+        unpack, name = b"%d" % self._max_unpack_size(), command.encode()
+        request = [resp_command([
+            b"EVALSHA", sha, b"1", namespace, name, b"%d" % current_millis(), queue.encode(),
+            me, *settings, b"%d" % self._should_do_maintenance(command), unpack, *args])
+            for queue, args in calls]
+        return self._send_packed(b"".join(request), len(request))
 
     def _send_packed(self, request: bytes, replies: int) -> list[ResponseError]:
         """Send ``request`` on a pooled connection and read its ``replies``, with the

@@ -58,10 +58,10 @@ def apply(broker: Any, bodies: list[str]) -> list[BaseException | None]:
     for n, body in enumerate(bodies):
         try:
             message = Message.decode(b64decode(body))
-            # ActorNotFound: a failure like any other
-            together = getattr(broker.get_actor(message.actor_name).fn, "together", None)
+            actor = broker.get_actor(message.actor_name)  # ActorNotFound: a failure too
+            together = getattr(actor.fn, "together", None)
             if together is None:
-                _run(broker, message)
+                _run(broker, actor, message)
                 continue
         except Exception as exc:
             errors[n] = exc
@@ -86,12 +86,12 @@ def _correlated(broker: Any, message: Any) -> None:
     Correlation().before_process_message(broker, MessageProxy(message))
 
 
-def _run(broker: Any, message: Any) -> Any:
+def _run(broker: Any, actor: Any, message: Any) -> Any:
     from shared.logs import correlation_id
 
     _correlated(broker, message)
     try:
-        return broker.get_actor(message.actor_name)(*message.args, **message.kwargs)
+        return actor(*message.args, **message.kwargs)
     finally:
         correlation_id.set(None)
 
